@@ -1,0 +1,133 @@
+/**
+ * Kafka client factory: plaintext for the local stack, SASL_SSL (PLAIN or SCRAM) for a
+ * secured or managed cluster, all from configuration.
+ *
+ * @example
+ * ```ts
+ * import { createKafka, kafkaConfigFromEnv } from "./client.ts";
+ * const kafka = createKafka(kafkaConfigFromEnv({ clientId: "orders-producer" }));
+ * ```
+ * @module
+ */
+import { Kafka, type KafkaConfig, type logCreator, logLevel, type SASLOptions } from "kafkajs";
+import { ConfigError, envChoice, envString } from "../config.ts";
+import { localEndpoints } from "../stack/endpoints.ts";
+
+/** How to reach and authenticate to a cluster. */
+export interface KafkaClientOptions {
+  /** Bootstrap servers, `host:port`. */
+  brokers: string[];
+  /** Client id shown in broker logs and quotas. @default "practicum" */
+  clientId?: string;
+  /** `PLAINTEXT`, `SSL` or `SASL_SSL`. @default "PLAINTEXT" */
+  securityProtocol?: "PLAINTEXT" | "SSL" | "SASL_SSL";
+  /** PEM file of the CA that signed the brokers' certificates (SSL, SASL_SSL). */
+  caFile?: string;
+  /** SASL mechanism. @default "plain" */
+  saslMechanism?: "plain" | "scram-sha-256" | "scram-sha-512";
+  /** SASL user. */
+  username?: string;
+  /** SASL password. */
+  password?: string;
+  /** kafkajs log level: ERROR, WARN, INFO, DEBUG or NOTHING. @default "WARN" */
+  logLevel?: keyof typeof logLevel;
+  /** Connection timeout in ms. @default 10000 */
+  connectionTimeout?: number;
+}
+
+/** Reads client options from env; bootstrap defaults to the running local stack. */
+export function kafkaConfigFromEnv(
+  overrides: Partial<KafkaClientOptions> = {},
+  env: { get(name: string): string | undefined } = Deno.env,
+): KafkaClientOptions {
+  const raw = envString("KAFKA_BOOTSTRAP_SERVERS", localEndpoints().kafka.main ?? "localhost:9094", env);
+  const brokers = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const b of brokers) {
+    if (!/^[^:\s]+:\d{1,5}$/.test(b)) {
+      throw new ConfigError(
+        `Cannot use KAFKA_BOOTSTRAP_SERVERS as each entry must be host:port: current value is '${raw}'`,
+      );
+    }
+  }
+  const securityProtocol = envChoice(
+    "KAFKA_SECURITY_PROTOCOL",
+    ["PLAINTEXT", "SSL", "SASL_SSL"] as const,
+    "PLAINTEXT",
+    env,
+  );
+  const saslMechanism = envChoice(
+    "KAFKA_SASL_MECHANISM",
+    ["plain", "scram-sha-256", "scram-sha-512"] as const,
+    "plain",
+    env,
+  );
+  return {
+    brokers,
+    securityProtocol,
+    saslMechanism,
+    caFile: env.get("KAFKA_SSL_CA_FILE") || undefined,
+    username: env.get("KAFKA_SASL_USERNAME") || undefined,
+    password: env.get("KAFKA_SASL_PASSWORD") || undefined,
+    logLevel: envChoice(
+      "KAFKAJS_LOG_LEVEL",
+      ["NOTHING", "ERROR", "WARN", "INFO", "DEBUG"] as const,
+      "WARN",
+      env,
+    ),
+    ...overrides,
+  };
+}
+
+/** Retriable broker answers kafkajs logs as errors although it retries them itself. */
+const RETRIABLE = /coordinator is (loading|not available)|not the correct coordinator|leader|LEADER_NOT_AVAILABLE|rebalanc|There is no leader|NOT_CONTROLLER|Connection error|ECONNREFUSED/i;
+
+/** kafkajs logs as one line each; retriable protocol errors are demoted to debug. */
+const lineLogger: logCreator = (level) => ({ namespace, log }) => {
+  const { message, error, ...rest } = log as { message: string; error?: string };
+  let effective = level;
+  if (effective === logLevel.ERROR && RETRIABLE.test(`${message} ${error ?? ""}`)) {
+    effective = logLevel.DEBUG;
+  }
+  if (effective > level) return;
+  const tag = logLevel[effective] ?? "LOG";
+  const extra = error ? ` — ${error}` : "";
+  const where = "broker" in rest ? ` (${(rest as { broker: string }).broker})` : "";
+  console.error(`[kafkajs ${tag}] ${namespace}: ${message}${extra}${where}`);
+};
+
+/** Creates a kafkajs client from validated options. */
+export function createKafka(options: KafkaClientOptions): Kafka {
+  const {
+    brokers,
+    clientId = "practicum",
+    securityProtocol = "PLAINTEXT",
+    caFile,
+    saslMechanism = "plain",
+    username,
+    password,
+    logLevel: level = "WARN",
+    connectionTimeout = 10_000,
+  } = options;
+  if (brokers.length === 0) throw new ConfigError("Cannot create a Kafka client without brokers");
+  const config: KafkaConfig = {
+    brokers,
+    clientId,
+    connectionTimeout,
+    requestTimeout: 30_000,
+    logLevel: logLevel[level],
+    logCreator: lineLogger,
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+  };
+  if (securityProtocol !== "PLAINTEXT") {
+    config.ssl = caFile ? { ca: [Deno.readTextFileSync(caFile)], rejectUnauthorized: true } : true;
+  }
+  if (securityProtocol === "SASL_SSL") {
+    if (!username || !password) {
+      throw new ConfigError(
+        "KAFKA_SECURITY_PROTOCOL=SASL_SSL needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD",
+      );
+    }
+    config.sasl = { mechanism: saslMechanism, username, password } as SASLOptions;
+  }
+  return new Kafka(config);
+}

@@ -1,0 +1,44 @@
+/**
+ * The pinned software of the local stack, as Maven coordinates grouped in bundles. A bundle
+ * is one Java classpath (or one set of files). `deno task stack:lock` resolves every bundle
+ * with Maven once and records each file's path, size and SHA-256 in `artifacts.lock.json`;
+ * at run time {@linkcode ./artifacts.ts} downloads exactly those files and checks them.
+ *
+ * @module
+ */
+
+/** Apache Kafka release the stack runs (broker, controller, tools, Connect, MirrorMaker 2). */
+export const KAFKA_VERSION = "4.1.1";
+
+/** Log4j 2 release used as the SLF4J backend, as in Kafka's own distribution. */
+const LOG4J = "2.24.3";
+
+/** A bundle: Maven coordinates `group:artifact:version[:type[:classifier]]`, resolved transitively. */
+export interface BundleSpec {
+  /** What the bundle is for, shown in progress output. */
+  description: string;
+  /** Root coordinates. */
+  coordinates: string[];
+  /** Resolve dependencies of the roots too. @default true */
+  transitive?: boolean;
+}
+
+/** Every bundle the stack knows. Add a bundle here, then run `deno task stack:lock`. */
+export const BUNDLES: Record<string, BundleSpec> = {
+  kafka: {
+    description: `Apache Kafka ${KAFKA_VERSION} (KRaft broker/controller, tools, Connect, MirrorMaker 2)`,
+    coordinates: [
+      "org.slf4j:slf4j-api:2.0.17",
+      `org.apache.kafka:kafka_2.13:${KAFKA_VERSION}`,
+      `org.apache.kafka:kafka-tools:${KAFKA_VERSION}`,
+      `org.apache.kafka:connect-runtime:${KAFKA_VERSION}`,
+      `org.apache.kafka:connect-mirror:${KAFKA_VERSION}`,
+      `org.apache.kafka:connect-json:${KAFKA_VERSION}`,
+      `org.apache.kafka:connect-transforms:${KAFKA_VERSION}`,
+      `org.apache.kafka:connect-file:${KAFKA_VERSION}`,
+      `org.apache.kafka:kafka-streams:${KAFKA_VERSION}`,
+      `org.apache.logging.log4j:log4j-slf4j2-impl:${LOG4J}`,
+      `org.apache.logging.log4j:log4j-core:${LOG4J}`,
+    ],
+  },
+};

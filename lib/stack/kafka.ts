@@ -1,0 +1,341 @@
+/**
+ * A KRaft Kafka cluster of 1–N local nodes, each broker + controller as in the seed's
+ * KAFKA-KRAFT table: PLAINTEXT (inter-broker), EXTERNAL (clients) and CONTROLLER listeners
+ * and a fixed cluster id. A cluster is a value: several can run side by side on different
+ * port bases (the final project's main and mirror clusters).
+ *
+ * Node `i` of a cluster with port base `B` listens on PLAINTEXT `B+100i`, CONTROLLER
+ * `B+100i+1` and EXTERNAL `B+100i+2`; with the default base 9092 node 0 has the seed's
+ * 9092/9093/9094.
+ *
+ * @example
+ * ```ts
+ * import { KafkaCluster } from "./kafka.ts";
+ * const cluster = new KafkaCluster({ dir: ".stack", brokers: 3 });
+ * await cluster.start();
+ * console.log(cluster.bootstrap()); // localhost:9094,localhost:9194,localhost:9294
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { bundleClasspath } from "./artifacts.ts";
+import { isAlive, killHard, portOpen, readPid, run, startDetached, stopProcess, tailFile } from "./process.ts";
+import { type ProcessStatus, type Service, StackError } from "./service.ts";
+import { createKafka } from "../kafka/client.ts";
+
+/** The seed's cluster id (`KAFKA_KRAFT_CLUSTER_ID`). */
+export const SEED_CLUSTER_ID = "abcdefghijklmnopqrstuv";
+
+/** Options of a {@linkcode KafkaCluster}. */
+export interface KafkaClusterOptions {
+  /** Stack data folder; the cluster lives in `<dir>/kafka-<name>/`. */
+  dir: string;
+  /** Cluster name, unique within a stack. @default "main" */
+  name?: string;
+  /** Number of nodes, each broker + controller. @default 1 */
+  brokers?: number;
+  /** PLAINTEXT port of node 0; the other ports derive from it. @default 9092 */
+  portBase?: number;
+  /** KRaft cluster id (22 characters of URL-safe base64). @default SEED_CLUSTER_ID */
+  clusterId?: string;
+  /** JVM heap of each node in MB. @default 512 */
+  heapMb?: number;
+  /** Extra broker properties, applied last. @default {} */
+  properties?: Record<string, string>;
+  /** Seconds to wait for the cluster to serve. @default 90 */
+  readyTimeoutSec?: number;
+}
+
+/** Ports of one node. */
+export interface NodePorts {
+  plaintext: number;
+  controller: number;
+  external: number;
+}
+
+/** Ports of node `id` for a port base (see the module doc). */
+export function nodePorts(portBase: number, id: number): NodePorts {
+  return { plaintext: portBase + 100 * id, controller: portBase + 100 * id + 1, external: portBase + 100 * id + 2 };
+}
+
+/** Default broker settings of the local stack for a cluster of `n` nodes. */
+export function defaultBrokerProperties(n: number): Record<string, string> {
+  const rf = String(Math.min(3, n));
+  const isr = String(Math.min(2, n));
+  return {
+    "num.partitions": "1",
+    "default.replication.factor": rf,
+    "offsets.topic.replication.factor": rf,
+    "offsets.topic.num.partitions": "10",
+    "transaction.state.log.replication.factor": rf,
+    "transaction.state.log.min.isr": isr,
+    "transaction.state.log.num.partitions": "10",
+    "share.coordinator.state.topic.replication.factor": rf,
+    "share.coordinator.state.topic.min.isr": isr,
+    "group.initial.rebalance.delay.ms": "0",
+    "auto.create.topics.enable": "true",
+    "log.retention.hours": "168",
+    "log.segment.bytes": String(256 * 1024 * 1024),
+  };
+}
+
+const LOG4J2 = `status = warn
+appender.console.type = Console
+appender.console.name = STDOUT
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.stdout.ref = STDOUT
+logger.state.name = state.change.logger
+logger.state.level = WARN
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+`;
+
+/** A local KRaft cluster; see the module doc. */
+export class KafkaCluster implements Service {
+  readonly name: string;
+  readonly brokers: number;
+  readonly portBase: number;
+  readonly clusterId: string;
+  readonly root: string;
+  readonly #heapMb: number;
+  readonly #props: Record<string, string>;
+  readonly #readyTimeoutSec: number;
+
+  constructor(options: KafkaClusterOptions) {
+    const {
+      dir,
+      name = "main",
+      brokers = 1,
+      portBase = 9092,
+      clusterId = SEED_CLUSTER_ID,
+      heapMb = 512,
+      properties = {},
+      readyTimeoutSec = 90,
+    } = options;
+    if (!Number.isInteger(brokers) || brokers < 1 || brokers > 9) {
+      throw new RangeError(
+        `Cannot create a Kafka cluster as 'brokers' must be an integer from 1 to 9: current value is ${brokers}`,
+      );
+    }
+    if (!/^[A-Za-z0-9_-]{22}$/.test(clusterId)) {
+      throw new RangeError(
+        `Cannot create a Kafka cluster as 'clusterId' must be 22 URL-safe base64 characters: current value is '${clusterId}'`,
+      );
+    }
+    this.name = name;
+    this.brokers = brokers;
+    this.portBase = portBase;
+    this.clusterId = clusterId;
+    this.root = join(dir, `kafka-${name}`);
+    this.#heapMb = heapMb;
+    this.#props = properties;
+    this.#readyTimeoutSec = readyTimeoutSec;
+  }
+
+  /** Node ids 0..n-1. */
+  get nodeIds(): number[] {
+    return Array.from({ length: this.brokers }, (_, i) => i);
+  }
+
+  /** Client bootstrap list (EXTERNAL listeners). */
+  bootstrap(): string {
+    return this.nodeIds.map((i) => `localhost:${nodePorts(this.portBase, i).external}`).join(",");
+  }
+
+  /** Folder, config, log and pid file of a node. */
+  node(id: number): { dir: string; config: string; log: string; pidFile: string; ports: NodePorts } {
+    const dir = join(this.root, `node-${id}`);
+    return {
+      dir,
+      config: join(dir, "server.properties"),
+      log: join(dir, "server.log"),
+      pidFile: join(dir, "pid"),
+      ports: nodePorts(this.portBase, id),
+    };
+  }
+
+  /** The broker properties of a node. */
+  properties(id: number): Record<string, string> {
+    const { dir, ports } = this.node(id);
+    const voters = this.nodeIds.map((i) => `${i}@127.0.0.1:${nodePorts(this.portBase, i).controller}`);
+    return {
+      "process.roles": "broker,controller",
+      "node.id": String(id),
+      "controller.quorum.voters": voters.join(","),
+      "listeners":
+        `PLAINTEXT://127.0.0.1:${ports.plaintext},EXTERNAL://127.0.0.1:${ports.external},CONTROLLER://127.0.0.1:${ports.controller}`,
+      "advertised.listeners": `PLAINTEXT://127.0.0.1:${ports.plaintext},EXTERNAL://localhost:${ports.external}`,
+      "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,EXTERNAL:PLAINTEXT",
+      "controller.listener.names": "CONTROLLER",
+      "inter.broker.listener.name": "PLAINTEXT",
+      "log.dirs": join(dir, "data"),
+      ...defaultBrokerProperties(this.brokers),
+      ...this.#props,
+    };
+  }
+
+  #specFile(): string {
+    return join(this.root, "cluster.json");
+  }
+
+  #spec(): string {
+    return JSON.stringify({ brokers: this.brokers, portBase: this.portBase, clusterId: this.clusterId });
+  }
+
+  /** Pid of a running node, or undefined. */
+  pid(id: number): number | undefined {
+    const st = readPid(this.node(id).pidFile, this.node(id).config);
+    return st.state === "running" ? st.pid : undefined;
+  }
+
+  async #prepare(classpath: string): Promise<void> {
+    const running = this.nodeIds.some((i) => this.pid(i) !== undefined);
+    const previous = await Deno.readTextFile(this.#specFile()).catch(() => undefined);
+    if (previous !== undefined && previous !== this.#spec()) {
+      if (running) {
+        throw new StackError(
+          `Kafka cluster '${this.name}' is running as ${previous}; run \`deno task stack down\` before changing it`,
+        );
+      }
+      console.error(`Kafka cluster '${this.name}' changes shape (${previous} → ${this.#spec()}): wiping its data`);
+      await Deno.remove(this.root, { recursive: true });
+    }
+    await Deno.mkdir(this.root, { recursive: true });
+    await Deno.writeTextFile(this.#specFile(), this.#spec());
+    await Deno.writeTextFile(join(this.root, "log4j2.properties"), LOG4J2);
+    for (const id of this.nodeIds) {
+      const node = this.node(id);
+      await Deno.mkdir(node.dir, { recursive: true });
+      const props = Object.entries(this.properties(id)).map(([k, v]) => `${k}=${v}`).join("\n");
+      await Deno.writeTextFile(node.config, props + "\n");
+      const formatted = await Deno.stat(join(node.dir, "data", "meta.properties")).then(() => true, () => false);
+      if (!formatted) {
+        await run("java", ["-cp", classpath, "kafka.tools.StorageTool", "format", "-t", this.clusterId, "-c", node.config], {
+          what: `formatting storage of ${this.name} node ${id}`,
+        });
+      }
+    }
+  }
+
+  /** Starts one node (it must be prepared, i.e. the cluster started once). */
+  async startNode(id: number, classpath?: string): Promise<void> {
+    if (this.pid(id) !== undefined) return;
+    const node = this.node(id);
+    const cp = classpath ?? await bundleClasspath("kafka");
+    for (const port of Object.values(node.ports)) {
+      if (await portOpen(port)) {
+        throw new StackError(
+          `Cannot start ${this.name} node ${id}: port ${port} is already in use by another program`,
+        );
+      }
+    }
+    await startDetached({
+      cmd: "java",
+      args: [
+        `-Xms${Math.min(256, this.#heapMb)}m`,
+        `-Xmx${this.#heapMb}m`,
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-Djava.awt.headless=true",
+        `-Dlog4j2.configurationFile=${join(this.root, "log4j2.properties")}`,
+        "-cp",
+        cp,
+        "kafka.Kafka",
+        node.config,
+      ],
+      log: node.log,
+      pidFile: node.pidFile,
+      cwd: node.dir,
+    });
+  }
+
+  /** Stops one node: gracefully, or with SIGKILL when `hard` (a crash drill). */
+  async stopNode(id: number, { hard = false }: { hard?: boolean } = {}): Promise<void> {
+    const node = this.node(id);
+    if (hard) {
+      const pid = this.pid(id);
+      if (pid !== undefined) killHard(pid);
+    }
+    await stopProcess(node.pidFile, { marker: node.config, graceMs: 30_000 });
+  }
+
+  /** Starts every node that is not running and waits until all brokers are registered. */
+  async start(): Promise<void> {
+    const classpath = await bundleClasspath("kafka");
+    await this.#prepare(classpath);
+    for (const id of this.nodeIds) await this.startNode(id, classpath);
+    await this.waitReady();
+  }
+
+  /**
+   * Waits until the KRaft quorum has a leader and every node is registered as a broker;
+   * fails with the tail of the log of a node that died or of node 0 at the timeout.
+   */
+  async waitReady(timeoutSec = this.#readyTimeoutSec): Promise<void> {
+    const deadline = Date.now() + timeoutSec * 1000;
+    const kafka = createKafka({ brokers: this.bootstrap().split(","), logLevel: "NOTHING", connectionTimeout: 3_000 });
+    let lastErr = "";
+    while (Date.now() < deadline) {
+      for (const id of this.nodeIds) {
+        const st = readPid(this.node(id).pidFile, this.node(id).config);
+        if (st.state !== "running") {
+          throw new StackError(
+            `Kafka ${this.name} node ${id} exited during start-up. Last lines of ${this.node(id).log}:\n` +
+              await tailFile(this.node(id).log),
+          );
+        }
+      }
+      const admin = kafka.admin({ retry: { retries: 0 } });
+      try {
+        await admin.connect();
+        const desc = await admin.describeCluster();
+        if (desc.brokers.length === this.brokers && desc.controller !== null && desc.controller >= 0) {
+          return;
+        }
+        lastErr = `${desc.brokers.length}/${this.brokers} brokers registered`;
+      } catch (err) {
+        lastErr = err instanceof Error ? err.message : String(err);
+      } finally {
+        await admin.disconnect().catch(() => {});
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new StackError(
+      `Kafka cluster '${this.name}' not ready after ${timeoutSec}s (${lastErr}). Last lines of ${this.node(0).log}:\n` +
+        await tailFile(this.node(0).log),
+    );
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodeIds.map((id) => this.stopNode(id)));
+  }
+
+  async status(): Promise<ProcessStatus[]> {
+    const rows: ProcessStatus[] = [];
+    for (const id of this.nodeIds) {
+      const node = this.node(id);
+      const st = readPid(node.pidFile, node.config);
+      let health: string | undefined;
+      if (st.state === "running") {
+        health = (await portOpen(node.ports.external)) ? "serving" : "starting";
+      }
+      rows.push({
+        name: `kafka-${this.name}-${id}`,
+        pid: st.state === "absent" ? undefined : st.pid,
+        state: st.state === "absent" ? "stopped" : st.state,
+        ports: { ...node.ports },
+        health,
+        log: node.log,
+      });
+    }
+    return rows;
+  }
+
+  /** Whether a node process is alive (for drills). */
+  alive(id: number): boolean {
+    const pid = this.pid(id);
+    return pid !== undefined && isAlive(pid);
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Background processes of the local stack: start detached with output appended to a log,
+ * remember the pid in a file, tell whether it still runs, stop it and everything it spawned.
+ *
+ * @example
+ * ```ts
+ * import { startDetached, stopProcess } from "./process.ts";
+ * const pid = await startDetached({ cmd: "sleep", args: ["60"], log: "/tmp/s.log", pidFile: "/tmp/s.pid" });
+ * await stopProcess("/tmp/s.pid");
+ * ```
+ * @module
+ */
+
+/** Options for {@linkcode startDetached}. */
+export interface StartOptions {
+  /** Executable to run. */
+  cmd: string;
+  /** Its arguments. @default [] */
+  args?: string[];
+  /** File the process's stdout and stderr are appended to. */
+  log: string;
+  /** File the pid is written to. */
+  pidFile: string;
+  /** Working directory. @default the current one */
+  cwd?: string;
+  /** Extra environment variables. @default {} */
+  env?: Record<string, string>;
+}
+
+/** Starts a process in a session of its own, so it outlives the task that started it. */
+export async function startDetached(options: StartOptions): Promise<number> {
+  const { cmd, args = [], log, pidFile, cwd, env = {} } = options;
+  const child = new Deno.Command("sh", {
+    args: ["-c", 'exec "$0" "$@" >>"$STACK_LOG" 2>&1 </dev/null', cmd, ...args],
+    cwd,
+    env: { ...env, STACK_LOG: log },
+    detached: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  child.unref();
+  await Deno.writeTextFile(pidFile, `${child.pid}\n`);
+  return child.pid;
+}
+
+/** Whether a process with this pid exists and is not a zombie. */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
+}
+
+/** The command line of a process, or "" when it is gone. */
+export function cmdline(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ").trim();
+  } catch {
+    return "";
+  }
+}
+
+/** State of a pid file: the process it names runs, is gone (stale file), or there is no file. */
+export type PidState =
+  | { state: "running"; pid: number }
+  | { state: "stale"; pid: number }
+  | { state: "absent" };
+
+/**
+ * Reads a pid file. A pid whose process is gone, or whose command line lacks `marker`
+ * (the pid was reused by an unrelated process), is reported as stale.
+ */
+export function readPid(pidFile: string, marker?: string): PidState {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(pidFile);
+  } catch {
+    return { state: "absent" };
+  }
+  const pid = Number(text.trim().split("\n")[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return { state: "stale", pid: 0 };
+  if (!isAlive(pid)) return { state: "stale", pid };
+  if (marker && !cmdline(pid).includes(marker)) return { state: "stale", pid };
+  return { state: "running", pid };
+}
+
+/** Sends a signal to a whole process group, falling back to the pid alone. */
+function signal(pid: number, sig: Deno.Signal): void {
+  try {
+    Deno.kill(-pid, sig);
+  } catch {
+    try {
+      Deno.kill(pid, sig);
+    } catch { /* already gone */ }
+  }
+}
+
+/** Waits until the process is gone or the timeout passes; returns whether it is gone. */
+export async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return !isAlive(pid);
+}
+
+/**
+ * Stops the process named by a pid file: SIGTERM to its process group, then SIGKILL after
+ * `graceMs`. Removes the pid file. Returns the pid that was stopped, or undefined.
+ */
+export async function stopProcess(
+  pidFile: string,
+  { graceMs = 20_000, marker }: { graceMs?: number; marker?: string } = {},
+): Promise<number | undefined> {
+  const st = readPid(pidFile, marker);
+  if (st.state === "running") {
+    signal(st.pid, "SIGTERM");
+    if (!(await waitGone(st.pid, graceMs))) {
+      signal(st.pid, "SIGKILL");
+      await waitGone(st.pid, 5_000);
+    }
+  }
+  await Deno.remove(pidFile).catch(() => {});
+  return st.state === "running" ? st.pid : undefined;
+}
+
+/** Kills a process at once with SIGKILL (for failure drills), without touching its pid file. */
+export function killHard(pid: number): void {
+  signal(pid, "SIGKILL");
+}
+
+/** The last `lines` lines of a log file, or a note that it is missing. */
+export async function tailFile(path: string, lines = 30): Promise<string> {
+  try {
+    const text = await Deno.readTextFile(path);
+    return text.trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return `(no log at ${path})`;
+  }
+}
+
+/** Runs a command to completion; throws with its output when it fails. */
+export async function run(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; what?: string } = {},
+): Promise<string> {
+  const out = await new Deno.Command(cmd, {
+    args,
+    cwd: options.cwd,
+    env: options.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  const stdout = dec.decode(out.stdout);
+  if (!out.success) {
+    const stderr = dec.decode(out.stderr);
+    throw new Error(
+      `${options.what ?? cmd} failed (exit ${out.code}):\n${(stdout + stderr).trim().slice(-4000)}`,
+    );
+  }
+  return stdout;
+}
+
+/** Whether a TCP port on 127.0.0.1 accepts connections. */
+export async function portOpen(port: number): Promise<boolean> {
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.close();
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * A local stack: the services of one data folder, started and stopped together. The options
+ * of the last `up` are kept in `<dir>/stack.json`, so `down` and `status` need no flags, and
+ * the addresses in `<dir>/endpoints.json`, so clients find the stack that is up.
+ *
+ * @example
+ * ```ts
+ * import { Stack } from "./stack.ts";
+ * const stack = new Stack({ brokers: 3 });
+ * await stack.up();
+ * console.table(await stack.status());
+ * await stack.down();
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { envInt } from "../config.ts";
+import { KafkaCluster } from "./kafka.ts";
+import { PostgresServer } from "./postgres.ts";
+import { defaultStackDir } from "./paths.ts";
+import { readPid, stopProcess } from "./process.ts";
+import type { ProcessStatus, Service } from "./service.ts";
+import { type StackEndpoints, writeEndpoints } from "./endpoints.ts";
+
+/** What a stack runs. */
+export interface StackOptions {
+  /** Data folder. @default `$STACK_DIR` or `<project>/.stack` */
+  dir?: string;
+  /** Added to every port, so a test stack runs beside a user's. @default `$STACK_PORT_OFFSET` or 0 */
+  portOffset?: number;
+  /** Nodes of the main Kafka cluster. @default 1 */
+  brokers?: number;
+  /** Run PostgreSQL. @default true */
+  postgres?: boolean;
+}
+
+type Resolved = Required<StackOptions>;
+
+/** Resolves options with defaults from env, validating them. */
+export function resolveStackOptions(options: StackOptions = {}): Resolved {
+  const {
+    dir = defaultStackDir(),
+    portOffset = envInt("STACK_PORT_OFFSET", { default: 0, min: 0, max: 50_000 }),
+    brokers = 1,
+    postgres = true,
+  } = options;
+  if (!Number.isInteger(brokers) || brokers < 1 || brokers > 9) {
+    throw new RangeError(`Cannot start the stack as 'brokers' must be 1 to 9: current value is ${brokers}`);
+  }
+  return { dir, portOffset, brokers, postgres };
+}
+
+/** The services of a local stack. */
+export class Stack {
+  readonly options: Resolved;
+  readonly kafka: KafkaCluster;
+  readonly postgres?: PostgresServer;
+
+  constructor(options: StackOptions = {}) {
+    this.options = resolveStackOptions(options);
+    const { dir, portOffset, brokers, postgres } = this.options;
+    this.kafka = new KafkaCluster({ dir, name: "main", brokers, portBase: 9092 + portOffset });
+    if (postgres) this.postgres = new PostgresServer({ dir, port: 5432 + portOffset });
+  }
+
+  /** The stack that was last brought up in `dir`, or a default one. */
+  static async load(dir: string = defaultStackDir()): Promise<Stack> {
+    try {
+      const saved = JSON.parse(await Deno.readTextFile(join(dir, "stack.json")));
+      return new Stack({ ...saved, dir });
+    } catch {
+      return new Stack({ dir });
+    }
+  }
+
+  /** Services in start order. */
+  get services(): Service[] {
+    return [this.kafka, ...(this.postgres ? [this.postgres] : [])];
+  }
+
+  /** Addresses of the stack's services. */
+  endpoints(): StackEndpoints {
+    return { kafka: { main: this.kafka.bootstrap() }, postgresUrl: this.postgres?.url() };
+  }
+
+  /** Starts every service that is not running and waits until each serves. */
+  async up(): Promise<void> {
+    await Deno.mkdir(this.options.dir, { recursive: true });
+    await Deno.writeTextFile(join(this.options.dir, "stack.json"), JSON.stringify(this.options, null, 2) + "\n");
+    await Promise.all(this.services.map((s) => s.start()));
+    await writeEndpoints(this.options.dir, this.endpoints());
+  }
+
+  /** Stops every service and any process still named by a pid file in the data folder. */
+  async down(): Promise<string[]> {
+    const stopped: string[] = [];
+    for (const s of [...this.services].reverse()) {
+      await s.stop();
+      stopped.push(s.name);
+    }
+    for (const pidFile of await findPidFiles(this.options.dir)) {
+      if (readPid(pidFile).state !== "absent") {
+        const pid = await stopProcess(pidFile, { marker: this.options.dir });
+        if (pid) stopped.push(`leftover pid ${pid}`);
+      }
+    }
+    await Deno.remove(join(this.options.dir, "endpoints.json")).catch(() => {});
+    return stopped;
+  }
+
+  /** Status of every process. */
+  async status(): Promise<ProcessStatus[]> {
+    return (await Promise.all(this.services.map((s) => s.status()))).flat();
+  }
+}
+
+async function findPidFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string, depth: number) => {
+    if (depth > 3) return;
+    try {
+      for await (const e of Deno.readDir(d)) {
+        const p = join(d, e.name);
+        if (e.isDirectory && e.name !== "data") await walk(p, depth + 1);
+        else if (e.isFile && e.name === "pid") out.push(p);
+      }
+    } catch { /* missing folder */ }
+  };
+  await walk(dir, 0);
+  return out;
+}

@@ -1,0 +1,61 @@
+/**
+ * `deno task stack up|down|status|logs` — the local Kafka + PostgreSQL stack.
+ *
+ *   up [--brokers 1|3] [--no-postgres]   start (a second `up` is a no-op)
+ *   down                                   stop everything this data folder started
+ *   status                                 each process with pid, ports and health
+ *   logs [service] [--lines N]             tail of each log (e.g. `logs kafka-main-0`)
+ */
+import { ConfigError, parseFlags, parseIntValue, runMain } from "../lib/config.ts";
+import { Stack } from "../lib/stack/mod.ts";
+import { tailFile } from "../lib/stack/process.ts";
+
+const USAGE = "usage: deno task stack up [--brokers N] [--no-postgres] | down | status | logs [name] [--lines N]";
+
+await runMain(async () => {
+  const [command, ...rest] = Deno.args;
+  const flags = parseFlags(rest, { string: ["brokers", "lines"], boolean: ["no-postgres"] });
+  switch (command) {
+    case "up": {
+      const brokers = flags.values.brokers !== undefined
+        ? parseIntValue("--brokers", flags.values.brokers, { min: 1, max: 9 })
+        : 1;
+      const stack = new Stack({ brokers, postgres: !flags.booleans["no-postgres"] });
+      const started = Date.now();
+      await stack.up();
+      console.log(`Stack up in ${((Date.now() - started) / 1000).toFixed(1)}s (${stack.options.dir})`);
+      console.log(`  Kafka bootstrap:  ${stack.kafka.bootstrap()}`);
+      if (stack.postgres) console.log(`  PostgreSQL:       ${stack.postgres.url()}`);
+      break;
+    }
+    case "down": {
+      const stack = await Stack.load();
+      const stopped = await stack.down();
+      console.log(`Stack down: ${stopped.join(", ")}`);
+      break;
+    }
+    case "status": {
+      const stack = await Stack.load();
+      const rows = await stack.status();
+      console.table(rows.map((r) => ({
+        service: r.name,
+        state: r.state,
+        pid: r.pid ?? "",
+        ports: Object.entries(r.ports).map(([k, v]) => `${k}:${v}`).join(" "),
+        health: r.health ?? "",
+      })));
+      break;
+    }
+    case "logs": {
+      const stack = await Stack.load();
+      const lines = flags.values.lines ? parseIntValue("--lines", flags.values.lines, { min: 1 }) : 20;
+      const want = flags.positional[0];
+      const rows = (await stack.status()).filter((r) => !want || r.name === want);
+      if (rows.length === 0) throw new ConfigError(`No service named '${want}'. ${USAGE}`);
+      for (const r of rows) console.log(`==> ${r.name} (${r.log}) <==\n${await tailFile(r.log, lines)}\n`);
+      break;
+    }
+    default:
+      throw new ConfigError(command ? `Unknown command '${command}'. ${USAGE}` : USAGE);
+  }
+});
