@@ -97,7 +97,9 @@ export function envBool(name: string, fallback: boolean, env: Env = Deno.env): b
   if (raw === undefined) return fallback;
   if (["1", "true", "yes", "on"].includes(raw)) return true;
   if (["0", "false", "no", "off"].includes(raw)) return false;
-  throw new ConfigError(`Cannot use ${name} as it must be true or false: current value is '${raw}'`);
+  throw new ConfigError(
+    `Cannot use ${name} as it must be true or false: current value is '${raw}'`,
+  );
 }
 
 /** Reads a value from a fixed set. */
@@ -158,7 +160,9 @@ export function parseFlags(args: readonly string[], spec: FlagSpec): Flags {
       }
       out.values[name] = value;
     } else {
-      const known = [...strings].map((s) => `--${s} <value>`).concat([...bools].map((b) => `--${b}`));
+      const known = [...strings].map((s) => `--${s} <value>`).concat(
+        [...bools].map((b) => `--${b}`),
+      );
       throw new ConfigError(
         `Unknown flag '${arg}'. Known flags: ${known.length ? known.join(", ") : "none"}`,
       );

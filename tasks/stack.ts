@@ -10,7 +10,8 @@ import { ConfigError, parseFlags, parseIntValue, runMain } from "../lib/config.t
 import { Stack } from "../lib/stack/mod.ts";
 import { tailFile } from "../lib/stack/process.ts";
 
-const USAGE = "usage: deno task stack up [--brokers N] [--no-postgres] | down | status | logs [name] [--lines N]";
+const USAGE =
+  "usage: deno task stack up [--brokers N] [--no-postgres] | down | status | logs [name] [--lines N]";
 
 await runMain(async () => {
   const [command, ...rest] = Deno.args;
@@ -23,7 +24,9 @@ await runMain(async () => {
       const stack = new Stack({ brokers, postgres: !flags.booleans["no-postgres"] });
       const started = Date.now();
       await stack.up();
-      console.log(`Stack up in ${((Date.now() - started) / 1000).toFixed(1)}s (${stack.options.dir})`);
+      console.log(
+        `Stack up in ${((Date.now() - started) / 1000).toFixed(1)}s (${stack.options.dir})`,
+      );
       console.log(`  Kafka bootstrap:  ${stack.kafka.bootstrap()}`);
       if (stack.postgres) console.log(`  PostgreSQL:       ${stack.postgres.url()}`);
       break;
@@ -48,11 +51,15 @@ await runMain(async () => {
     }
     case "logs": {
       const stack = await Stack.load();
-      const lines = flags.values.lines ? parseIntValue("--lines", flags.values.lines, { min: 1 }) : 20;
+      const lines = flags.values.lines
+        ? parseIntValue("--lines", flags.values.lines, { min: 1 })
+        : 20;
       const want = flags.positional[0];
       const rows = (await stack.status()).filter((r) => !want || r.name === want);
       if (rows.length === 0) throw new ConfigError(`No service named '${want}'. ${USAGE}`);
-      for (const r of rows) console.log(`==> ${r.name} (${r.log}) <==\n${await tailFile(r.log, lines)}\n`);
+      for (const r of rows) {
+        console.log(`==> ${r.name} (${r.log}) <==\n${await tailFile(r.log, lines)}\n`);
+      }
       break;
     }
     default:

@@ -58,7 +58,9 @@ await runMain(async () => {
     }
     files.sort((a, b) => a.path.localeCompare(b.path));
     lock.bundles[name] = { coordinates: spec.coordinates, files };
-    console.log(`  ${files.length} files, ${(files.reduce((s, f) => s + f.size, 0) / 1e6).toFixed(1)} MB`);
+    console.log(
+      `  ${files.length} files, ${(files.reduce((s, f) => s + f.size, 0) / 1e6).toFixed(1)} MB`,
+    );
     await Deno.remove(dir, { recursive: true });
   }
   await Deno.writeTextFile(LOCK_FILE, JSON.stringify(lock, null, 2) + "\n");

@@ -10,6 +10,7 @@
  * @module
  */
 import { Kafka, type KafkaConfig, type logCreator, logLevel, type SASLOptions } from "kafkajs";
+import process from "node:process";
 import { ConfigError, envChoice, envString } from "../config.ts";
 import { localEndpoints } from "../stack/endpoints.ts";
 
@@ -40,7 +41,11 @@ export function kafkaConfigFromEnv(
   overrides: Partial<KafkaClientOptions> = {},
   env: { get(name: string): string | undefined } = Deno.env,
 ): KafkaClientOptions {
-  const raw = envString("KAFKA_BOOTSTRAP_SERVERS", localEndpoints().kafka.main ?? "localhost:9094", env);
+  const raw = envString(
+    "KAFKA_BOOTSTRAP_SERVERS",
+    localEndpoints().kafka.main ?? "localhost:9094",
+    env,
+  );
   const brokers = raw.split(",").map((s) => s.trim()).filter(Boolean);
   for (const b of brokers) {
     if (!/^[^:\s]+:\d{1,5}$/.test(b)) {
@@ -79,7 +84,8 @@ export function kafkaConfigFromEnv(
 }
 
 /** Retriable broker answers kafkajs logs as errors although it retries them itself. */
-const RETRIABLE = /coordinator is (loading|not available)|not the correct coordinator|leader|LEADER_NOT_AVAILABLE|rebalanc|There is no leader|NOT_CONTROLLER|Connection error|ECONNREFUSED/i;
+const RETRIABLE =
+  /coordinator is (loading|not available)|not the correct coordinator|leader|LEADER_NOT_AVAILABLE|rebalanc|There is no leader|NOT_CONTROLLER|Connection error|ECONNREFUSED/i;
 
 /** kafkajs logs as one line each; retriable protocol errors are demoted to debug. */
 const lineLogger: logCreator = (level) => ({ namespace, log }) => {
@@ -95,8 +101,27 @@ const lineLogger: logCreator = (level) => ({ namespace, log }) => {
   console.error(`[kafkajs ${tag}] ${namespace}: ${message}${extra}${where}`);
 };
 
+let warningFiltered = false;
+
+/**
+ * kafkajs computes some timer delays from stale timestamps and Node's timers then warn
+ * "TimeoutNegativeWarning" (the timer fires at once, as kafkajs intends); hide that one
+ * warning so task output stays readable. Other warnings pass through.
+ */
+function filterTimerWarning(): void {
+  if (warningFiltered) return;
+  warningFiltered = true;
+  const emit = process.emitWarning.bind(process);
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const name = typeof warning === "string" ? String(rest[0] ?? "") : warning.name;
+    if (name === "TimeoutNegativeWarning") return;
+    (emit as (...a: unknown[]) => void)(warning, ...rest);
+  }) as typeof process.emitWarning;
+}
+
 /** Creates a kafkajs client from validated options. */
 export function createKafka(options: KafkaClientOptions): Kafka {
+  filterTimerWarning();
   const {
     brokers,
     clientId = "practicum",

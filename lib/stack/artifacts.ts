@@ -145,7 +145,8 @@ export async function fetchBundle(name: string, options: FetchOptions = {}): Pro
     const total = missing.reduce((s, f) => s + f.size, 0);
     const bar = progress
       ? new cliProgress.SingleBar({
-        format: `Downloading ${name} [{bar}] {percentage}% | {mb}/{totalMb} MB | {files} files left`,
+        format:
+          `Downloading ${name} [{bar}] {percentage}% | {mb}/{totalMb} MB | {files} files left`,
         stream: Deno.stderr as unknown as NodeJS.WritableStream,
         hideCursor: true,
       }, cliProgress.Presets.shades_classic)

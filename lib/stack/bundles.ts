@@ -26,7 +26,8 @@ export interface BundleSpec {
 /** Every bundle the stack knows. Add a bundle here, then run `deno task stack:lock`. */
 export const BUNDLES: Record<string, BundleSpec> = {
   kafka: {
-    description: `Apache Kafka ${KAFKA_VERSION} (KRaft broker/controller, tools, Connect, MirrorMaker 2)`,
+    description:
+      `Apache Kafka ${KAFKA_VERSION} (KRaft broker/controller, tools, Connect, MirrorMaker 2)`,
     coordinates: [
       "org.slf4j:slf4j-api:2.0.17",
       `org.apache.kafka:kafka_2.13:${KAFKA_VERSION}`,

@@ -19,7 +19,16 @@
  */
 import { join } from "node:path";
 import { bundleClasspath } from "./artifacts.ts";
-import { isAlive, killHard, portOpen, readPid, run, startDetached, stopProcess, tailFile } from "./process.ts";
+import {
+  isAlive,
+  killHard,
+  portOpen,
+  readPid,
+  run,
+  startDetached,
+  stopProcess,
+  tailFile,
+} from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
 import { createKafka } from "../kafka/client.ts";
 
@@ -55,7 +64,11 @@ export interface NodePorts {
 
 /** Ports of node `id` for a port base (see the module doc). */
 export function nodePorts(portBase: number, id: number): NodePorts {
-  return { plaintext: portBase + 100 * id, controller: portBase + 100 * id + 1, external: portBase + 100 * id + 2 };
+  return {
+    plaintext: portBase + 100 * id,
+    controller: portBase + 100 * id + 1,
+    external: portBase + 100 * id + 2,
+  };
 }
 
 /** Default broker settings of the local stack for a cluster of `n` nodes. */
@@ -75,7 +88,6 @@ export function defaultBrokerProperties(n: number): Record<string, string> {
     "group.initial.rebalance.delay.ms": "0",
     "auto.create.topics.enable": "true",
     "log.retention.hours": "168",
-    "log.segment.bytes": String(256 * 1024 * 1024),
   };
 }
 
@@ -145,7 +157,9 @@ export class KafkaCluster implements Service {
   }
 
   /** Folder, config, log and pid file of a node. */
-  node(id: number): { dir: string; config: string; log: string; pidFile: string; ports: NodePorts } {
+  node(
+    id: number,
+  ): { dir: string; config: string; log: string; pidFile: string; ports: NodePorts } {
     const dir = join(this.root, `node-${id}`);
     return {
       dir,
@@ -159,15 +173,19 @@ export class KafkaCluster implements Service {
   /** The broker properties of a node. */
   properties(id: number): Record<string, string> {
     const { dir, ports } = this.node(id);
-    const voters = this.nodeIds.map((i) => `${i}@127.0.0.1:${nodePorts(this.portBase, i).controller}`);
+    const voters = this.nodeIds.map((i) =>
+      `${i}@127.0.0.1:${nodePorts(this.portBase, i).controller}`
+    );
     return {
       "process.roles": "broker,controller",
       "node.id": String(id),
       "controller.quorum.voters": voters.join(","),
       "listeners":
         `PLAINTEXT://127.0.0.1:${ports.plaintext},EXTERNAL://127.0.0.1:${ports.external},CONTROLLER://127.0.0.1:${ports.controller}`,
-      "advertised.listeners": `PLAINTEXT://127.0.0.1:${ports.plaintext},EXTERNAL://localhost:${ports.external}`,
-      "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,EXTERNAL:PLAINTEXT",
+      "advertised.listeners":
+        `PLAINTEXT://127.0.0.1:${ports.plaintext},EXTERNAL://localhost:${ports.external}`,
+      "listener.security.protocol.map":
+        "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,EXTERNAL:PLAINTEXT",
       "controller.listener.names": "CONTROLLER",
       "inter.broker.listener.name": "PLAINTEXT",
       "log.dirs": join(dir, "data"),
@@ -181,7 +199,11 @@ export class KafkaCluster implements Service {
   }
 
   #spec(): string {
-    return JSON.stringify({ brokers: this.brokers, portBase: this.portBase, clusterId: this.clusterId });
+    return JSON.stringify({
+      brokers: this.brokers,
+      portBase: this.portBase,
+      clusterId: this.clusterId,
+    });
   }
 
   /** Pid of a running node, or undefined. */
@@ -199,7 +221,9 @@ export class KafkaCluster implements Service {
           `Kafka cluster '${this.name}' is running as ${previous}; run \`deno task stack down\` before changing it`,
         );
       }
-      console.error(`Kafka cluster '${this.name}' changes shape (${previous} → ${this.#spec()}): wiping its data`);
+      console.error(
+        `Kafka cluster '${this.name}' changes shape (${previous} → ${this.#spec()}): wiping its data`,
+      );
       await Deno.remove(this.root, { recursive: true });
     }
     await Deno.mkdir(this.root, { recursive: true });
@@ -210,9 +234,21 @@ export class KafkaCluster implements Service {
       await Deno.mkdir(node.dir, { recursive: true });
       const props = Object.entries(this.properties(id)).map(([k, v]) => `${k}=${v}`).join("\n");
       await Deno.writeTextFile(node.config, props + "\n");
-      const formatted = await Deno.stat(join(node.dir, "data", "meta.properties")).then(() => true, () => false);
+      const formatted = await Deno.stat(join(node.dir, "data", "meta.properties")).then(
+        () => true,
+        () => false,
+      );
       if (!formatted) {
-        await run("java", ["-cp", classpath, "kafka.tools.StorageTool", "format", "-t", this.clusterId, "-c", node.config], {
+        await run("java", [
+          "-cp",
+          classpath,
+          "kafka.tools.StorageTool",
+          "format",
+          "-t",
+          this.clusterId,
+          "-c",
+          node.config,
+        ], {
           what: `formatting storage of ${this.name} node ${id}`,
         });
       }
@@ -275,14 +311,20 @@ export class KafkaCluster implements Service {
    */
   async waitReady(timeoutSec = this.#readyTimeoutSec): Promise<void> {
     const deadline = Date.now() + timeoutSec * 1000;
-    const kafka = createKafka({ brokers: this.bootstrap().split(","), logLevel: "NOTHING", connectionTimeout: 3_000 });
+    const kafka = createKafka({
+      brokers: this.bootstrap().split(","),
+      logLevel: "NOTHING",
+      connectionTimeout: 3_000,
+    });
     let lastErr = "";
     while (Date.now() < deadline) {
       for (const id of this.nodeIds) {
         const st = readPid(this.node(id).pidFile, this.node(id).config);
         if (st.state !== "running") {
           throw new StackError(
-            `Kafka ${this.name} node ${id} exited during start-up. Last lines of ${this.node(id).log}:\n` +
+            `Kafka ${this.name} node ${id} exited during start-up. Last lines of ${
+              this.node(id).log
+            }:\n` +
               await tailFile(this.node(id).log),
           );
         }
@@ -291,7 +333,9 @@ export class KafkaCluster implements Service {
       try {
         await admin.connect();
         const desc = await admin.describeCluster();
-        if (desc.brokers.length === this.brokers && desc.controller !== null && desc.controller >= 0) {
+        if (
+          desc.brokers.length === this.brokers && desc.controller !== null && desc.controller >= 0
+        ) {
           return;
         }
         lastErr = `${desc.brokers.length}/${this.brokers} brokers registered`;
@@ -303,7 +347,9 @@ export class KafkaCluster implements Service {
       await new Promise((r) => setTimeout(r, 500));
     }
     throw new StackError(
-      `Kafka cluster '${this.name}' not ready after ${timeoutSec}s (${lastErr}). Last lines of ${this.node(0).log}:\n` +
+      `Kafka cluster '${this.name}' not ready after ${timeoutSec}s (${lastErr}). Last lines of ${
+        this.node(0).log
+      }:\n` +
         await tailFile(this.node(0).log),
     );
   }

@@ -64,9 +64,13 @@ export const PG_OS_USER = "postgres";
 async function ensureOsUser(): Promise<void> {
   const passwd = await Deno.readTextFile("/etc/passwd");
   if (passwd.split("\n").some((l) => l.startsWith(`${PG_OS_USER}:`))) return;
-  await run("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_OS_USER], {
-    what: `creating the OS user '${PG_OS_USER}'`,
-  });
+  await run(
+    "useradd",
+    ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_OS_USER],
+    {
+      what: `creating the OS user '${PG_OS_USER}'`,
+    },
+  );
 }
 
 /** A local PostgreSQL server; see the module doc. */
@@ -79,12 +83,17 @@ export class PostgresServer implements Service {
   readonly root: string;
 
   constructor(options: PostgresOptions) {
-    const { dir, port = 5432, database = "practicum", user = "practicum", password = "practicum" } = options;
+    const { dir, port = 5432, database = "practicum", user = "practicum", password = "practicum" } =
+      options;
     if (!/^[a-z_][a-z0-9_]*$/.test(database)) {
-      throw new RangeError(`Cannot use 'database' as it must be a lower-case identifier: current value is '${database}'`);
+      throw new RangeError(
+        `Cannot use 'database' as it must be a lower-case identifier: current value is '${database}'`,
+      );
     }
     if (!/^[a-z_][a-z0-9_]*$/.test(user)) {
-      throw new RangeError(`Cannot use 'user' as it must be a lower-case identifier: current value is '${user}'`);
+      throw new RangeError(
+        `Cannot use 'user' as it must be a lower-case identifier: current value is '${user}'`,
+      );
     }
     this.port = port;
     this.database = database;
@@ -103,7 +112,9 @@ export class PostgresServer implements Service {
 
   /** Connection URL of the practicum user. */
   url(database = this.database): string {
-    return `postgres://${this.user}:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}/${database}`;
+    return `postgres://${this.user}:${
+      encodeURIComponent(this.password)
+    }@127.0.0.1:${this.port}/${database}`;
   }
 
   #pidState() {
@@ -144,11 +155,24 @@ export class PostgresServer implements Service {
         );
       }
     }
-    const initialized = await Deno.stat(join(this.dataDir, "PG_VERSION")).then(() => true, () => false);
+    const initialized = await Deno.stat(join(this.dataDir, "PG_VERSION")).then(
+      () => true,
+      () => false,
+    );
     if (!initialized) {
       await this.#as(
         join(bin, "initdb"),
-        ["-D", this.dataDir, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"],
+        [
+          "-D",
+          this.dataDir,
+          "-U",
+          "postgres",
+          "--auth-local=trust",
+          "--auth-host=scram-sha-256",
+          "-E",
+          "UTF8",
+          "--locale=C.UTF-8",
+        ],
         "initdb",
       );
     }
@@ -164,10 +188,23 @@ export class PostgresServer implements Service {
       "-c fsync=on",
     ].join(" ");
     try {
-      await this.#as(join(bin, "pg_ctl"), ["-D", this.dataDir, "-l", this.log, "-o", opts, "-w", "-t", "60", "start"], "pg_ctl start");
+      await this.#as(join(bin, "pg_ctl"), [
+        "-D",
+        this.dataDir,
+        "-l",
+        this.log,
+        "-o",
+        opts,
+        "-w",
+        "-t",
+        "60",
+        "start",
+      ], "pg_ctl start");
     } catch (err) {
       throw new StackError(
-        `PostgreSQL did not start: ${(err as Error).message}\nLast lines of ${this.log}:\n${await tailFile(this.log)}`,
+        `PostgreSQL did not start: ${
+          (err as Error).message
+        }\nLast lines of ${this.log}:\n${await tailFile(this.log)}`,
       );
     }
     await this.#waitReady();
@@ -194,13 +231,26 @@ export class PostgresServer implements Service {
       }
       await new Promise((r) => setTimeout(r, 300));
     }
-    throw new StackError(`PostgreSQL does not answer (${last}). Last lines of ${this.log}:\n${await tailFile(this.log)}`);
+    throw new StackError(
+      `PostgreSQL does not answer (${last}). Last lines of ${this.log}:\n${await tailFile(
+        this.log,
+      )}`,
+    );
   }
 
   async stop(): Promise<void> {
     if (this.#pidState().state !== "running") return;
     const bin = await postgresBinDir();
-    await this.#as(join(bin, "pg_ctl"), ["-D", this.dataDir, "-m", "fast", "-w", "-t", "60", "stop"], "pg_ctl stop");
+    await this.#as(join(bin, "pg_ctl"), [
+      "-D",
+      this.dataDir,
+      "-m",
+      "fast",
+      "-w",
+      "-t",
+      "60",
+      "stop",
+    ], "pg_ctl stop");
   }
 
   async status(): Promise<ProcessStatus[]> {

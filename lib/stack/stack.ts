@@ -45,7 +45,9 @@ export function resolveStackOptions(options: StackOptions = {}): Resolved {
     postgres = true,
   } = options;
   if (!Number.isInteger(brokers) || brokers < 1 || brokers > 9) {
-    throw new RangeError(`Cannot start the stack as 'brokers' must be 1 to 9: current value is ${brokers}`);
+    throw new RangeError(
+      `Cannot start the stack as 'brokers' must be 1 to 9: current value is ${brokers}`,
+    );
   }
   return { dir, portOffset, brokers, postgres };
 }
@@ -86,7 +88,10 @@ export class Stack {
   /** Starts every service that is not running and waits until each serves. */
   async up(): Promise<void> {
     await Deno.mkdir(this.options.dir, { recursive: true });
-    await Deno.writeTextFile(join(this.options.dir, "stack.json"), JSON.stringify(this.options, null, 2) + "\n");
+    await Deno.writeTextFile(
+      join(this.options.dir, "stack.json"),
+      JSON.stringify(this.options, null, 2) + "\n",
+    );
     await Promise.all(this.services.map((s) => s.start()));
     await writeEndpoints(this.options.dir, this.endpoints());
   }

@@ -1,0 +1,57 @@
+/**
+ * `deno task practice2:producer` — the seed's KafkaOrderProducer: sends SEND_MSG_COUNT orders,
+ * one every SEND_MSG_INTERVAL_SECONDS, validated against the order schema, key = order id,
+ * acks=all, idempotent. Halfway it also tries one deliberately unserializable order and logs
+ * the serialization error without stopping.
+ *
+ * Env: SEND_MSG_COUNT (default 10, 0 = until Ctrl-C), SEND_MSG_INTERVAL_SECONDS (default 1),
+ * KAFKA_BOOTSTRAP_SERVERS (default: the local stack).
+ */
+import { envInt, envNumber, runMain } from "../../lib/config.ts";
+import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { OrderProducer, sampleOrder, unserializableOrder } from "../../lib/practice2/producer.ts";
+import { SerializationError } from "../../lib/schemas/mod.ts";
+
+await runMain(async () => {
+  const count = envInt("SEND_MSG_COUNT", { default: 10, min: 0 });
+  const intervalSec = envNumber("SEND_MSG_INTERVAL_SECONDS", { default: 1, min: 0 });
+  const producer = new OrderProducer(
+    createKafka(kafkaConfigFromEnv({ clientId: "practice2-producer" })),
+  );
+  await producer.connect();
+  let stop = false;
+  const onSignal = () => (stop = true);
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  let sent = 0;
+  let refused = 0;
+  const badAt = Math.max(1, Math.floor((count || 10) / 2));
+  try {
+    for (let i = 1; (count === 0 || i <= count) && !stop; i++) {
+      if (i === badAt) {
+        try {
+          await producer.send(unserializableOrder());
+        } catch (err) {
+          if (!(err instanceof SerializationError)) throw err;
+          refused++;
+          console.log(`serialization error, message not sent: ${err.message}`);
+        }
+      }
+      const order = sampleOrder(i);
+      const meta = await producer.send(order);
+      sent++;
+      console.log(
+        `sent order ${order.order_id} user=${order.user_id} total=${order.total_price} → ${producer.topic}` +
+          (meta ? ` partition ${meta.partition} offset ${meta.baseOffset}` : ""),
+      );
+      if (intervalSec > 0 && (count === 0 || i < count)) {
+        await new Promise((r) => setTimeout(r, intervalSec * 1000));
+      }
+    }
+  } finally {
+    await producer.disconnect();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+  console.log(`done: ${sent} orders sent, ${refused} refused by serialization`);
+});

@@ -1,0 +1,42 @@
+/**
+ * `deno task practice2:topic` — creates the `orders` topic (3 partitions, replication
+ * factor 2) and describes it, like the seed's topic.txt:
+ *   kafka-topics.sh --create --topic orders --partitions 3 --replication-factor 2
+ *   kafka-topics.sh --describe --topic orders
+ */
+import { runMain } from "../../lib/config.ts";
+import {
+  createKafka,
+  describePartitions,
+  ensureTopic,
+  formatDescription,
+  kafkaConfigFromEnv,
+  topicConfig,
+} from "../../lib/kafka/mod.ts";
+import { ORDERS_TOPIC } from "../../lib/practice2/topics.ts";
+
+await runMain(async () => {
+  const admin = createKafka(kafkaConfigFromEnv({ clientId: "practice2-topic" })).admin();
+  await admin.connect();
+  try {
+    const { brokers } = await admin.describeCluster();
+    if (brokers.length < ORDERS_TOPIC.replicationFactor) {
+      throw new Error(
+        `The cluster has ${brokers.length} broker(s) but '${ORDERS_TOPIC.topic}' needs replication factor ` +
+          `${ORDERS_TOPIC.replicationFactor}: start the stack with \`deno task stack up --brokers 3\``,
+      );
+    }
+    const created = await ensureTopic(admin, ORDERS_TOPIC);
+    console.log(
+      created
+        ? `Created topic ${ORDERS_TOPIC.topic}`
+        : `Topic ${ORDERS_TOPIC.topic} already exists`,
+    );
+    const parts = await describePartitions(admin, ORDERS_TOPIC.topic);
+    console.log(
+      formatDescription(ORDERS_TOPIC.topic, parts, await topicConfig(admin, ORDERS_TOPIC.topic)),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+});
