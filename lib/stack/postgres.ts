@@ -31,8 +31,7 @@ export interface PostgresOptions {
   password?: string;
 }
 
-/** Finds the folder holding pg_ctl and initdb (newest installed major version). */
-export async function postgresBinDir(): Promise<string> {
+async function findBinDir(): Promise<string | undefined> {
   const explicit = Deno.env.get("PG_BIN_DIR");
   if (explicit) return explicit;
   try {
@@ -49,11 +48,45 @@ export async function postgresBinDir(): Promise<string> {
   try {
     return (await run("pg_config", ["--bindir"])).trim();
   } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Installs Debian's PostgreSQL server when we are root on a machine with apt and without it,
+ * telling Debian not to create and start its own cluster (the stack runs its own).
+ */
+async function installPostgres(): Promise<void> {
+  console.error("PostgreSQL server binaries not found: installing Debian's postgresql package…");
+  await Deno.mkdir("/etc/postgresql-common", { recursive: true });
+  await Deno.writeTextFile("/etc/postgresql-common/createcluster.conf", "create_main_cluster = false\n");
+  const env = { DEBIAN_FRONTEND: "noninteractive" };
+  await run("apt-get", ["update", "-q"], { env, what: "apt-get update" });
+  await run("apt-get", ["install", "-y", "-q", "--no-install-recommends", "postgresql"], {
+    env,
+    what: "apt-get install postgresql",
+  });
+}
+
+/**
+ * Finds the folder holding pg_ctl and initdb (newest installed major version), installing
+ * PostgreSQL with apt first when it is missing and we may.
+ */
+export async function postgresBinDir(): Promise<string> {
+  let dir = await findBinDir();
+  const canInstall = Deno.uid() === 0 &&
+    await Deno.stat("/usr/bin/apt-get").then(() => true, () => false);
+  if (!dir && canInstall) {
+    await installPostgres();
+    dir = await findBinDir();
+  }
+  if (!dir) {
     throw new StackError(
       "PostgreSQL server binaries not found. Install them (Debian: `apt-get install -y postgresql`) " +
         "or set PG_BIN_DIR to the folder holding pg_ctl",
     );
   }
+  return dir;
 }
 
 const isRoot = () => Deno.uid() === 0;

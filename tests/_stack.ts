@@ -1,0 +1,84 @@
+/**
+ * Test helper: the running test stack. Under `deno task test` the stack is already up;
+ * when a test file is run directly with `deno test`, the first call brings the test stack up
+ * and a reaper process takes it down when the test process ends.
+ */
+import { Stack } from "../lib/stack/mod.ts";
+import { TEST_BROKERS, testStackEnv } from "../lib/stack/test_stack.ts";
+import { createKafka, kafkaConfigFromEnv } from "../lib/kafka/mod.ts";
+import type { Kafka } from "kafkajs";
+
+let ready: Promise<Stack> | undefined;
+
+/** Env of the test stack, also set on this process so clients and subprocesses find it. */
+export const TEST_ENV: Record<string, string> = testStackEnv();
+for (const [k, v] of Object.entries(TEST_ENV)) Deno.env.set(k, v);
+
+/** The test stack, up. */
+export function testStack(): Promise<Stack> {
+  ready ??= (async () => {
+    const stack = new Stack({
+      dir: TEST_ENV.STACK_DIR,
+      brokers: TEST_BROKERS,
+      portOffset: Number(TEST_ENV.STACK_PORT_OFFSET),
+    });
+    if (!Deno.env.get("STACK_MANAGED")) {
+      const already = (await stack.status()).every((s) => s.state === "running");
+      await stack.up();
+      if (!already) {
+        new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", new URL("../tasks/stack_reaper.ts", import.meta.url).pathname, String(Deno.pid)],
+          env: TEST_ENV,
+          detached: true,
+          stdin: "null",
+          stdout: "null",
+          stderr: "null",
+        }).spawn().unref();
+      }
+    }
+    return stack;
+  })();
+  return ready;
+}
+
+/** A kafkajs client on the test stack. */
+export async function testKafka(clientId = "tests"): Promise<Kafka> {
+  await testStack();
+  return createKafka(kafkaConfigFromEnv({ clientId, logLevel: "ERROR" }));
+}
+
+/** A name no other test run uses. */
+export function unique(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+}
+
+/** Polls `fn` until it returns a truthy value or the timeout passes. */
+export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 30_000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`Timed out after ${timeoutMs}ms waiting for ${what}${last ? `: ${last}` : ""}`);
+}
+
+/** Runs a `deno task`, returning exit code, stdout and stderr. */
+export async function runTask(
+  task: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", task, ...args],
+    env: { ...TEST_ENV, ...env },
+    stdin: "null",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
