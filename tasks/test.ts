@@ -10,12 +10,18 @@ import { runMain } from "../lib/config.ts";
 await runMain(async () => {
   const env = testStackEnv();
   for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
-  const stack = new Stack({ dir: env.STACK_DIR, brokers: TEST_BROKERS, portOffset: Number(env.STACK_PORT_OFFSET) });
+  const stack = new Stack({
+    dir: env.STACK_DIR,
+    brokers: TEST_BROKERS,
+    portOffset: Number(env.STACK_PORT_OFFSET),
+  });
   let code = 1;
   const started = Date.now();
   try {
     await stack.up();
-    console.log(`test stack up in ${((Date.now() - started) / 1000).toFixed(1)}s: ${stack.kafka.bootstrap()}`);
+    console.log(
+      `test stack up in ${((Date.now() - started) / 1000).toFixed(1)}s: ${stack.kafka.bootstrap()}`,
+    );
     const args = Deno.args.length ? Deno.args : ["tests/"];
     const child = new Deno.Command(Deno.execPath(), {
       args: ["test", "-A", "--no-prompt", ...args],

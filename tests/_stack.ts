@@ -8,37 +8,46 @@ import { TEST_BROKERS, testStackEnv } from "../lib/stack/test_stack.ts";
 import { createKafka, kafkaConfigFromEnv } from "../lib/kafka/mod.ts";
 import type { Kafka } from "kafkajs";
 
-let ready: Promise<Stack> | undefined;
+import type { StackOptions } from "../lib/stack/mod.ts";
 
 /** Env of the test stack, also set on this process so clients and subprocesses find it. */
 export const TEST_ENV: Record<string, string> = testStackEnv();
 for (const [k, v] of Object.entries(TEST_ENV)) Deno.env.set(k, v);
 
-/** The test stack, up. */
-export function testStack(): Promise<Stack> {
-  ready ??= (async () => {
-    const stack = new Stack({
-      dir: TEST_ENV.STACK_DIR,
-      brokers: TEST_BROKERS,
-      portOffset: Number(TEST_ENV.STACK_PORT_OFFSET),
-    });
-    if (!Deno.env.get("STACK_MANAGED")) {
-      const already = (await stack.status()).every((s) => s.state === "running");
-      await stack.up();
-      if (!already) {
-        new Deno.Command(Deno.execPath(), {
-          args: ["run", "-A", new URL("../tasks/stack_reaper.ts", import.meta.url).pathname, String(Deno.pid)],
-          env: TEST_ENV,
-          detached: true,
-          stdin: "null",
-          stdout: "null",
-          stderr: "null",
-        }).spawn().unref();
-      }
-    }
-    return stack;
-  })();
-  return ready;
+let reaperStarted = false;
+
+/**
+ * The test stack, up, with at least the services asked for (`extra`, e.g. a service a test
+ * needs); services already running are left alone, so tests share one stack.
+ */
+export async function testStack(extra: Partial<StackOptions> = {}): Promise<Stack> {
+  const saved = await Stack.load(TEST_ENV.STACK_DIR);
+  const stack = new Stack({
+    ...saved.options,
+    ...extra,
+    dir: TEST_ENV.STACK_DIR,
+    brokers: TEST_BROKERS,
+    portOffset: Number(TEST_ENV.STACK_PORT_OFFSET),
+  });
+  const wasUp = (await stack.kafka.status()).every((s) => s.state === "running");
+  await stack.up();
+  if (!Deno.env.get("STACK_MANAGED") && !wasUp && !reaperStarted) {
+    reaperStarted = true;
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../tasks/stack_reaper.ts", import.meta.url).pathname,
+        String(Deno.pid),
+      ],
+      env: TEST_ENV,
+      detached: true,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn().unref();
+  }
+  return stack;
 }
 
 /** A kafkajs client on the test stack. */
@@ -53,7 +62,11 @@ export function unique(prefix: string): string {
 }
 
 /** Polls `fn` until it returns a truthy value or the timeout passes. */
-export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 30_000, what = "condition"): Promise<T> {
+export async function eventually<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs = 30_000,
+  what = "condition",
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

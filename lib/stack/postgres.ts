@@ -59,7 +59,10 @@ async function findBinDir(): Promise<string | undefined> {
 async function installPostgres(): Promise<void> {
   console.error("PostgreSQL server binaries not found: installing Debian's postgresql package…");
   await Deno.mkdir("/etc/postgresql-common", { recursive: true });
-  await Deno.writeTextFile("/etc/postgresql-common/createcluster.conf", "create_main_cluster = false\n");
+  await Deno.writeTextFile(
+    "/etc/postgresql-common/createcluster.conf",
+    "create_main_cluster = false\n",
+  );
   const env = { DEBIAN_FRONTEND: "noninteractive" };
   await run("apt-get", ["update", "-q"], { env, what: "apt-get update" });
   await run("apt-get", ["install", "-y", "-q", "--no-install-recommends", "postgresql"], {
