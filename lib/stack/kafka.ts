@@ -51,7 +51,7 @@ export interface KafkaClusterOptions {
   heapMb?: number;
   /** Extra broker properties, applied last. @default {} */
   properties?: Record<string, string>;
-  /** Seconds to wait for the cluster to serve. @default 90 */
+  /** Seconds to wait for the cluster to serve. @default 120 */
   readyTimeoutSec?: number;
 }
 
@@ -124,7 +124,7 @@ export class KafkaCluster implements Service {
       clusterId = SEED_CLUSTER_ID,
       heapMb = 512,
       properties = {},
-      readyTimeoutSec = 90,
+      readyTimeoutSec = 120,
     } = options;
     if (!Number.isInteger(brokers) || brokers < 1 || brokers > 9) {
       throw new RangeError(
