@@ -116,6 +116,8 @@ export interface FetchOptions {
   progress?: boolean;
   /** Parallel downloads. @default 4 */
   concurrency?: number;
+  /** The lock to follow. @default the committed lib/stack/artifacts.lock.json */
+  lock?: ArtifactLock;
 }
 
 /**
@@ -125,7 +127,7 @@ export interface FetchOptions {
  */
 export async function fetchBundle(name: string, options: FetchOptions = {}): Promise<string[]> {
   const { progress = true, concurrency = 4 } = options;
-  const lock = await readLock();
+  const lock = options.lock ?? await readLock();
   const bundle = lock.bundles[name];
   if (!bundle) {
     throw new Error(
