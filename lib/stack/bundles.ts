@@ -10,6 +10,9 @@
 /** Apache Kafka release the stack runs (broker, controller, tools, Connect, MirrorMaker 2). */
 export const KAFKA_VERSION = "4.1.1";
 
+/** Debezium release of the Connect plugins (PostgreSQL source, JDBC sink); 3.3 targets Kafka 4.1. */
+export const DEBEZIUM_VERSION = "3.3.1.Final";
+
 /** Log4j 2 release used as the SLF4J backend, as in Kafka's own distribution. */
 const LOG4J = "2.24.3";
 
@@ -41,5 +44,21 @@ export const BUNDLES: Record<string, BundleSpec> = {
       `org.apache.logging.log4j:log4j-slf4j2-impl:${LOG4J}`,
       `org.apache.logging.log4j:log4j-core:${LOG4J}`,
     ],
+  },
+  "debezium-postgres": {
+    description: `Debezium ${DEBEZIUM_VERSION} PostgreSQL source connector (Connect plugin)`,
+    coordinates: [`io.debezium:debezium-connector-postgres:${DEBEZIUM_VERSION}`],
+  },
+  "debezium-jdbc": {
+    description: `Debezium ${DEBEZIUM_VERSION} JDBC sink connector + PostgreSQL driver (Connect plugin)`,
+    coordinates: [
+      `io.debezium:debezium-connector-jdbc:${DEBEZIUM_VERSION}`,
+      "org.postgresql:postgresql:42.7.7",
+    ],
+  },
+  "jmx-exporter": {
+    description: "Prometheus JMX exporter Java agent (brokers, Connect)",
+    coordinates: ["io.prometheus.jmx:jmx_prometheus_javaagent:1.0.1"],
+    transitive: false,
   },
 };
