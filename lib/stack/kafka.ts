@@ -30,7 +30,7 @@ import {
   tailFile,
 } from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
-import { createKafka } from "../kafka/client.ts";
+import { createKafka, type KafkaClientOptions } from "../kafka/client.ts";
 
 /** The seed's cluster id (`KAFKA_KRAFT_CLUSTER_ID`). */
 export const SEED_CLUSTER_ID = "abcdefghijklmnopqrstuv";
@@ -53,6 +53,21 @@ export interface KafkaClusterOptions {
   properties?: Record<string, string>;
   /** Seconds to wait for the cluster to serve. @default 120 */
   readyTimeoutSec?: number;
+  /** Extra JVM arguments of node `id`, e.g. a `-javaagent:` (the JMX exporter). @default none */
+  jvmArgs?: (id: number) => string[];
+  /**
+   * Listener and security properties of node `id`, applied over the plaintext layout and the
+   * defaults but under `properties` (a secured cluster: SASL_SSL listeners, authorizer).
+   * Called when the nodes are configured. @default none (plaintext)
+   */
+  nodeProperties?: (id: number, ports: NodePorts) => Record<string, string>;
+  /** Extra arguments of the storage format, e.g. `--add-scram …`. Called once per format. @default none */
+  formatArgs?: () => string[];
+  /**
+   * Client options of the readiness check and of {@linkcode KafkaCluster.client}, over the
+   * bootstrap list (a secured cluster's admin credentials). @default plaintext
+   */
+  clientOptions?: () => Partial<KafkaClientOptions>;
 }
 
 /** Ports of one node. */
@@ -114,6 +129,10 @@ export class KafkaCluster implements Service {
   readonly #heapMb: number;
   readonly #props: Record<string, string>;
   readonly #readyTimeoutSec: number;
+  readonly #jvmArgs?: (id: number) => string[];
+  readonly #nodeProperties?: (id: number, ports: NodePorts) => Record<string, string>;
+  readonly #formatArgs?: () => string[];
+  readonly #clientOptions?: () => Partial<KafkaClientOptions>;
 
   constructor(options: KafkaClusterOptions) {
     const {
@@ -125,6 +144,10 @@ export class KafkaCluster implements Service {
       heapMb = 512,
       properties = {},
       readyTimeoutSec = 120,
+      jvmArgs,
+      nodeProperties,
+      formatArgs,
+      clientOptions,
     } = options;
     if (!Number.isInteger(brokers) || brokers < 1 || brokers > 9) {
       throw new RangeError(
@@ -144,6 +167,15 @@ export class KafkaCluster implements Service {
     this.#heapMb = heapMb;
     this.#props = properties;
     this.#readyTimeoutSec = readyTimeoutSec;
+    this.#jvmArgs = jvmArgs;
+    this.#nodeProperties = nodeProperties;
+    this.#formatArgs = formatArgs;
+    this.#clientOptions = clientOptions;
+  }
+
+  /** Client options for this cluster (bootstrap list plus any security options). */
+  clientConfig(): KafkaClientOptions {
+    return { brokers: this.bootstrap().split(","), ...this.#clientOptions?.() };
   }
 
   /** Node ids 0..n-1. */
@@ -190,6 +222,7 @@ export class KafkaCluster implements Service {
       "inter.broker.listener.name": "PLAINTEXT",
       "log.dirs": join(dir, "data"),
       ...defaultBrokerProperties(this.brokers),
+      ...this.#nodeProperties?.(id, ports),
       ...this.#props,
     };
   }
@@ -248,8 +281,11 @@ export class KafkaCluster implements Service {
           this.clusterId,
           "-c",
           node.config,
+          ...(this.#formatArgs?.() ?? []),
         ], {
           what: `formatting storage of ${this.name} node ${id}`,
+        }).catch((err) => {
+          throw new StackError((err as Error).message);
         });
       }
     }
@@ -276,6 +312,7 @@ export class KafkaCluster implements Service {
         "-XX:MaxGCPauseMillis=20",
         "-Djava.awt.headless=true",
         `-Dlog4j2.configurationFile=${join(this.root, "log4j2.properties")}`,
+        ...(this.#jvmArgs?.(id) ?? []),
         "-cp",
         cp,
         "kafka.Kafka",
@@ -312,7 +349,7 @@ export class KafkaCluster implements Service {
   async waitReady(timeoutSec = this.#readyTimeoutSec): Promise<void> {
     const deadline = Date.now() + timeoutSec * 1000;
     const kafka = createKafka({
-      brokers: this.bootstrap().split(","),
+      ...this.clientConfig(),
       logLevel: "NOTHING",
       connectionTimeout: 3_000,
     });
