@@ -1,7 +1,8 @@
 /**
  * `deno task stack up|down|status|logs` — the local Kafka + PostgreSQL stack.
  *
- *   up [--brokers 1|3] [--no-postgres]   start (a second `up` is a no-op)
+ *   up [--brokers 1|3] [--no-postgres] [--secure]   start (a second `up` is a no-op);
+ *                                          --secure adds the SASL_SSL cluster of practice 6
  *   down                                   stop everything this data folder started
  *   status                                 each process with pid, ports and health
  *   logs [service] [--lines N]             tail of each log (e.g. `logs kafka-main-0`)
@@ -11,17 +12,21 @@ import { Stack } from "../lib/stack/mod.ts";
 import { tailFile } from "../lib/stack/process.ts";
 
 const USAGE =
-  "usage: deno task stack up [--brokers N] [--no-postgres] | down | status | logs [name] [--lines N]";
+  "usage: deno task stack up [--brokers N] [--no-postgres] [--secure] | down | status | logs [name] [--lines N]";
 
 await runMain(async () => {
   const [command, ...rest] = Deno.args;
-  const flags = parseFlags(rest, { string: ["brokers", "lines"], boolean: ["no-postgres"] });
+  const flags = parseFlags(rest, { string: ["brokers", "lines"], boolean: ["no-postgres", "secure"] });
   switch (command) {
     case "up": {
       const brokers = flags.values.brokers !== undefined
         ? parseIntValue("--brokers", flags.values.brokers, { min: 1, max: 9 })
         : 1;
-      const stack = new Stack({ brokers, postgres: !flags.booleans["no-postgres"] });
+      const stack = new Stack({
+        brokers,
+        postgres: !flags.booleans["no-postgres"],
+        secure: flags.booleans.secure,
+      });
       const started = Date.now();
       await stack.up();
       console.log(
@@ -29,6 +34,10 @@ await runMain(async () => {
       );
       console.log(`  Kafka bootstrap:  ${stack.kafka.bootstrap()}`);
       if (stack.postgres) console.log(`  PostgreSQL:       ${stack.postgres.url()}`);
+      if (stack.secureKafka) {
+        console.log(`  Kafka secure:     ${stack.secureKafka.bootstrap()} (SASL_SSL)`);
+        console.log(`  Secure secrets:   ${stack.secureKafka.secrets().dir}`);
+      }
       break;
     }
     case "down": {

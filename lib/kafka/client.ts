@@ -20,8 +20,8 @@ export interface KafkaClientOptions {
   brokers: string[];
   /** Client id shown in broker logs and quotas. @default "practicum" */
   clientId?: string;
-  /** `PLAINTEXT`, `SSL` or `SASL_SSL`. @default "PLAINTEXT" */
-  securityProtocol?: "PLAINTEXT" | "SSL" | "SASL_SSL";
+  /** `PLAINTEXT`, `SSL`, `SASL_SSL` or `SASL_PLAINTEXT`. @default "PLAINTEXT" */
+  securityProtocol?: SecurityProtocol;
   /** PEM file of the CA that signed the brokers' certificates (SSL, SASL_SSL). */
   caFile?: string;
   /** SASL mechanism. @default "plain" */
@@ -34,7 +34,14 @@ export interface KafkaClientOptions {
   logLevel?: keyof typeof logLevel;
   /** Connection timeout in ms. @default 10000 */
   connectionTimeout?: number;
+  /** Retries of a failed request or connection. @default 8 */
+  retries?: number;
 }
+
+/** Security protocols a client can speak, as Kafka names them. */
+export const SECURITY_PROTOCOLS = ["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"] as const;
+/** One of {@linkcode SECURITY_PROTOCOLS}. */
+export type SecurityProtocol = typeof SECURITY_PROTOCOLS[number];
 
 /** Reads client options from env; bootstrap defaults to the running local stack. */
 export function kafkaConfigFromEnv(
@@ -56,7 +63,7 @@ export function kafkaConfigFromEnv(
   }
   const securityProtocol = envChoice(
     "KAFKA_SECURITY_PROTOCOL",
-    ["PLAINTEXT", "SSL", "SASL_SSL"] as const,
+    SECURITY_PROTOCOLS,
     "PLAINTEXT",
     env,
   );
@@ -132,6 +139,7 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     password,
     logLevel: level = "WARN",
     connectionTimeout = 10_000,
+    retries = 8,
   } = options;
   if (brokers.length === 0) throw new ConfigError("Cannot create a Kafka client without brokers");
   const config: KafkaConfig = {
@@ -141,15 +149,30 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     requestTimeout: 30_000,
     logLevel: logLevel[level],
     logCreator: lineLogger,
-    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+    retry: { retries, initialRetryTime: 200, maxRetryTime: 5_000 },
   };
-  if (securityProtocol !== "PLAINTEXT") {
-    config.ssl = caFile ? { ca: [Deno.readTextFileSync(caFile)], rejectUnauthorized: true } : true;
+  if (securityProtocol === "SSL" || securityProtocol === "SASL_SSL") {
+    let ca: string | undefined;
+    if (caFile) {
+      try {
+        ca = Deno.readTextFileSync(caFile);
+      } catch (err) {
+        throw new ConfigError(
+          `Cannot read the CA file KAFKA_SSL_CA_FILE='${caFile}': ${(err as Error).message}`,
+        );
+      }
+      if (!ca.includes("-----BEGIN CERTIFICATE-----")) {
+        throw new ConfigError(
+          `KAFKA_SSL_CA_FILE='${caFile}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+        );
+      }
+    }
+    config.ssl = ca ? { ca: [ca], rejectUnauthorized: true } : true;
   }
-  if (securityProtocol === "SASL_SSL") {
+  if (securityProtocol === "SASL_SSL" || securityProtocol === "SASL_PLAINTEXT") {
     if (!username || !password) {
       throw new ConfigError(
-        "KAFKA_SECURITY_PROTOCOL=SASL_SSL needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD",
+        `KAFKA_SECURITY_PROTOCOL=${securityProtocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`,
       );
     }
     config.sasl = { mechanism: saslMechanism, username, password } as SASLOptions;

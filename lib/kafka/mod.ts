@@ -6,3 +6,5 @@ export * from "./client.ts";
 export * from "./topics.ts";
 export * from "./dlq.ts";
 export * from "./batch_producer.ts";
+export * from "./errors.ts";
+export * from "./secure_config.ts";

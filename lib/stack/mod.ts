@@ -10,6 +10,7 @@
  */
 export * from "./stack.ts";
 export * from "./kafka.ts";
+export * from "./secure_kafka.ts";
 export * from "./postgres.ts";
 export * from "./service.ts";
 export * from "./endpoints.ts";

@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { envInt } from "../config.ts";
 import { KafkaCluster } from "./kafka.ts";
 import { PostgresServer } from "./postgres.ts";
+import { SecureKafkaCluster } from "./secure_kafka.ts";
 import { defaultStackDir } from "./paths.ts";
 import { readPid, stopProcess } from "./process.ts";
 import type { ProcessStatus, Service } from "./service.ts";
@@ -32,6 +33,8 @@ export interface StackOptions {
   brokers?: number;
   /** Run PostgreSQL. @default true */
   postgres?: boolean;
+  /** Run the secure Kafka cluster (practice 6: SASL_SSL, ACLs; 3 nodes, port base 11092). @default false */
+  secure?: boolean;
 }
 
 type Resolved = Required<StackOptions>;
@@ -43,13 +46,14 @@ export function resolveStackOptions(options: StackOptions = {}): Resolved {
     portOffset = envInt("STACK_PORT_OFFSET", { default: 0, min: 0, max: 50_000 }),
     brokers = 1,
     postgres = true,
+    secure = false,
   } = options;
   if (!Number.isInteger(brokers) || brokers < 1 || brokers > 9) {
     throw new RangeError(
       `Cannot start the stack as 'brokers' must be 1 to 9: current value is ${brokers}`,
     );
   }
-  return { dir, portOffset, brokers, postgres };
+  return { dir, portOffset, brokers, postgres, secure };
 }
 
 /** The services of a local stack. */
@@ -57,12 +61,16 @@ export class Stack {
   readonly options: Resolved;
   readonly kafka: KafkaCluster;
   readonly postgres?: PostgresServer;
+  readonly secureKafka?: SecureKafkaCluster;
 
   constructor(options: StackOptions = {}) {
     this.options = resolveStackOptions(options);
     const { dir, portOffset, brokers, postgres } = this.options;
     this.kafka = new KafkaCluster({ dir, name: "main", brokers, portBase: 9092 + portOffset });
     if (postgres) this.postgres = new PostgresServer({ dir, port: 5432 + portOffset });
+    if (this.options.secure) {
+      this.secureKafka = new SecureKafkaCluster({ dir, brokers: 3, portBase: 11092 + portOffset });
+    }
   }
 
   /** The stack that was last brought up in `dir`, or a default one. */
@@ -77,12 +85,29 @@ export class Stack {
 
   /** Services in start order. */
   get services(): Service[] {
-    return [this.kafka, ...(this.postgres ? [this.postgres] : [])];
+    return [
+      this.kafka,
+      ...(this.postgres ? [this.postgres] : []),
+      ...(this.secureKafka ? [this.secureKafka] : []),
+    ];
   }
 
   /** Addresses of the stack's services. */
   endpoints(): StackEndpoints {
-    return { kafka: { main: this.kafka.bootstrap() }, postgresUrl: this.postgres?.url() };
+    const endpoints: StackEndpoints = {
+      kafka: { main: this.kafka.bootstrap() },
+      postgresUrl: this.postgres?.url(),
+    };
+    if (this.secureKafka) {
+      endpoints.kafka.secure = this.secureKafka.bootstrap();
+      const s = this.secureKafka.secrets();
+      endpoints.kafkaSecure = {
+        internal: this.secureKafka.internalBootstrap(),
+        caFile: s.caFile,
+        secretsFile: `${s.dir}/secrets.json`,
+      };
+    }
+    return endpoints;
   }
 
   /** Starts every service that is not running and waits until each serves. */
