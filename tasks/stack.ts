@@ -3,6 +3,8 @@
  *
  *   up [--brokers 1|3] [--no-postgres] [--secure]   start (a second `up` is a no-op);
  *                                          --secure adds the SASL_SSL cluster of practice 6
+ *     [--connect] [--monitoring] [--no-jmx]    --connect: Kafka Connect + Debezium plugins (REST 8083);
+ *                                          --monitoring: Prometheus 9090, Alertmanager 9099, lag exporter
  *   down                                   stop everything this data folder started
  *   status                                 each process with pid, ports and health
  *   logs [service] [--lines N]             tail of each log (e.g. `logs kafka-main-0`)
@@ -12,11 +14,14 @@ import { Stack } from "../lib/stack/mod.ts";
 import { tailFile } from "../lib/stack/process.ts";
 
 const USAGE =
-  "usage: deno task stack up [--brokers N] [--no-postgres] [--secure] | down | status | logs [name] [--lines N]";
+  "usage: deno task stack up [--brokers N] [--no-postgres] [--secure] [--connect] [--monitoring] [--no-jmx] | down | status | logs [name] [--lines N]";
 
 await runMain(async () => {
   const [command, ...rest] = Deno.args;
-  const flags = parseFlags(rest, { string: ["brokers", "lines"], boolean: ["no-postgres", "secure"] });
+  const flags = parseFlags(rest, {
+    string: ["brokers", "lines"],
+    boolean: ["no-postgres", "secure", "connect", "monitoring", "no-jmx"],
+  });
   switch (command) {
     case "up": {
       const brokers = flags.values.brokers !== undefined
@@ -26,6 +31,9 @@ await runMain(async () => {
         brokers,
         postgres: !flags.booleans["no-postgres"],
         secure: flags.booleans.secure,
+        connect: flags.booleans.connect,
+        monitoring: flags.booleans.monitoring,
+        jmx: !flags.booleans["no-jmx"],
       });
       const started = Date.now();
       await stack.up();
@@ -34,6 +42,9 @@ await runMain(async () => {
       );
       console.log(`  Kafka bootstrap:  ${stack.kafka.bootstrap()}`);
       if (stack.postgres) console.log(`  PostgreSQL:       ${stack.postgres.url()}`);
+      if (stack.connect) console.log(`  Kafka Connect:    ${stack.connect.url()}`);
+      if (stack.prometheus) console.log(`  Prometheus:       ${stack.prometheus.url()}`);
+      if (stack.alertmanager) console.log(`  Alertmanager:     ${stack.alertmanager.url()}`);
       if (stack.secureKafka) {
         console.log(`  Kafka secure:     ${stack.secureKafka.bootstrap()} (SASL_SSL)`);
         console.log(`  Secure secrets:   ${stack.secureKafka.secrets().dir}`);

@@ -18,7 +18,12 @@ import { envInt } from "../config.ts";
 import { KafkaCluster } from "./kafka.ts";
 import { PostgresServer } from "./postgres.ts";
 import { SecureKafkaCluster } from "./secure_kafka.ts";
-import { defaultStackDir } from "./paths.ts";
+import { ConnectWorker } from "./connect.ts";
+import { jmxAgentArg, jmxRulesFile } from "./jmx.ts";
+import { LOCK_FILE } from "./artifacts.ts";
+import { AlertmanagerServer, PrometheusServer } from "./prometheus.ts";
+import { DenoService } from "./deno_service.ts";
+import { cacheDir, defaultStackDir } from "./paths.ts";
 import { readPid, stopProcess } from "./process.ts";
 import type { ProcessStatus, Service } from "./service.ts";
 import { type StackEndpoints, writeEndpoints } from "./endpoints.ts";
@@ -35,6 +40,12 @@ export interface StackOptions {
   postgres?: boolean;
   /** Run the secure Kafka cluster (practice 6: SASL_SSL, ACLs; 3 nodes, port base 11092). @default false */
   secure?: boolean;
+  /** Attach the Prometheus JMX exporter to the main cluster's nodes (node i: 7071+i). @default true */
+  jmx?: boolean;
+  /** Run a Kafka Connect worker with the Debezium plugins (REST 8083, JMX exporter 7081). @default false */
+  connect?: boolean;
+  /** Run Prometheus (9090), Alertmanager (9099) and the consumer-lag exporter (9308). @default false */
+  monitoring?: boolean;
 }
 
 type Resolved = Required<StackOptions>;
@@ -47,13 +58,16 @@ export function resolveStackOptions(options: StackOptions = {}): Resolved {
     brokers = 1,
     postgres = true,
     secure = false,
+    jmx = true,
+    connect = false,
+    monitoring = false,
   } = options;
   if (!Number.isInteger(brokers) || brokers < 1 || brokers > 9) {
     throw new RangeError(
       `Cannot start the stack as 'brokers' must be 1 to 9: current value is ${brokers}`,
     );
   }
-  return { dir, portOffset, brokers, postgres, secure };
+  return { dir, portOffset, brokers, postgres, secure, jmx, connect, monitoring };
 }
 
 /** The services of a local stack. */
@@ -62,14 +76,55 @@ export class Stack {
   readonly kafka: KafkaCluster;
   readonly postgres?: PostgresServer;
   readonly secureKafka?: SecureKafkaCluster;
+  readonly connect?: ConnectWorker;
+  readonly prometheus?: PrometheusServer;
+  readonly alertmanager?: AlertmanagerServer;
+  readonly lagExporter?: DenoService;
 
   constructor(options: StackOptions = {}) {
     this.options = resolveStackOptions(options);
     const { dir, portOffset, brokers, postgres } = this.options;
-    this.kafka = new KafkaCluster({ dir, name: "main", brokers, portBase: 9092 + portOffset });
+    const jmxPort = (id: number) => 7071 + id + portOffset;
+    this.kafka = new KafkaCluster({
+      dir,
+      name: "main",
+      brokers,
+      portBase: 9092 + portOffset,
+      jvmArgs: this.options.jmx
+        ? (id) => [jmxAgentArgSync(jmxPort(id), "kafka-broker")]
+        : undefined,
+    });
     if (postgres) this.postgres = new PostgresServer({ dir, port: 5432 + portOffset });
     if (this.options.secure) {
       this.secureKafka = new SecureKafkaCluster({ dir, brokers: 3, portBase: 11092 + portOffset });
+    }
+    if (this.options.connect) {
+      this.connect = new ConnectWorker({
+        dir,
+        bootstrap: this.kafka.bootstrap(),
+        port: 8083 + portOffset,
+        jmxPort: 7081 + portOffset,
+        replicationFactor: Math.min(3, brokers),
+      });
+    }
+    if (this.options.monitoring) {
+      this.alertmanager = new AlertmanagerServer({ dir, port: 9099 + portOffset });
+      this.prometheus = new PrometheusServer({
+        dir,
+        port: 9090 + portOffset,
+        alertmanager: `127.0.0.1:${this.alertmanager.port}`,
+        targets: {
+          kafka: this.options.jmx ? this.kafka.nodeIds.map((i) => `127.0.0.1:${jmxPort(i)}`) : [],
+          connect: this.connect ? [`127.0.0.1:${this.connect.jmxPort}`] : [],
+        },
+      });
+      this.lagExporter = new DenoService({
+        dir,
+        name: "lag-exporter",
+        script: "tasks/monitoring/lag_exporter.ts",
+        port: 9308 + portOffset,
+        env: { KAFKA_BOOTSTRAP_SERVERS: this.kafka.bootstrap() },
+      });
     }
   }
 
@@ -89,7 +144,14 @@ export class Stack {
       this.kafka,
       ...(this.postgres ? [this.postgres] : []),
       ...(this.secureKafka ? [this.secureKafka] : []),
+      ...this.#dependent,
     ];
+  }
+
+  /** Services that need the main cluster up first (started after it, in this order). */
+  get #dependent(): Service[] {
+    return [this.connect, this.alertmanager, this.prometheus, this.lagExporter]
+      .filter((s): s is NonNullable<typeof s> => s !== undefined);
   }
 
   /** Addresses of the stack's services. */
@@ -107,6 +169,12 @@ export class Stack {
         secretsFile: `${s.dir}/secrets.json`,
       };
     }
+    if (this.connect) {
+      endpoints.connectUrl = this.connect.url();
+      endpoints.connectMetricsUrl = `http://127.0.0.1:${this.connect.jmxPort}/metrics`;
+    }
+    if (this.prometheus) endpoints.prometheusUrl = this.prometheus.url();
+    if (this.alertmanager) endpoints.alertmanagerUrl = this.alertmanager.url();
     return endpoints;
   }
 
@@ -117,7 +185,10 @@ export class Stack {
       join(this.options.dir, "stack.json"),
       JSON.stringify(this.options, null, 2) + "\n",
     );
-    await Promise.all(this.services.map((s) => s.start()));
+    if (this.options.jmx) await jmxAgentArg({ port: 7071, rules: "kafka-broker" }); // fetch the agent
+    const late = this.#dependent;
+    await Promise.all(this.services.filter((s) => !late.includes(s)).map((s) => s.start()));
+    for (const s of late) await s.start();
     await writeEndpoints(this.options.dir, this.endpoints());
   }
 
@@ -158,4 +229,11 @@ async function findPidFiles(dir: string): Promise<string[]> {
   };
   await walk(dir, 0);
   return out;
+}
+
+/** The JMX exporter argument once the agent is in the cache (`up` fetches it first). */
+function jmxAgentArgSync(port: number, rules: "kafka-broker" | "connect"): string {
+  const lock = JSON.parse(Deno.readTextFileSync(LOCK_FILE));
+  const jar = join(cacheDir(), "maven", lock.bundles["jmx-exporter"].files[0].path);
+  return `-javaagent:${jar}=127.0.0.1:${port}:${jmxRulesFile(rules)}`;
 }

@@ -1,0 +1,5 @@
+/**
+ * Kafka Connect from Deno: the REST client and Connect's own metrics.
+ * @module
+ */
+export * from "./client.ts";

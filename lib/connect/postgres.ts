@@ -1,0 +1,89 @@
+/**
+ * PostgreSQL as Connect's connectors see it: the connection URL from env or the local stack,
+ * split into the fields Debezium's connectors take, and small helpers to create a database.
+ *
+ * @example
+ * ```ts
+ * import { postgresUrlFromEnv, debeziumConnection } from "./postgres.ts";
+ * const conn = debeziumConnection(postgresUrlFromEnv(), "customers");
+ * // { "database.hostname": "127.0.0.1", "database.port": "5432", … "database.dbname": "customers" }
+ * ```
+ * @module
+ */
+import pg from "pg";
+import { ConfigError, envString } from "../config.ts";
+import { localEndpoints } from "../stack/endpoints.ts";
+
+/** `$POSTGRES_URL`, else the local stack's PostgreSQL, else the default local server. */
+export function postgresUrlFromEnv(): string {
+  const url = envString(
+    "POSTGRES_URL",
+    localEndpoints().postgresUrl ?? "postgres://practicum:practicum@127.0.0.1:5432/practicum",
+  );
+  try {
+    const u = new URL(url);
+    if (!u.protocol.startsWith("postgres")) throw new Error();
+  } catch {
+    throw new ConfigError(
+      `Cannot use POSTGRES_URL as it must be postgres://user:password@host:port/db: current value is '${url}'`,
+    );
+  }
+  return url;
+}
+
+/** The URL with another database. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** Debezium's `database.*` connection fields for a URL (and another database, if given). */
+export function debeziumConnection(url: string, database?: string): Record<string, string> {
+  const u = new URL(url);
+  return {
+    "database.hostname": u.hostname,
+    "database.port": u.port || "5432",
+    "database.user": decodeURIComponent(u.username),
+    "database.password": decodeURIComponent(u.password),
+    "database.dbname": database ?? u.pathname.slice(1),
+  };
+}
+
+/** Runs `fn` with a connected client, always closing it. */
+export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates a database (owned by the URL's user) unless it exists; returns whether it created it. */
+export async function ensureDatabase(url: string, database: string): Promise<boolean> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(database)) {
+    throw new ConfigError(
+      `Cannot create database as its name must be a lower-case identifier: current value is '${database}'`,
+    );
+  }
+  return await withClient(url, async (c) => {
+    const found = await c.query("select 1 from pg_database where datname = $1", [database]);
+    if (found.rowCount) return false;
+    await c.query(`create database ${database}`);
+    return true;
+  });
+}
+
+/** Drops the replication slots of a database that no connection uses (left by deleted connectors). */
+export async function dropIdleSlots(url: string, prefix: string): Promise<string[]> {
+  return await withClient(url, async (c) => {
+    const res = await c.query(
+      "select slot_name from pg_replication_slots where not active and slot_name like $1",
+      [`${prefix}%`],
+    );
+    for (const r of res.rows) await c.query("select pg_drop_replication_slot($1)", [r.slot_name]);
+    return res.rows.map((r) => r.slot_name as string);
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * A long-running Deno task of the project run as a stack service: started detached, healthy
+ * when its `/healthz` answers 200, and registered as a Prometheus scrape target.
+ *
+ * @example
+ * ```ts
+ * import { DenoService } from "./deno_service.ts";
+ * const lag = new DenoService({
+ *   dir: ".stack", name: "lag-exporter", script: "tasks/monitoring/lag_exporter.ts", port: 9308,
+ * });
+ * await lag.start();
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { PROJECT_ROOT } from "./paths.ts";
+import { registerScrapeTarget } from "./prometheus.ts";
+import { portOpen, readPid, startDetached, stopProcess, tailFile } from "./process.ts";
+import { type ProcessStatus, type Service, StackError } from "./service.ts";
+
+/** Options of a {@linkcode DenoService}. */
+export interface DenoServiceOptions {
+  /** Stack data folder; the service lives in `<dir>/<name>/`. */
+  dir: string;
+  /** Service name. */
+  name: string;
+  /** Script path relative to the project root. */
+  script: string;
+  /** Port of its `/metrics` and `/healthz`, passed as `--port`. */
+  port: number;
+  /** Extra arguments. @default [] */
+  args?: string[];
+  /** Extra environment. @default {} */
+  env?: Record<string, string>;
+}
+
+/** A Deno task run as a service; see the module doc. */
+export class DenoService implements Service {
+  readonly name: string;
+  readonly port: number;
+  readonly root: string;
+  readonly #options: DenoServiceOptions;
+
+  constructor(options: DenoServiceOptions) {
+    this.#options = options;
+    this.name = options.name;
+    this.port = options.port;
+    this.root = join(options.dir, options.name);
+  }
+
+  get log(): string {
+    return join(this.root, `${this.name}.log`);
+  }
+  get pidFile(): string {
+    return join(this.root, "pid");
+  }
+  /** Marker in the command line that ties the pid to this stack. */
+  get #marker(): string {
+    return `--stack-dir=${this.#options.dir}`;
+  }
+
+  async start(): Promise<void> {
+    if (readPid(this.pidFile, this.#marker).state !== "running") {
+      await Deno.mkdir(this.root, { recursive: true });
+      if (await portOpen(this.port)) {
+        throw new StackError(`Cannot start ${this.name}: port ${this.port} is already in use`);
+      }
+      await startDetached({
+        cmd: Deno.execPath(),
+        args: [
+          "run",
+          "-A",
+          join(PROJECT_ROOT, this.#options.script),
+          `--port=${this.port}`,
+          this.#marker,
+          ...(this.#options.args ?? []),
+        ],
+        env: { ...this.#options.env, STACK_DIR: this.#options.dir },
+        log: this.log,
+        pidFile: this.pidFile,
+        cwd: PROJECT_ROOT,
+      });
+    }
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (readPid(this.pidFile, this.#marker).state !== "running") {
+        throw new StackError(
+          `${this.name} exited during start-up. Last lines of ${this.log}:\n${await tailFile(
+            this.log,
+          )}`,
+        );
+      }
+      const ok = await fetch(`http://127.0.0.1:${this.port}/healthz`)
+        .then(async (r) => (await r.body?.cancel(), r.ok)).catch(() => false);
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await registerScrapeTarget(this.#options.dir, this.name, `127.0.0.1:${this.port}`);
+  }
+
+  async stop(): Promise<void> {
+    await stopProcess(this.pidFile, { marker: this.#marker, graceMs: 5_000 });
+  }
+
+  async status(): Promise<ProcessStatus[]> {
+    const st = readPid(this.pidFile, this.#marker);
+    let health: string | undefined;
+    if (st.state === "running") {
+      health = await fetch(`http://127.0.0.1:${this.port}/healthz`)
+        .then(async (r) => (await r.body?.cancel(), r.ok ? "serving" : `HTTP ${r.status}`))
+        .catch(() => "starting");
+    }
+    return [{
+      name: this.name,
+      pid: st.state === "absent" ? undefined : st.pid,
+      state: st.state === "absent" ? "stopped" : st.state,
+      ports: { metrics: this.port },
+      health,
+      log: this.log,
+    }];
+  }
+}

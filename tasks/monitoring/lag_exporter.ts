@@ -1,0 +1,36 @@
+/**
+ * `deno task monitoring:lag-exporter [--port 9308] [--interval-ms 5000]` — serves consumer
+ * group lag of the cluster in KAFKA_BOOTSTRAP_SERVERS on /metrics (and /healthz). The stack
+ * starts it with `--monitoring`; Prometheus scrapes it.
+ */
+import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
+import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { collectLag } from "../../lib/monitoring/lag.ts";
+import { counter, serveMetrics } from "../../lib/metrics.ts";
+
+await runMain(async () => {
+  const flags = parseFlags(Deno.args, { string: ["port", "interval-ms", "stack-dir"] });
+  if (flags.positional.length) throw new ConfigError(`Unexpected '${flags.positional[0]}'`);
+  const port = parseIntValue("--port", flags.values.port ?? "9308", { min: 0, max: 65535 });
+  const interval = parseIntValue("--interval-ms", flags.values["interval-ms"] ?? "5000", {
+    min: 500,
+  });
+  const kafka = createKafka(kafkaConfigFromEnv({ clientId: "lag-exporter", logLevel: "NOTHING" }));
+  const admin = kafka.admin();
+  const errors = counter("lag_exporter_errors_total", "Failed lag collections");
+  let healthy = false;
+  serveMetrics({ port, service: "lag-exporter", healthy: () => healthy });
+  console.log(`lag exporter on http://127.0.0.1:${port}/metrics`);
+  await admin.connect();
+  while (true) {
+    try {
+      await collectLag(admin);
+      healthy = true;
+    } catch (err) {
+      healthy = false;
+      errors.inc();
+      console.error(`lag collection failed: ${(err as Error).message}`);
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+});

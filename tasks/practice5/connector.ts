@@ -1,0 +1,53 @@
+/**
+ * `deno task practice5:connector [--file compose/connectors/practice5-postgres.json]` —
+ * registers Debezium's PostgresConnector from the JSON file (the seed's
+ * `kafka-connector-init`), pointing it at the running PostgreSQL, and waits until it runs.
+ * Shows `/connector-plugins` first, as the seed's check does. Connect's refusal of a bad
+ * config is printed as Connect words it.
+ */
+import { ConfigError, parseFlags, runMain } from "../../lib/config.ts";
+import { ConnectClient, ConnectError } from "../../lib/connect/client.ts";
+import { postgresUrlFromEnv, withDatabase } from "../../lib/connect/postgres.ts";
+import {
+  CONNECTOR_FILE,
+  localizeConnector,
+  PRACTICE5_DB,
+  readConnectorFile,
+} from "../../lib/practice5/cdc.ts";
+
+await runMain(async () => {
+  const flags = parseFlags(Deno.args, { string: ["file", "name"] });
+  if (flags.positional.length) {
+    throw new ConfigError(`Unexpected argument '${flags.positional[0]}'`);
+  }
+  const file = flags.values.file ?? CONNECTOR_FILE;
+  const def = localizeConnector(
+    await readConnectorFile(file),
+    withDatabase(postgresUrlFromEnv(), PRACTICE5_DB),
+  );
+  const name = flags.values.name ?? def.name;
+  const connect = new ConnectClient();
+  try {
+    const debezium = (await connect.plugins()).filter((p) => p.class.startsWith("io.debezium"));
+    console.log(`Debezium plugins on ${connect.url}:`);
+    for (const p of debezium) console.log(`  ${JSON.stringify(p)}`);
+    await connect.putConfig(name, def.config);
+    const status = await connect.waitRunning(name);
+    console.log(
+      `Connector '${name}' ${status.connector.state}, tasks: ${
+        status.tasks.map((t) => t.state).join(", ")
+      }`,
+    );
+    console.log(
+      `Topics: ${def.config["topic.prefix"]}.public.users, ${
+        def.config["topic.prefix"]
+      }.public.orders`,
+    );
+  } catch (err) {
+    if (err instanceof ConnectError) {
+      console.error(`error: ${err.message}`);
+      Deno.exit(1);
+    }
+    throw err;
+  }
+});
