@@ -8,3 +8,4 @@ export * from "./dlq.ts";
 export * from "./batch_producer.ts";
 export * from "./errors.ts";
 export * from "./secure_config.ts";
+export * from "./partition_producer.ts";
