@@ -5,6 +5,8 @@
  *                                          --secure adds the SASL_SSL cluster of practice 6
  *     [--connect] [--monitoring] [--no-jmx]    --connect: Kafka Connect + Debezium plugins (REST 8083);
  *                                          --monitoring: Prometheus 9090, Alertmanager 9099, lag exporter
+ *     [--registry] [--hdfs]                --registry: schema registry 8081 (Confluent API, Apicurio);
+ *                                          --hdfs: HDFS NameNode 9000/9870 (WebHDFS) + DataNode
  *   down                                   stop everything this data folder started
  *   status                                 each process with pid, ports and health
  *   logs [service] [--lines N]             tail of each log (e.g. `logs kafka-main-0`)
@@ -14,13 +16,13 @@ import { Stack } from "../lib/stack/mod.ts";
 import { tailFile } from "../lib/stack/process.ts";
 
 const USAGE =
-  "usage: deno task stack up [--brokers N] [--no-postgres] [--secure] [--connect] [--monitoring] [--no-jmx] | down | status | logs [name] [--lines N]";
+  "usage: deno task stack up [--brokers N] [--no-postgres] [--registry] [--hdfs] [--secure] [--connect] [--monitoring] [--no-jmx] | down | status | logs [name] [--lines N]";
 
 await runMain(async () => {
   const [command, ...rest] = Deno.args;
   const flags = parseFlags(rest, {
     string: ["brokers", "lines"],
-    boolean: ["no-postgres", "secure", "connect", "monitoring", "no-jmx"],
+    boolean: ["no-postgres", "registry", "hdfs", "secure", "connect", "monitoring", "no-jmx"],
   });
   switch (command) {
     case "up": {
@@ -30,6 +32,8 @@ await runMain(async () => {
       const stack = new Stack({
         brokers,
         postgres: !flags.booleans["no-postgres"],
+        registry: flags.booleans.registry,
+        hdfs: flags.booleans.hdfs,
         secure: flags.booleans.secure,
         connect: flags.booleans.connect,
         monitoring: flags.booleans.monitoring,
@@ -42,6 +46,12 @@ await runMain(async () => {
       );
       console.log(`  Kafka bootstrap:  ${stack.kafka.bootstrap()}`);
       if (stack.postgres) console.log(`  PostgreSQL:       ${stack.postgres.url()}`);
+      if (stack.registry) console.log(`  Schema registry:  ${stack.registry.url()}`);
+      if (stack.hdfs) {
+        console.log(
+          `  HDFS:             ${stack.hdfs.defaultFs()} (WebHDFS ${stack.hdfs.webhdfsUrl()})`,
+        );
+      }
       if (stack.connect) console.log(`  Kafka Connect:    ${stack.connect.url()}`);
       if (stack.prometheus) console.log(`  Prometheus:       ${stack.prometheus.url()}`);
       if (stack.alertmanager) console.log(`  Alertmanager:     ${stack.alertmanager.url()}`);

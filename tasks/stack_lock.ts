@@ -5,8 +5,15 @@
  * lock. Users never need Maven: the stack downloads the locked files itself.
  */
 import { join, relative } from "node:path";
-import { BUNDLES } from "../lib/stack/bundles.ts";
-import { type ArtifactLock, LOCK_FILE, readLock, sha256File } from "../lib/stack/artifacts.ts";
+import { createHash } from "node:crypto";
+import { BUNDLES, type BundleSpec } from "../lib/stack/bundles.ts";
+import {
+  type ArtifactLock,
+  LOCK_FILE,
+  readLock,
+  repositoryUrl,
+  sha256File,
+} from "../lib/stack/artifacts.ts";
 import { run } from "../lib/stack/process.ts";
 import { runMain } from "../lib/config.ts";
 
@@ -22,6 +29,43 @@ function pom(coords: string[]): string {
 <dependencies>${deps.join("\n")}</dependencies></project>`;
 }
 
+/** Path of a coordinate's file inside a Maven repository. */
+function repoPath(coordinate: string): string {
+  const [g, a, v, type = "jar", classifier] = coordinate.split(":");
+  return `${g.replaceAll(".", "/")}/${a}/${v}/${a}-${v}${
+    classifier ? `-${classifier}` : ""
+  }.${type}`;
+}
+
+/**
+ * Locks a `direct` bundle: downloads each named file from the repository, checks it against
+ * the repository's published SHA-1 and records its SHA-256.
+ */
+async function lockDirect(spec: BundleSpec) {
+  const repo = repositoryUrl();
+  const files = [];
+  for (const coordinate of spec.coordinates) {
+    const path = repoPath(coordinate);
+    console.log(`  downloading ${path}`);
+    const res = await fetch(`${repo}/${path}`);
+    if (!res.ok) throw new Error(`GET ${repo}/${path} answered ${res.status}`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const sha1Res = await fetch(`${repo}/${path}.sha1`);
+    if (!sha1Res.ok) throw new Error(`GET ${repo}/${path}.sha1 answered ${sha1Res.status}`);
+    const published = (await sha1Res.text()).trim().split(/\s+/)[0].toLowerCase();
+    const sha1 = createHash("sha1").update(bytes).digest("hex");
+    if (sha1 !== published) {
+      throw new Error(`${path}: SHA-1 ${sha1} differs from the published ${published}`);
+    }
+    files.push({
+      path,
+      size: bytes.length,
+      sha256: createHash("sha256").update(bytes).digest("hex"),
+    });
+  }
+  return files;
+}
+
 await runMain(async () => {
   const names = Deno.args.length ? Deno.args : Object.keys(BUNDLES);
   let lock: ArtifactLock;
@@ -34,6 +78,10 @@ await runMain(async () => {
   for (const name of names) {
     const spec = BUNDLES[name];
     if (!spec) throw new Error(`Unknown bundle '${name}'`);
+    if (spec.direct) {
+      lock.bundles[name] = { coordinates: spec.coordinates, files: await lockDirect(spec) };
+      continue;
+    }
     const dir = await Deno.makeTempDir({ prefix: `lock-${name}-` });
     await Deno.writeTextFile(join(dir, "pom.xml"), pom(spec.coordinates));
     console.log(`Resolving ${name}: ${spec.description}`);

@@ -17,6 +17,8 @@ import { join } from "node:path";
 import { envInt } from "../config.ts";
 import { KafkaCluster } from "./kafka.ts";
 import { PostgresServer } from "./postgres.ts";
+import { HdfsCluster } from "./hdfs.ts";
+import { SchemaRegistryServer } from "./registry.ts";
 import { SecureKafkaCluster } from "./secure_kafka.ts";
 import { ConnectWorker } from "./connect.ts";
 import { jmxAgentArg, jmxRulesFile } from "./jmx.ts";
@@ -38,6 +40,10 @@ export interface StackOptions {
   brokers?: number;
   /** Run PostgreSQL. @default true */
   postgres?: boolean;
+  /** Run the schema registry (Apicurio, Confluent-compatible API; port 8081). @default false */
+  registry?: boolean;
+  /** Run HDFS: a NameNode (RPC 9000, HTTP/WebHDFS 9870) and a DataNode (9864/9866/9867). @default false */
+  hdfs?: boolean;
   /** Run the secure Kafka cluster (practice 6: SASL_SSL, ACLs; 3 nodes, port base 11092). @default false */
   secure?: boolean;
   /** Attach the Prometheus JMX exporter to the main cluster's nodes (node i: 7071+i). @default true */
@@ -57,6 +63,8 @@ export function resolveStackOptions(options: StackOptions = {}): Resolved {
     portOffset = envInt("STACK_PORT_OFFSET", { default: 0, min: 0, max: 50_000 }),
     brokers = 1,
     postgres = true,
+    registry = false,
+    hdfs = false,
     secure = false,
     jmx = true,
     connect = false,
@@ -67,7 +75,7 @@ export function resolveStackOptions(options: StackOptions = {}): Resolved {
       `Cannot start the stack as 'brokers' must be 1 to 9: current value is ${brokers}`,
     );
   }
-  return { dir, portOffset, brokers, postgres, secure, jmx, connect, monitoring };
+  return { dir, portOffset, brokers, postgres, secure, jmx, connect, monitoring, registry, hdfs };
 }
 
 /** The services of a local stack. */
@@ -75,6 +83,8 @@ export class Stack {
   readonly options: Resolved;
   readonly kafka: KafkaCluster;
   readonly postgres?: PostgresServer;
+  readonly registry?: SchemaRegistryServer;
+  readonly hdfs?: HdfsCluster;
   readonly secureKafka?: SecureKafkaCluster;
   readonly connect?: ConnectWorker;
   readonly prometheus?: PrometheusServer;
@@ -95,6 +105,10 @@ export class Stack {
         : undefined,
     });
     if (postgres) this.postgres = new PostgresServer({ dir, port: 5432 + portOffset });
+    if (this.options.registry) {
+      this.registry = new SchemaRegistryServer({ dir, port: 8081 + portOffset });
+    }
+    if (this.options.hdfs) this.hdfs = new HdfsCluster({ dir, portOffset });
     if (this.options.secure) {
       this.secureKafka = new SecureKafkaCluster({ dir, brokers: 3, portBase: 11092 + portOffset });
     }
@@ -143,6 +157,8 @@ export class Stack {
     return [
       this.kafka,
       ...(this.postgres ? [this.postgres] : []),
+      ...(this.registry ? [this.registry] : []),
+      ...(this.hdfs ? [this.hdfs] : []),
       ...(this.secureKafka ? [this.secureKafka] : []),
       ...this.#dependent,
     ];
@@ -172,6 +188,11 @@ export class Stack {
     if (this.connect) {
       endpoints.connectUrl = this.connect.url();
       endpoints.connectMetricsUrl = `http://127.0.0.1:${this.connect.jmxPort}/metrics`;
+    }
+    if (this.registry) endpoints.schemaRegistryUrl = this.registry.url();
+    if (this.hdfs) {
+      endpoints.webhdfsUrl = this.hdfs.webhdfsUrl();
+      endpoints.hdfsUrl = this.hdfs.defaultFs();
     }
     if (this.prometheus) endpoints.prometheusUrl = this.prometheus.url();
     if (this.alertmanager) endpoints.alertmanagerUrl = this.alertmanager.url();

@@ -1,0 +1,207 @@
+/**
+ * A schema registry speaking the Confluent Schema Registry REST API: Apicurio Registry
+ * (bundle `apicurio-registry`, its distribution archive on Maven Central) run as a local
+ * process, with its Confluent-compatible API at `/apis/ccompat/v7` and its schemas in an H2
+ * database file in the stack's data folder, so they survive `stack down`.
+ *
+ * Confluent's own registry is not published on the registries this project may use;
+ * Apicurio's "ccompat" API is what Confluent clients (serializers,
+ * `@kafkajs/confluent-schema-registry`) talk to. Like Confluent's, the global compatibility
+ * level is set to BACKWARD on start (Apicurio's own default is NONE).
+ *
+ * @example
+ * ```ts
+ * import { SchemaRegistryServer } from "./registry.ts";
+ * const registry = new SchemaRegistryServer({ dir: ".stack", port: 8081 });
+ * await registry.start();
+ * console.log(registry.url()); // http://127.0.0.1:8081/apis/ccompat/v7
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { fetchBundle } from "./artifacts.ts";
+import { APICURIO_VERSION } from "./bundles.ts";
+import { cacheDir } from "./paths.ts";
+import { portOpen, readPid, run, startDetached, stopProcess, tailFile } from "./process.ts";
+import { type ProcessStatus, type Service, StackError } from "./service.ts";
+
+/** Options of a {@linkcode SchemaRegistryServer}. */
+export interface SchemaRegistryOptions {
+  /** Stack data folder; the registry lives in `<dir>/registry/`. */
+  dir: string;
+  /** HTTP port. @default 8081 */
+  port?: number;
+  /** JVM heap in MB. @default 256 */
+  heapMb?: number;
+  /** Compatibility level set globally on start (Confluent's default). @default "BACKWARD" */
+  compatibility?: "NONE" | "BACKWARD" | "FORWARD" | "FULL";
+  /** Seconds to wait until the API answers. @default 120 */
+  readyTimeoutSec?: number;
+}
+
+const MARKER = "apicurio-registry-app";
+
+/** Unpacks the pinned distribution into the cache once; returns the folder with the runner jar. */
+export async function apicurioHome(): Promise<string> {
+  const [archive] = await fetchBundle("apicurio-registry");
+  const home = join(cacheDir(), `apicurio-registry-${APICURIO_VERSION}`);
+  const runner = join(home, `apicurio-registry-app-${APICURIO_VERSION}-runner.jar`);
+  if (await Deno.stat(join(home, ".complete")).then(() => true, () => false)) return home;
+  const tmp = `${home}.tmp-${Deno.pid}`;
+  await Deno.mkdir(tmp, { recursive: true });
+  await run("tar", ["xzf", archive, "-C", tmp], { what: `unpacking ${archive}` });
+  await Deno.writeTextFile(join(tmp, ".complete"), "");
+  await Deno.rename(tmp, home).catch(async () => await Deno.remove(tmp, { recursive: true }));
+  if (!(await Deno.stat(runner).then(() => true, () => false))) {
+    throw new StackError(`${archive} holds no ${runner.split("/").pop()}`);
+  }
+  return home;
+}
+
+/** A local Apicurio Registry; see the module doc. */
+export class SchemaRegistryServer implements Service {
+  readonly name = "schema-registry";
+  readonly port: number;
+  readonly root: string;
+  readonly #heapMb: number;
+  readonly #compatibility: string;
+  readonly #readyTimeoutSec: number;
+
+  constructor(options: SchemaRegistryOptions) {
+    const {
+      dir,
+      port = 8081,
+      heapMb = 256,
+      compatibility = "BACKWARD",
+      readyTimeoutSec = 120,
+    } = options;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new RangeError(
+        `Cannot create the schema registry as 'port' must be 1 to 65535: current value is ${port}`,
+      );
+    }
+    this.port = port;
+    this.root = join(dir, "registry");
+    this.#heapMb = heapMb;
+    this.#compatibility = compatibility;
+    this.#readyTimeoutSec = readyTimeoutSec;
+  }
+
+  /** Base URL of the Confluent-compatible API (what `KAFKA_SCHEMA_REGISTRY_URL` points at). */
+  url(): string {
+    return `http://127.0.0.1:${this.port}/apis/ccompat/v7`;
+  }
+
+  get log(): string {
+    return join(this.root, "registry.log");
+  }
+
+  get #pidFile(): string {
+    return join(this.root, "pid");
+  }
+
+  #pid(): number | undefined {
+    const st = readPid(this.#pidFile, MARKER);
+    return st.state === "running" ? st.pid : undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.#pid() === undefined) {
+      const home = await apicurioHome();
+      if (await portOpen(this.port)) {
+        throw new StackError(
+          `Cannot start the schema registry: port ${this.port} is already in use by another program`,
+        );
+      }
+      await Deno.mkdir(this.root, { recursive: true });
+      await startDetached({
+        cmd: "java",
+        args: [
+          `-Xmx${this.#heapMb}m`,
+          "-XX:+UseSerialGC",
+          "-XX:TieredStopAtLevel=1",
+          `-Dquarkus.http.port=${this.port}`,
+          "-Dquarkus.http.host=127.0.0.1",
+          "-Dquarkus.log.level=INFO",
+          "-Dquarkus.http.access-log.enabled=false",
+          "-Dapicurio.storage.kind=sql",
+          "-Dapicurio.storage.sql.kind=h2",
+          `-Dapicurio.datasource.url=jdbc:h2:file:${join(this.root, "db", "registry")}`,
+          "-Dapicurio.datasource.jdbc.initial-size=2",
+          "-Dapicurio.datasource.jdbc.min-size=2",
+          "-Dapicurio.datasource.jdbc.max-size=10",
+          "-jar",
+          join(home, `apicurio-registry-app-${APICURIO_VERSION}-runner.jar`),
+        ],
+        log: this.log,
+        pidFile: this.#pidFile,
+        cwd: this.root,
+      });
+    }
+    await this.#waitReady();
+    const res = await fetch(`${this.url()}/config`, {
+      method: "PUT",
+      headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+      body: JSON.stringify({ compatibility: this.#compatibility }),
+    });
+    if (!res.ok) {
+      throw new StackError(
+        `Schema registry refused the global compatibility ${this.#compatibility}: ${res.status} ${await res
+          .text()}`,
+      );
+    }
+    await res.body?.cancel();
+  }
+
+  async #waitReady(): Promise<void> {
+    const deadline = Date.now() + this.#readyTimeoutSec * 1000;
+    let last = "not answering";
+    while (Date.now() < deadline) {
+      if (this.#pid() === undefined) {
+        throw new StackError(
+          `Schema registry exited during start-up. Last lines of ${this.log}:\n${await tailFile(
+            this.log,
+          )}`,
+        );
+      }
+      try {
+        const res = await fetch(`${this.url()}/subjects`, { signal: AbortSignal.timeout(3_000) });
+        await res.body?.cancel();
+        if (res.ok) return;
+        last = `answered ${res.status}`;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new StackError(
+      `Schema registry not ready after ${this.#readyTimeoutSec}s (${last}). Last lines of ${this.log}:\n${await tailFile(
+        this.log,
+      )}`,
+    );
+  }
+
+  async stop(): Promise<void> {
+    await stopProcess(this.#pidFile, { marker: MARKER, graceMs: 15_000 });
+  }
+
+  async status(): Promise<ProcessStatus[]> {
+    const st = readPid(this.#pidFile, MARKER);
+    let health: string | undefined;
+    if (st.state === "running") {
+      health = await fetch(`${this.url()}/subjects`, { signal: AbortSignal.timeout(3_000) })
+        .then(async (r) =>
+          r.ok ? `serving (${(await r.json()).length} subjects)` : `answered ${r.status}`
+        )
+        .catch((e) => `not answering: ${(e as Error).message}`);
+    }
+    return [{
+      name: this.name,
+      pid: st.state === "absent" ? undefined : st.pid,
+      state: st.state === "absent" ? "stopped" : st.state,
+      ports: { http: this.port },
+      health,
+      log: this.log,
+    }];
+  }
+}
