@@ -1,0 +1,60 @@
+/**
+ * `deno task practice3:app` — practice 3's message filter (exactly-once stream processor):
+ * `messages` → `filtered_messages`, with the `blocked_users` and `forbidden_words` tables
+ * restored from their changelogs first. Runs until SIGINT/SIGTERM, then finishes the open
+ * transaction and leaves the group.
+ *
+ * Env: KAFKA_BOOTSTRAP_SERVERS, METRICS_PORT (default 0: a free port), PROCESSING_GUARANTEE,
+ * PRACTICE3_APP_ID, PRACTICE3_TOPIC_PREFIX (see lib/practice3/env.ts).
+ */
+import { envInt, runMain } from "../../lib/config.ts";
+import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { serveMetrics } from "../../lib/metrics.ts";
+import { createPractice3App } from "../../lib/practice3/app.ts";
+import { practice3Env } from "../../lib/practice3/env.ts";
+
+await runMain(async () => {
+  const cfg = practice3Env();
+  const metricsPort = envInt("METRICS_PORT", { default: 0, min: 0, max: 65535 });
+  const kafka = createKafka(kafkaConfigFromEnv({ clientId: cfg.appId }));
+  const app = await createPractice3App(kafka, {
+    appId: cfg.appId,
+    guarantee: cfg.guarantee,
+    topics: cfg.topics,
+  });
+  const server = serveMetrics({
+    port: metricsPort,
+    service: cfg.appId,
+    healthy: () => app.healthy,
+  });
+  console.log(
+    `${cfg.appId} (${cfg.guarantee}): ${cfg.topics.messages}, ${cfg.topics.blocked}, ${cfg.topics.words} → ` +
+      `${cfg.topics.filtered}; metrics on http://127.0.0.1:${server.addr.port}/metrics`,
+  );
+  const done = Promise.withResolvers<string>();
+  const onInt = () => done.resolve("SIGINT");
+  const onTerm = () => done.resolve("SIGTERM");
+  Deno.addSignalListener("SIGINT", onInt);
+  Deno.addSignalListener("SIGTERM", onTerm);
+  await app.start();
+  console.log("processing");
+  const report = setInterval(() => {
+    if (app.crashed) done.resolve(`crash: ${app.crashed.message}`);
+    const parts = [...app.stats].map(([t, s]) =>
+      `${t} in=${s.in} out=${s.out} filtered=${s.filtered} dlq=${s.dlq}`
+    );
+    console.log(`progress: ${parts.join("; ")}`);
+  }, 10_000);
+  const why = await done.promise;
+  clearInterval(report);
+  console.log(`${why}: finishing the open transaction and leaving the group`);
+  await app.stop();
+  await server.shutdown();
+  Deno.removeSignalListener("SIGINT", onInt);
+  Deno.removeSignalListener("SIGTERM", onTerm);
+  const parts = [...app.stats].map(([t, s]) =>
+    `${t} in=${s.in} out=${s.out} filtered=${s.filtered} dlq=${s.dlq}`
+  );
+  console.log(`stopped: ${parts.join("; ")}`);
+  if (app.crashed) Deno.exit(1);
+});

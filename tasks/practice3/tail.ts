@@ -1,0 +1,59 @@
+/**
+ * `deno task practice3:tail` — prints `filtered_messages` (read_committed, so only the output
+ * of committed transactions) from the beginning, one line per message, until Ctrl-C.
+ *
+ * Flags: --max N (stop after N messages), --idle-ms N (stop after N ms without messages),
+ * --json (print the raw JSON values). Env: KAFKA_BOOTSTRAP_SERVERS, PRACTICE3_TOPIC_PREFIX.
+ */
+import { parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
+import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { practice3Env } from "../../lib/practice3/env.ts";
+
+await runMain(async () => {
+  const flags = parseFlags(Deno.args, { string: ["max", "idle-ms"], boolean: ["json"] });
+  const max = flags.values.max ? parseIntValue("--max", flags.values.max, { min: 1 }) : 0;
+  const idleMs = flags.values["idle-ms"]
+    ? parseIntValue("--idle-ms", flags.values["idle-ms"], { min: 100 })
+    : 0;
+  const { topics } = practice3Env();
+  const kafka = createKafka(kafkaConfigFromEnv({ clientId: "practice3-tail" }));
+  const consumer = kafka.consumer({
+    groupId: `practice3-tail-${crypto.randomUUID()}`,
+    readUncommitted: false,
+    maxWaitTimeInMs: 200,
+  });
+  const done = Promise.withResolvers<void>();
+  Deno.addSignalListener("SIGINT", () => done.resolve());
+  Deno.addSignalListener("SIGTERM", () => done.resolve());
+  let seen = 0;
+  let last = Date.now();
+  await consumer.connect();
+  await consumer.subscribe({ topic: topics.filtered, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: ({ message, partition }) => {
+      last = Date.now();
+      const text = message.value?.toString("utf8") ?? "null";
+      if (flags.booleans.json) console.log(text);
+      else {
+        try {
+          const m = JSON.parse(text);
+          console.log(
+            `${m.sender} → ${m.recipient}: ${m.text}   (partition ${partition}, offset ${message.offset})`,
+          );
+        } catch {
+          console.log(text);
+        }
+      }
+      if (max && ++seen >= max) done.resolve();
+      return Promise.resolve();
+    },
+  });
+  const idle = idleMs
+    ? setInterval(() => Date.now() - last > idleMs && done.resolve(), 100)
+    : undefined;
+  await done.promise;
+  clearInterval(idle);
+  await consumer.disconnect();
+  Deno.exit(0);
+});

@@ -1,0 +1,472 @@
+/**
+ * Practice 3 on the real test stack (3 KRaft brokers): the seed's scenario, restore from
+ * changelogs after a restart, dead letters for bad input on every input topic, and
+ * exactly-once output under three kill -9 of the running app.
+ */
+import assert from "node:assert/strict";
+import type { Kafka } from "kafkajs";
+import { Partitioners } from "kafkajs";
+import { eventually, runTask, TEST_ENV, testKafka, unique } from "../_stack.ts";
+import { DLQ_HEADERS, dlqTopic } from "../../lib/kafka/dlq.ts";
+import { PROJECT_ROOT } from "../../lib/stack/paths.ts";
+
+const APP = `${PROJECT_ROOT}/tasks/practice3/app.ts`;
+
+/** The practice 3 app as a child process (`deno run`, so kill -9 hits the app itself). */
+class AppProcess {
+  readonly child: Deno.ChildProcess;
+  output = "";
+  readonly exited: Promise<Deno.CommandStatus>;
+  constructor(readonly env: Record<string, string>, readonly port: number) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", APP],
+      env: { ...TEST_ENV, ...env, METRICS_PORT: String(port), KAFKAJS_NO_PARTITIONER_WARNING: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const drain = async (s: ReadableStream<Uint8Array>) => {
+      for await (const chunk of s.pipeThrough(new TextDecoderStream())) this.output += chunk;
+    };
+    const drained = Promise.all([drain(this.child.stdout), drain(this.child.stderr)]);
+    this.exited = this.child.status.then(async (s) => (await drained, s));
+  }
+  async metrics(): Promise<string> {
+    const r = await fetch(`http://127.0.0.1:${this.port}/metrics`);
+    return await r.text();
+  }
+  async healthy(): Promise<boolean> {
+    const r = await fetch(`http://127.0.0.1:${this.port}/healthz`).catch(() => undefined);
+    await r?.body?.cancel();
+    return r?.status === 200;
+  }
+  async ready(): Promise<void> {
+    await eventually(
+      async () => this.output.includes("\nprocessing") && await this.healthy(),
+      90_000,
+      `the app to start; output so far:\n${this.output}`,
+    );
+  }
+  async stop(): Promise<Deno.CommandStatus> {
+    try {
+      this.child.kill("SIGTERM");
+    } catch { /* already gone */ }
+    return await this.exited;
+  }
+}
+
+let nextPort = 0;
+function freePort(): number {
+  const base = 22_000 + (Number(TEST_ENV.STACK_PORT_OFFSET) % 10_000);
+  return base + (nextPort++ % 400);
+}
+
+/** A metric's value from a Prometheus text exposition, summed over matching label sets. */
+function metric(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(name + "{") && !line.startsWith(name + " ")) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) {
+      sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+    }
+  }
+  return sum;
+}
+
+function envFor(prefix: string, appId: string): Record<string, string> {
+  return { PRACTICE3_TOPIC_PREFIX: prefix, PRACTICE3_APP_ID: appId };
+}
+
+async function send(env: Record<string, string>, ...args: string[]): Promise<void> {
+  const r = await runTask("practice3:send", args, env);
+  assert.equal(r.code, 0, `practice3:send ${args.join(" ")} failed: ${r.stderr}`);
+}
+
+/** Reads a whole topic at read_committed (values as strings, with headers) until idle. */
+async function readAll(
+  kafka: Kafka,
+  topic: string,
+  expected: number,
+  idleMs = 4_000,
+): Promise<{ value: string | null; headers: Record<string, string> }[]> {
+  const out: { value: string | null; headers: Record<string, string> }[] = [];
+  const consumer = kafka.consumer({
+    groupId: unique("p3-read"),
+    readUncommitted: false,
+    maxWaitTimeInMs: 200,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let last = Date.now();
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: ({ batch }) => {
+      for (const m of batch.messages) {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = String(v);
+        out.push({ value: m.value?.toString("utf8") ?? null, headers });
+      }
+      last = Date.now();
+      return Promise.resolve();
+    },
+  });
+  const started = Date.now();
+  while (Date.now() - started < 180_000) {
+    if (out.length >= expected && Date.now() - last > idleMs) break;
+    if (out.length < expected && Date.now() - last > 60_000) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await consumer.disconnect();
+  return out;
+}
+
+async function tail(env: Record<string, string>): Promise<string[]> {
+  const r = await runTask("practice3:tail", ["--json", "--idle-ms", "4000"], env);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim().split("\n").filter(Boolean);
+}
+
+async function waitTables(app: AppProcess, appId: string, blocked: number, words: number) {
+  await eventually(
+    async () => {
+      const m = await app.metrics();
+      return metric(m, "streams_table_entries", { app: appId, table: "blocked_users" }) ===
+          blocked &&
+        metric(m, "streams_table_entries", { app: appId, table: "forbidden_words" }) === words;
+    },
+    30_000,
+    `tables blocked_users=${blocked}, forbidden_words=${words}`,
+  );
+}
+
+Deno.test("practice 3: the seed's scenario, then a restart restores the tables from the changelogs", async () => {
+  const kafka = await testKafka("practice3-test");
+  const prefix = unique("p3seed") + "-";
+  const appId = unique("p3seed-app");
+  const env = envFor(prefix, appId);
+  let app = new AppProcess(env, freePort());
+  try {
+    await app.ready();
+    await send(env, "word", "add", "плохоеслово");
+    await send(env, "block", "--user", "Игорь", "--blocked", "Виктор");
+    await waitTables(app, appId, 1, 1);
+    await send(
+      env,
+      "message",
+      "--sender",
+      "Игорь",
+      "--recipient",
+      "Андрей",
+      "--text",
+      "Вот и плохоеслово",
+    );
+    await send(env, "message", "--sender", "Виктор", "--recipient", "Игорь", "--text", "Не дойдет");
+    // A third message proves Виктор's was filtered, not merely slow: it arrives after it.
+    await send(
+      env,
+      "message",
+      "--sender",
+      "Андрей",
+      "--recipient",
+      "Игорь",
+      "--text",
+      "ПЛОХОЕСЛОВО, плохоесловоX и плохоеслово!",
+    );
+    const seen = (await eventually(
+      async () => {
+        const lines = await tail(env);
+        return lines.length >= 2 ? lines : null;
+      },
+      60_000,
+      "two filtered messages",
+    ))!;
+    assert.deepEqual(
+      seen.map((l) => JSON.parse(l)).sort((a, b) => a.sender.localeCompare(b.sender)),
+      [
+        { sender: "Андрей", recipient: "Игорь", text: "***********, плохоесловоX и ***********!" },
+        { sender: "Игорь", recipient: "Андрей", text: "Вот и ***********" },
+      ],
+    );
+    const m = await app.metrics();
+    assert.equal(metric(m, "streams_records_in_total", { topic: `${prefix}messages` }), 3);
+    assert.equal(metric(m, "streams_records_filtered_total", { topic: `${prefix}messages` }), 1);
+
+    // Restart. The commands are deleted from their input topics first, so the tables can only
+    // come back from the changelog topics.
+    const stopped = await app.stop();
+    assert.equal(stopped.code, 0, app.output);
+    assert.match(app.output, /SIGTERM: finishing the open transaction/);
+    const admin = kafka.admin();
+    await admin.connect();
+    for (const t of ["blocked_users", "forbidden_words"]) {
+      const ends = await admin.fetchTopicOffsets(prefix + t);
+      await admin.deleteTopicRecords({
+        topic: prefix + t,
+        partitions: ends.map((p) => ({ partition: p.partition, offset: p.offset })),
+      });
+    }
+    await admin.disconnect();
+    app = new AppProcess(env, freePort());
+    await app.ready();
+    assert.match(
+      app.output,
+      /tables restored from changelogs in \d+ ms: blocked_users=1, forbidden_words=1/,
+    );
+    await send(
+      env,
+      "message",
+      "--sender",
+      "Виктор",
+      "--recipient",
+      "Игорь",
+      "--text",
+      "Опять не дойдет",
+    );
+    await send(
+      env,
+      "message",
+      "--sender",
+      "Игорь",
+      "--recipient",
+      "Виктор",
+      "--text",
+      "плохоеслово снова",
+    );
+    const after = (await eventually(
+      async () => {
+        const lines = await tail(env);
+        return lines.length >= 3 ? lines : null;
+      },
+      60_000,
+      "the third filtered message",
+    ))!;
+    assert.equal(after.length, 3, after.join("\n"));
+    assert.deepEqual(JSON.parse(after.find((l) => l.includes("снова"))!), {
+      sender: "Игорь",
+      recipient: "Виктор",
+      text: "*********** снова",
+    });
+    // Unblock: Виктор's next message reaches Игорь.
+    await send(env, "block", "--user", "Игорь", "--blocked", "Виктор", "--unblock");
+    await waitTables(app, appId, 0, 1);
+    await send(
+      env,
+      "message",
+      "--sender",
+      "Виктор",
+      "--recipient",
+      "Игорь",
+      "--text",
+      "Теперь дойдет",
+    );
+    await eventually(
+      async () => (await tail(env)).some((l) => l.includes("Теперь дойдет")),
+      60_000,
+      "unblocked message",
+    );
+  } finally {
+    await app.stop();
+  }
+});
+
+Deno.test("practice 3: bad input on every input topic ends in its DLQ with the reason; in = out + filtered + dlq", async () => {
+  const kafka = await testKafka("practice3-test");
+  const prefix = unique("p3dlq") + "-";
+  const appId = unique("p3dlq-app");
+  const env = envFor(prefix, appId);
+  const app = new AppProcess(env, freePort());
+  try {
+    await app.ready();
+    const huge = "a".repeat(1024 * 1024);
+    const bad: Record<string, string[]> = {
+      messages: [
+        "{not json",
+        JSON.stringify({ sender: "Игорь", text: "no recipient" }),
+        JSON.stringify({ sender: 1, recipient: "Андрей", text: "x" }),
+        JSON.stringify({ sender: "Игорь", recipient: "Андрей", text: huge }),
+      ],
+      blocked_users: [
+        "{not json",
+        JSON.stringify({ user: "Игорь" }),
+        JSON.stringify({ user: "Игорь", blocked: 42 }),
+        JSON.stringify({ user: huge, blocked: "Виктор" }),
+      ],
+      forbidden_words: [
+        "{not json",
+        JSON.stringify({ action: "add" }),
+        JSON.stringify({ action: "delete", word: 5 }),
+        JSON.stringify({ action: "add", word: huge }),
+      ],
+    };
+    const producer = kafka.producer({
+      idempotent: true,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await producer.connect();
+    for (const [topic, values] of Object.entries(bad)) {
+      await producer.send({
+        topic: prefix + topic,
+        acks: -1,
+        messages: values.map((value) => ({ value })),
+      });
+    }
+    await producer.disconnect();
+    // Good input after the bad: the app kept running.
+    await send(env, "word", "add", "bad");
+    await send(env, "block", "--user", "A", "--blocked", "B");
+    await send(env, "message", "--sender", "B", "--recipient", "A", "--text", "blocked");
+    await send(env, "message", "--sender", "A", "--recipient", "B", "--text", "a bad word");
+    await eventually(
+      async () => (await tail(env)).some((l) => l.includes("a *** word")),
+      60_000,
+      "good message",
+    );
+    assert.ok(await app.healthy());
+    const reasons: Record<string, RegExp[]> = {
+      messages: [
+        /not valid UTF-8 JSON/,
+        /must have required property 'recipient'/,
+        /\/sender must be string/,
+        /\/text must NOT have more than 10000 characters/,
+      ],
+      blocked_users: [
+        /not valid UTF-8 JSON/,
+        /must have required property 'blocked'/,
+        /\/blocked must be string/,
+        /\/user must NOT have more than 100 characters/,
+      ],
+      forbidden_words: [
+        /not valid UTF-8 JSON/,
+        /must have required property 'word'/,
+        /\/action must be equal to one of the allowed values/,
+        /\/word must NOT have more than 100 characters/,
+      ],
+    };
+    for (const [topic, patterns] of Object.entries(reasons)) {
+      const dead = await readAll(kafka, dlqTopic(prefix + topic), 4, 2_000);
+      assert.equal(dead.length, 4, `${topic}.dlq holds ${dead.length} records`);
+      bad[topic].forEach((value, i) => {
+        // Records of a multi-partition topic reach the DLQ in no fixed order: match by bytes.
+        const d = dead.find((x) => x.value === value);
+        assert.ok(d, `${topic} #${i} is in ${topic}.dlq with its original bytes`);
+        assert.match(
+          d.headers[DLQ_HEADERS.error],
+          patterns[i],
+          `${topic} #${i}: ${d.headers[DLQ_HEADERS.error]}`,
+        );
+        assert.equal(d.headers[DLQ_HEADERS.topic], prefix + topic);
+        assert.match(d.headers[DLQ_HEADERS.partition], /^\d+$/);
+        assert.match(d.headers[DLQ_HEADERS.offset], /^\d+$/);
+      });
+    }
+    const m = await app.metrics();
+    for (const topic of Object.keys(bad)) {
+      const labels = { app: appId, topic: prefix + topic };
+      const [inN, out, filtered, dlq] = ["in", "out", "filtered", "dlq"].map((k) =>
+        metric(m, `streams_records_${k}_total`, labels)
+      );
+      assert.equal(dlq, 4, `${topic} dlq`);
+      assert.equal(
+        inN,
+        out + filtered + dlq,
+        `${topic}: in ${inN} = out ${out} + filtered ${filtered} + dlq ${dlq}`,
+      );
+    }
+    assert.equal(
+      metric(m, "streams_records_in_total", { app: appId, topic: prefix + "messages" }),
+      6,
+    );
+    assert.equal(
+      metric(m, "streams_records_filtered_total", { app: appId, topic: prefix + "messages" }),
+      1,
+    );
+  } finally {
+    const s = await app.stop();
+    assert.equal(s.code, 0, app.output);
+  }
+});
+
+Deno.test("practice 3: exactly-once under three kill -9 of the app while it works", async () => {
+  const kafka = await testKafka("practice3-test");
+  const total = Number(Deno.env.get("PRACTICE3_EOS_MESSAGES") ?? 100_000);
+  const prefix = unique("p3eos") + "-";
+  const appId = unique("p3eos-app");
+  const env = envFor(prefix, appId);
+  let app = new AppProcess(env, freePort());
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await app.ready();
+    await send(env, "word", "add", "плохоеслово");
+    await send(env, "block", "--user", "r0", "--blocked", "u1");
+    await waitTables(app, appId, 1, 1);
+    // Load the input while the app is stopped, so that the kills below land while it works.
+    assert.equal((await app.stop()).code, 0, app.output);
+    const producer = kafka.producer({
+      idempotent: true,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await producer.connect();
+    const blocked = (i: number) => i % 7 === 0 && i % 50 === 1;
+    for (let start = 0; start < total; start += 5_000) {
+      const messages = [];
+      for (let i = start; i < Math.min(total, start + 5_000); i++) {
+        const m = { sender: `u${i % 50}`, recipient: `r${i % 7}`, text: `#${i} a плохоеслово b` };
+        messages.push({ key: m.recipient, value: JSON.stringify(m) });
+      }
+      await producer.send({ topic: prefix + "messages", acks: -1, messages });
+    }
+    await producer.disconnect();
+    app = new AppProcess(env, freePort());
+    await app.ready();
+    const committed = async () => {
+      const o = await admin.fetchOffsets({ groupId: appId, topics: [prefix + "messages"] });
+      return o[0].partitions.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+    };
+    const kills: number[] = [];
+    for (const [lo, hi] of [[0.1, 0.25], [0.35, 0.5], [0.6, 0.75]]) {
+      // At a random point of the range, and after this instance has committed work itself.
+      const at = Math.max(
+        Math.floor(total * (lo + Math.random() * (hi - lo))),
+        (kills.at(-1) ?? 0) + Math.floor(total * 0.05),
+      );
+      await eventually(async () => (await committed()) >= at, 240_000, `progress ${at}`);
+      await new Promise((r) => setTimeout(r, Math.random() * 300));
+      const before = await committed();
+      assert.ok(before < total, `the app must still be working when killed (committed ${before})`);
+      app.child.kill("SIGKILL");
+      const s = await app.exited;
+      assert.equal(s.signal, "SIGKILL");
+      kills.push(before);
+      app = new AppProcess(env, freePort());
+      await app.ready();
+    }
+    await eventually(async () => (await committed()) === total, 300_000, "all messages committed");
+    const expected = new Set<number>();
+    for (let i = 0; i < total; i++) if (!blocked(i)) expected.add(i);
+    const outputs = await readAll(kafka, prefix + "filtered_messages", expected.size);
+    const counts = new Map<number, number>();
+    for (const o of outputs) {
+      const m = JSON.parse(o.value!);
+      assert.equal(m.text.includes("плохоеслово"), false, `unmasked: ${m.text}`);
+      const id = Number(/^#(\d+) /.exec(m.text)![1]);
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    const dups = [...counts].filter(([, n]) => n > 1).length;
+    const missing = [...expected].filter((i) => !counts.has(i)).length;
+    const unexpected = [...counts.keys()].filter((i) => !expected.has(i)).length;
+    console.log(
+      `exactly-once: ${total} in, killed at committed ${
+        kills.join(", ")
+      }; ${outputs.length} out, ` +
+        `${expected.size} expected, ${dups} duplicates, ${missing} missing, ${unexpected} unexpected`,
+    );
+    assert.equal(dups, 0, "duplicates");
+    assert.equal(missing, 0, "missing");
+    assert.equal(unexpected, 0, "blocked messages that went through");
+    assert.equal(outputs.length, expected.size);
+  } finally {
+    await app.stop();
+    await admin.disconnect();
+  }
+});

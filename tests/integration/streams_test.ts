@@ -1,0 +1,94 @@
+/**
+ * The streams runtime on the real test stack: a zombie (an instance that stalls past its
+ * session timeout while it holds a partition) is fenced by the partition's new owner, and
+ * the output read at read_committed holds every record exactly once.
+ */
+import assert from "node:assert/strict";
+import { Partitioners } from "kafkajs";
+import { eventually, testKafka, unique } from "../_stack.ts";
+import { StreamApp } from "../../lib/streams/app.ts";
+
+Deno.test("streams: a stalled instance is fenced by the partition's new owner; output exactly once", async () => {
+  const kafka = await testKafka("streams-test");
+  const input = unique("st-in");
+  const output = unique("st-out");
+  const appId = unique("st-app");
+  const total = 2_000;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic: input, numPartitions: 1, replicationFactor: 3 }],
+  });
+  const producer = kafka.producer({
+    idempotent: true,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  await producer.send({
+    topic: input,
+    acks: -1,
+    messages: Array.from({ length: total }, (_, i) => ({ value: String(i) })),
+  });
+  await producer.disconnect();
+
+  const gate = Promise.withResolvers<void>();
+  let stalled = false;
+  const logs: Record<string, string[]> = { a: [], b: [] };
+  const make = (name: "a" | "b") =>
+    new StreamApp(kafka, {
+      appId,
+      sessionTimeoutMs: 6_000,
+      log: (l) => logs[name].push(l),
+      sinks: [{ topic: output, partitions: 1, replicationFactor: 3 }],
+      sources: [{
+        topic: input,
+        decode: (v) => Number(v!.toString()),
+        process: async (r, ctx) => {
+          // Instance a stalls in the middle of its first batch, far past its session timeout.
+          if (name === "a" && r.value === 500 && !stalled) {
+            stalled = true;
+            await gate.promise;
+          }
+          ctx.send(output, { value: `out-${r.value}` });
+        },
+      }],
+    });
+  const a = make("a");
+  const b = make("b");
+  try {
+    await a.start();
+    await eventually(() => stalled, 30_000, "instance a to stall");
+    await b.start();
+    // b gets the partition after a's session expires, fences a's transactional id and
+    // processes everything from the committed offset.
+    await eventually(() => b.stats.get(input)!.in === total, 90_000, "b to process all records");
+    gate.resolve();
+    await eventually(
+      () => logs.a.some((l) => /fenced/.test(l)),
+      30_000,
+      `a's transaction to be fenced; a's log: ${logs.a.join("\n")}`,
+    );
+    const consumer = kafka.consumer({ groupId: unique("st-read"), readUncommitted: false });
+    const seen = new Map<string, number>();
+    await consumer.connect();
+    await consumer.subscribe({ topic: output, fromBeginning: true });
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        const v = message.value!.toString();
+        seen.set(v, (seen.get(v) ?? 0) + 1);
+        return Promise.resolve();
+      },
+    });
+    await eventually(() => seen.size === total, 60_000, "all outputs");
+    await new Promise((r) => setTimeout(r, 3_000));
+    await consumer.disconnect();
+    const dups = [...seen.values()].filter((n) => n > 1).length;
+    assert.equal(dups, 0, "no output twice (the zombie's transaction was not committed)");
+    assert.equal(seen.size, total);
+  } finally {
+    gate.resolve();
+    await Promise.all([a.stop(), b.stop()]);
+    await admin.disconnect();
+  }
+});
