@@ -25,11 +25,13 @@ export interface MetricsServerOptions {
   service: string;
   /** Health probe; `/healthz` answers 503 while it returns false. @default () => true */
   healthy?: () => boolean;
+  /** Address to listen on (`0.0.0.0` inside a container). @default "127.0.0.1" */
+  hostname?: string;
 }
 
-/** Serves `/metrics` and `/healthz` on 127.0.0.1. */
+/** Serves `/metrics` and `/healthz` (on 127.0.0.1 unless `hostname` says otherwise). */
 export function serveMetrics(options: MetricsServerOptions): Deno.HttpServer<Deno.NetAddr> {
-  const { port = 0, service, healthy = () => true } = options;
+  const { port = 0, service, healthy = () => true, hostname = "127.0.0.1" } = options;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(
       `Cannot serve metrics as 'port' must be 0..65535: current value is ${port}`,
@@ -40,7 +42,7 @@ export function serveMetrics(options: MetricsServerOptions): Deno.HttpServer<Den
     client.collectDefaultMetrics({ register: registry });
     defaultsCollected = true;
   }
-  return Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, async (req) => {
+  return Deno.serve({ hostname, port, onListen: () => {} }, async (req) => {
     const path = new URL(req.url).pathname;
     if (path === "/metrics") {
       return new Response(await registry.metrics(), {
