@@ -83,6 +83,17 @@ export function explainKafkaError(
       { cause: err },
     );
   }
+  if ((err as Error)?.name === "KafkaJSGroupCoordinatorNotFound") {
+    // kafkajs drops the brokers' answers here; it retries "coordinator not available" itself,
+    // so every broker refused FindCoordinator, which for a consumer group means no ACL.
+    return new KafkaAccessError(
+      "authorization",
+      `${user[0].toUpperCase()}${user.slice(1)} is not allowed to ${action} ` +
+        `(GROUP_AUTHORIZATION_FAILED: every broker refused to name the group's coordinator): ` +
+        "no ACL lets it use the consumer group; ask the cluster admin for an ACL.",
+      { cause: err },
+    );
+  }
   if (AUTHZ.test(text)) {
     const code = text.match(/([A-Z_]+_AUTHORIZATION_FAILED)/)?.[1] ??
       (/topic/i.test(text)

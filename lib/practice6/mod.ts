@@ -212,7 +212,7 @@ export async function tryRead(
     joined = true;
     lastAt = Date.now();
   });
-  const action = `read topic '${topic}'`;
+  const action = `read topic '${topic}' in group '${group}'`;
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });

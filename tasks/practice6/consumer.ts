@@ -1,7 +1,7 @@
 /**
  * `deno task practice6:consumer` — as the user `consumer` over SASL_SSL, reads topic-1 and
  * tries topic-2. The ACLs allow only topic-1, so for topic-2 it reports, like the seed:
- *   Error: User 'consumer' is not allowed to read topic 'topic-2' (TOPIC_AUTHORIZATION_FAILED) …
+ *   Error: User 'consumer' is not allowed to read topic 'topic-2' in group … (TOPIC_AUTHORIZATION_FAILED) …
  * Exit code 0 when exactly that happens; 1 when topic-1 cannot be read or topic-2 can.
  */
 import { envInt, runMain } from "../../lib/config.ts";
