@@ -4,3 +4,5 @@
  */
 export * from "./validator.ts";
 export * from "./order.ts";
+export * from "./hadoop_event.ts";
+export * from "./user_avro.ts";

@@ -1,0 +1,168 @@
+/**
+ * Practice 7 on the real stack: Avro through the schema registry (Apicurio, Confluent API)
+ * and Kafka → HDFS through the real NameNode/DataNode.
+ */
+import assert from "node:assert/strict";
+import type { Kafka, KafkaMessage } from "kafkajs";
+import { DLQ_HEADERS, dlqTopic, ensureTopic } from "../../lib/kafka/mod.ts";
+import { wireSchemaId } from "../../lib/practice7/mod.ts";
+import { WebHdfs } from "../../lib/lake/webhdfs.ts";
+import { localEndpoints } from "../../lib/stack/endpoints.ts";
+import { runTask, testKafka, testStack, unique } from "../_stack.ts";
+
+async function createTopic(kafka: Kafka, topic: string, partitions = 1): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopic(admin, { topic, partitions, replicationFactor: 1 });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Reads `count` raw records of a topic from the beginning. */
+async function readRaw(kafka: Kafka, topic: string, count: number): Promise<KafkaMessage[]> {
+  const consumer = kafka.consumer({ groupId: unique("raw"), sessionTimeout: 10_000 });
+  const out: KafkaMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`only ${out.length}/${count} records of ${topic}`)),
+      60_000,
+    );
+    consumer.run({
+      eachMessage: ({ message }) => {
+        out.push(message);
+        if (out.length >= count) {
+          clearTimeout(timer);
+          resolve();
+        }
+        return Promise.resolve();
+      },
+    }).catch(reject);
+  });
+  await consumer.disconnect();
+  return out;
+}
+
+async function registryIdOf(subject: string, version: number): Promise<number> {
+  const url = localEndpoints().schemaRegistryUrl as string;
+  const res = await fetch(`${url}/subjects/${subject}/versions/${version}`);
+  assert.equal(res.status, 200, `registry has ${subject} v${version}`);
+  return (await res.json()).id;
+}
+
+Deno.test("practice 7 task 1: Avro round trip through the schema registry, old records read with the new schema", async () => {
+  await testStack({ registry: true });
+  const kafka = await testKafka();
+  const topic = unique("p7-users");
+  await createTopic(kafka, topic, 3);
+  const v1 = await runTask("practice7:producer", ["--schema", "v1", "--topic", topic], {
+    SEND_MSG_COUNT: "3",
+  });
+  assert.equal(v1.code, 0, v1.stderr);
+  const v2 = await runTask("practice7:producer", ["--schema", "v2", "--topic", topic], {
+    SEND_MSG_COUNT: "3",
+  });
+  assert.equal(v2.code, 0, v2.stderr);
+  const id1 = await registryIdOf(`${topic}-value`, 1);
+  const id2 = await registryIdOf(`${topic}-value`, 2);
+  assert.notEqual(id1, id2);
+
+  // The wire format: magic byte 0 and the id of the writer's schema, as the registry knows it.
+  const raw = await readRaw(kafka, topic, 6);
+  const ids = raw.map((m) => wireSchemaId(m.value!));
+  assert.equal(ids.filter((i) => i === id1).length, 3, `v1 ids in ${ids}`);
+  assert.equal(ids.filter((i) => i === id2).length, 3, `v2 ids in ${ids}`);
+  for (const m of raw) assert.equal(m.value![0], 0, "magic byte");
+
+  // A v2 reader reads the v1 records with the new field's default.
+  const read = await runTask("practice7:consumer", [
+    "--topic",
+    topic,
+    "--count",
+    "6",
+    "--group",
+    unique("p7"),
+  ]);
+  assert.equal(read.code, 0, read.stderr);
+  const lines = read.stdout.split("\n").filter((l) => l.startsWith("received "));
+  assert.equal(lines.length, 6, read.stdout);
+  const users = lines.map((l) => JSON.parse(l.slice("received ".length, l.indexOf(" (written"))));
+  const old = users.filter((u) => u.name.startsWith("user-v1-"));
+  assert.equal(old.length, 3);
+  for (const u of old) assert.equal(u.email, null);
+  for (const u of users.filter((u) => u.name.startsWith("user-v2-"))) {
+    assert.match(u.email, /@example\.com$/);
+  }
+  assert.equal(lines.filter((l) => l.includes(`written with schema id ${id1}`)).length, 3);
+});
+
+Deno.test("practice 7 task 1: the registry refuses an incompatible change and the task says so", async () => {
+  await testStack({ registry: true });
+  const topic = unique("p7-compat");
+  const ok = await runTask("practice7:schema", ["register", "v1", "--topic", topic]);
+  assert.equal(ok.code, 0, ok.stderr);
+  const bad = await runTask("practice7:schema", ["register", "incompatible", "--topic", topic]);
+  assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+  assert.match(bad.stderr, /refused the new schema for subject '.*-value': it is incompatible/);
+  assert.doesNotMatch(bad.stderr, /\n\s+at /, "no stack trace");
+  const producer = await runTask("practice7:producer", [
+    "--schema",
+    "incompatible",
+    "--topic",
+    topic,
+  ]);
+  assert.equal(producer.code, 1);
+  assert.match(producer.stderr, /incompatible/);
+  const versions = await runTask("practice7:schema", ["versions", "--topic", topic]);
+  assert.match(versions.stdout, /versions \[1\]/, "the refused schema was not registered");
+});
+
+Deno.test("practice 7 task 2: hadoop-topic events are stored in HDFS and read back", async () => {
+  await testStack({ hdfs: true });
+  const kafka = await testKafka();
+  const topic = unique("hadoop-topic");
+  await createTopic(kafka, topic);
+  const events = [1, 2, 3, 4, 5, 6].map((i) => ({
+    event: `type_${(i % 3) + 1}`,
+    message: `message_${i}`,
+  }));
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({
+    topic,
+    acks: -1,
+    messages: [
+      ...events.slice(0, 3).map((e) => ({ value: JSON.stringify(e) })),
+      { value: '{"event": "type_1"}' }, // no message: fails the schema
+      ...events.slice(3).map((e) => ({ value: JSON.stringify(e) })),
+    ],
+  });
+  await producer.disconnect();
+  const dir = `/practice7/${topic}`;
+  const run = await runTask("practice7:hdfs-consumer", ["--topic", topic, "--dir", dir]);
+  assert.equal(run.code, 0, run.stderr);
+  for (const e of events) {
+    assert.ok(run.stdout.includes(`read back: ${JSON.stringify(e)}`), run.stdout);
+  }
+
+  // What is in HDFS, read independently of the task.
+  const hdfs = new WebHdfs();
+  const files = await hdfs.walk(dir);
+  assert.ok(files.length >= 1);
+  const stored = [];
+  for (const f of files) {
+    const text = new TextDecoder().decode(await hdfs.read(f.path));
+    stored.push(...text.split("\n").filter(Boolean).map((l) => JSON.parse(l)));
+  }
+  assert.deepEqual(stored, events);
+
+  // The invalid event went to the DLQ with its reason, and a second run finds nothing new.
+  const [dead] = await readRaw(kafka, dlqTopic(topic), 1);
+  assert.match(String(dead.headers![DLQ_HEADERS.error]), /message/);
+  const again = await runTask("practice7:hdfs-consumer", ["--topic", topic, "--dir", dir]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /No new events/);
+});
