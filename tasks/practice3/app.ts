@@ -4,10 +4,11 @@
  * restored from their changelogs first. Runs until SIGINT/SIGTERM, then finishes the open
  * transaction and leaves the group.
  *
- * Env: KAFKA_BOOTSTRAP_SERVERS, METRICS_PORT (default 0: a free port), PROCESSING_GUARANTEE,
+ * Env: KAFKA_BOOTSTRAP_SERVERS, METRICS_PORT (default 0: a free port), METRICS_HOST (default
+ * 127.0.0.1; 0.0.0.0 in a container), PROCESSING_GUARANTEE,
  * PRACTICE3_APP_ID, PRACTICE3_TOPIC_PREFIX (see lib/practice3/env.ts).
  */
-import { envInt, runMain } from "../../lib/config.ts";
+import { envInt, envString, runMain } from "../../lib/config.ts";
 import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { serveMetrics } from "../../lib/metrics.ts";
 import { createPractice3App } from "../../lib/practice3/app.ts";
@@ -16,6 +17,7 @@ import { practice3Env } from "../../lib/practice3/env.ts";
 await runMain(async () => {
   const cfg = practice3Env();
   const metricsPort = envInt("METRICS_PORT", { default: 0, min: 0, max: 65535 });
+  const metricsHost = envString("METRICS_HOST", "127.0.0.1");
   const kafka = createKafka(kafkaConfigFromEnv({ clientId: cfg.appId }));
   const app = await createPractice3App(kafka, {
     appId: cfg.appId,
@@ -25,6 +27,7 @@ await runMain(async () => {
   const server = serveMetrics({
     port: metricsPort,
     service: cfg.appId,
+    hostname: metricsHost,
     healthy: () => app.healthy,
   });
   console.log(
