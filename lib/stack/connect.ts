@@ -40,7 +40,7 @@ export interface ConnectWorkerOptions {
   heapMb?: number;
   /** Extra worker properties, applied last. @default {} */
   properties?: Record<string, string>;
-  /** Seconds to wait for the REST API. @default 180 */
+  /** Seconds to wait for the REST API. @default 300 */
   readyTimeoutSec?: number;
 }
 
@@ -81,7 +81,7 @@ export class ConnectWorker implements Service {
       replicationFactor = 3,
       heapMb = 512,
       properties = {},
-      readyTimeoutSec = 180,
+      readyTimeoutSec = 300,
     } = options;
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       throw new RangeError(
@@ -146,7 +146,7 @@ export class ConnectWorker implements Service {
       "rest.advertised.host.name": "127.0.0.1",
       "rest.advertised.port": String(this.port),
       "plugin.path": this.pluginPath,
-      "plugin.discovery": "only_scan",
+      "plugin.discovery": "service_load",
       "connector.client.config.override.policy": "All",
       "scheduled.rebalance.max.delay.ms": "5000",
       ...this.#props,

@@ -1,0 +1,393 @@
+/**
+ * Kafka Connect on the real stack: the extra task's masked source, practice 5's Debezium CDC,
+ * a worker crash in the middle of a stream, a refused config, and monitoring (alert rules
+ * with promtool, every dashboard query against the live Prometheus). The file brings Connect
+ * and monitoring up once and, at the end, stops what it started (the shared test stack is
+ * left as found).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { Kafka } from "kafkajs";
+import { ConnectClient, sourceTaskMetrics } from "../../lib/connect/client.ts";
+import { dropIdleSlots, withClient, withDatabase } from "../../lib/connect/postgres.ts";
+import { extraSourceConfig } from "../../lib/extra/connector.ts";
+import { loadUsers, setupUsers } from "../../lib/extra/users.ts";
+import {
+  type ChangeEvent,
+  decodeChangeEvent,
+  initPractice5,
+  loadPractice5,
+  localizeConnector,
+  readConnectorFile,
+} from "../../lib/practice5/cdc.ts";
+import { prometheusBinary, prometheusConfig } from "../../lib/stack/prometheus.ts";
+import { PROJECT_ROOT } from "../../lib/stack/paths.ts";
+import { Stack } from "../../lib/stack/mod.ts";
+import { eventually, runTask, TEST_ENV, testKafka, testStack, unique } from "../_stack.ts";
+
+const saved = await Stack.load(TEST_ENV.STACK_DIR);
+const before = { connect: saved.options.connect, monitoring: saved.options.monitoring };
+let stackPromise: Promise<Stack> | undefined;
+/** The test stack with Connect and monitoring (started once for this file). */
+const stackUp = () => (stackPromise ??= testStack({ connect: true, monitoring: true }));
+
+const slotOf = (name: string) => name.replace(/[^a-z0-9]/g, "_").slice(0, 50);
+
+/** Reads a topic from the beginning until `done(values)` holds; returns the values. */
+async function collect(
+  kafka: Kafka,
+  topic: string,
+  done: (values: string[]) => boolean,
+  timeoutMs = 120_000,
+): Promise<string[]> {
+  await eventually(() => topicExists(kafka, topic), timeoutMs, `topic ${topic}`);
+  const consumer = kafka.consumer({ groupId: unique("connect-test") });
+  const values: string[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        if (message.value) values.push(message.value.toString());
+        await Promise.resolve();
+      },
+    });
+    await eventually(() => done(values), timeoutMs, `expected records on ${topic}`);
+    return values;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+async function topicExists(kafka: Kafka, topic: string): Promise<boolean> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.listTopics()).includes(topic);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function cleanup(connect: ConnectClient, name: string, dbUrl: string) {
+  await connect.delete(name).catch(() => {});
+  await new Promise((r) => setTimeout(r, 1000));
+  await dropIdleSlots(dbUrl, slotOf(name)).catch(() => {});
+}
+
+Deno.test("extra task: inserted and updated users reach the topic with private_info = CENSORED", async () => {
+  const stack = await stackUp();
+  const connect = new ConnectClient({ url: stack.connect!.url() });
+  const kafka = await testKafka("connect-test");
+  const name = unique("extra-src");
+  const db = slotOf(unique("extra_db"));
+  const url = await setupUsers({ url: stack.postgres!.url(), database: db });
+  const topic = `postgresql-jdbc-bulk-users-${name}`;
+  try {
+    await loadUsers({ url, rows: 50 });
+    await connect.putConfig(
+      name,
+      extraSourceConfig({
+        url,
+        topic,
+        slot: slotOf(name),
+        batchMaxRows: 500,
+        batchSize: 65_536,
+        lingerMs: 10,
+        compression: "gzip", // kafkajs reads gzip; snappy and lz4 need codecs it lacks
+      }),
+    );
+    await connect.waitRunning(name);
+    // Rows written while the connector streams: new ones and changed ones.
+    await eventually(() => topicExists(kafka, topic), 60_000, `topic ${topic}`);
+    await loadUsers({ url, rows: 10 }); // ids 51..60
+    await withClient(url, (c) =>
+      c.query(
+        "UPDATE users SET name = 'Renamed_' || id, private_info = 'new secret', updated_at = now() WHERE id IN (7, 55)",
+      ));
+    const values = await collect(kafka, topic, (vs) => {
+      const rows = vs.map((v) => JSON.parse(v));
+      const ids = new Set(rows.map((r) => r.id));
+      return ids.size === 60 &&
+        rows.filter((r) => String(r.name).startsWith("Renamed_")).length === 2;
+    });
+    const rows = values.map((v) => JSON.parse(v));
+    assert.deepEqual(
+      new Set(rows.map((r) => r.id)),
+      new Set(Array.from({ length: 60 }, (_, i) => i + 1)),
+    );
+    for (const r of rows) {
+      assert.equal(r.private_info, "CENSORED", `private_info of user ${r.id} must be masked`);
+      assert.deepEqual(Object.keys(r).sort(), ["id", "name", "private_info", "updated_at"]);
+    }
+    const renamed = rows.filter((r) => String(r.name).startsWith("Renamed_"));
+    assert.deepEqual(renamed.map((r) => [r.id, r.name]).sort(), [[55, "Renamed_55"], [
+      7,
+      "Renamed_7",
+    ]]);
+    // The update carries the new updated_at (later than the row's first version).
+    const first7 = rows.find((r) => r.id === 7 && r.name !== "Renamed_7");
+    assert.ok(renamed.find((r) => r.id === 7).updated_at > first7.updated_at);
+    // Connect's own metrics counted what it wrote.
+    const m = await sourceTaskMetrics(`http://127.0.0.1:${stack.connect!.jmxPort}/metrics`, name);
+    assert.ok(m.writeTotal >= 62, `source-record-write-total ${m.writeTotal} >= 62`);
+  } finally {
+    await cleanup(connect, name, url);
+    await withClient(
+      stack.postgres!.url(),
+      (c) => c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`),
+    )
+      .catch(() => {});
+  }
+});
+
+Deno.test("extra:connector refuses a bad config and shows Connect's error; bad flags name the flag", async () => {
+  await stackUp();
+  const bad = await runTask("extra:connector", ["--name", unique("bad"), "--password", "wrong"]);
+  assert.equal(bad.code, 1);
+  assert.match(
+    bad.stderr,
+    /Kafka Connect refused PUT \/connectors\/bad-[^/]+\/config \(HTTP 400\)/,
+  );
+  assert.match(bad.stderr, /password authentication failed for user "practicum"/);
+  const connect = new ConnectClient();
+  assert.ok(!(await connect.connectors()).some((n) => n.startsWith("bad-")), "nothing registered");
+  const flag = await runTask("extra:connector", ["--compression", "brotli"]);
+  assert.equal(flag.code, 2);
+  assert.match(flag.stderr, /--compression .* current value is 'brotli'/);
+});
+
+Deno.test("practice 5: Debezium events for insert, update and delete on users and orders carry the right before/after", async () => {
+  const stack = await stackUp();
+  const connect = new ConnectClient({ url: stack.connect!.url() });
+  const kafka = await testKafka("connect-test");
+  const name = unique("p5");
+  const db = slotOf(unique("p5_db"));
+  const url = await initPractice5(stack.postgres!.url(), db);
+  const prefix = slotOf(name);
+  const def = localizeConnector(await readConnectorFile(), url, {
+    "slot.name": slotOf(name),
+    "publication.name": `${slotOf(name)}_pub`,
+    "topic.prefix": prefix,
+  });
+  try {
+    await connect.putConfig(name, def.config);
+    await connect.waitRunning(name);
+    const report = await loadPractice5({ url, users: 3, ordersPerUser: 2, updates: 1, deletes: 1 });
+    const goneUser = report.userIds[2];
+    await withClient(url, (c) => c.query("DELETE FROM users WHERE id = $1", [goneUser]));
+    const decode = (vs: string[]) => vs.map((v) => decodeChangeEvent(v));
+    const users = decode(await collect(kafka, `${prefix}.public.users`, (vs) => vs.length >= 5));
+    const orders = decode(await collect(kafka, `${prefix}.public.orders`, (vs) => vs.length >= 9));
+    const ops = (es: ChangeEvent[]) => es.map((e) => e.op).join("");
+    assert.equal(ops(users), "cccud");
+    // orders: 6 creates, the update of order 1, the delete of the last order, then the cascade
+    // of the deleted user's remaining order.
+    assert.equal(ops(orders), "ccccccudd");
+    const [u1] = report.updatedUserIds;
+    const upd = users.find((e) => e.op === "u")!;
+    assert.equal(upd.before!.id, u1);
+    assert.equal(upd.after!.email, `updated-${upd.before!.email}`);
+    assert.equal(upd.after!.name, upd.before!.name);
+    const del = users.find((e) => e.op === "d")!;
+    assert.equal(del.after, null);
+    assert.equal(
+      del.before!.id,
+      goneUser,
+      "delete carries the whole old row (REPLICA IDENTITY FULL)",
+    );
+    assert.match(String(del.before!.email), /^user-/);
+    for (const e of users.filter((e) => e.op === "c")) assert.equal(e.before, null);
+    const oupd = orders.find((e) => e.op === "u")!;
+    assert.deepEqual([oupd.before!.quantity, oupd.after!.quantity], [1, 101]);
+    assert.equal(oupd.before!.product_name, oupd.after!.product_name);
+    const odel = orders.filter((e) => e.op === "d");
+    assert.deepEqual(odel.map((e) => e.before!.id), [
+      report.deletedOrderIds[0],
+      report.orderIds[4],
+    ]);
+    assert.ok(odel.every((e) => e.after === null && e.before!.user_id !== undefined));
+    assert.ok(users.every((e) => e.table === "users") && orders.every((e) => e.table === "orders"));
+  } finally {
+    await cleanup(connect, name, url);
+    await withClient(
+      stack.postgres!.url(),
+      (c) => c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`),
+    )
+      .catch(() => {});
+  }
+});
+
+Deno.test("a Connect worker killed (SIGKILL) in the middle of a stream loses no event", async () => {
+  const stack = await stackUp();
+  const worker = stack.connect!;
+  const connect = new ConnectClient({ url: worker.url() });
+  const kafka = await testKafka("connect-test");
+  const name = unique("p5-crash");
+  const db = slotOf(unique("crash_db"));
+  const url = await initPractice5(stack.postgres!.url(), db);
+  const prefix = slotOf(name);
+  const def = localizeConnector(await readConnectorFile(), url, {
+    "slot.name": slotOf(name),
+    "publication.name": `${slotOf(name)}_pub`,
+    "topic.prefix": prefix,
+  });
+  const inserted: number[] = [];
+  let writing = true;
+  try {
+    await connect.putConfig(name, def.config);
+    await connect.waitRunning(name);
+    const writer = withClient(url, async (c) => {
+      for (let i = 0; writing; i++) {
+        const r = await c.query(
+          "INSERT INTO users (name, email) VALUES ($1, $2) RETURNING id",
+          [`crash ${i}`, `crash-${i}@example.com`],
+        );
+        inserted.push(r.rows[0].id);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    });
+    await eventually(() => inserted.length >= 30, 30_000, "rows before the crash");
+    await worker.stop({ hard: true });
+    const atCrash = inserted.length;
+    await new Promise((r) => setTimeout(r, 2000));
+    writing = false;
+    await writer;
+    assert.ok(inserted.length > atCrash, "rows were written while the worker was down");
+    await worker.start();
+    await connect.waitRunning(name, 180_000);
+    const events = (await collect(kafka, `${prefix}.public.users`, (vs) => {
+      const ids = new Set(vs.map((v) => decodeChangeEvent(v).after?.id));
+      return inserted.every((id) => ids.has(id));
+    }, 180_000)).map((v) => decodeChangeEvent(v));
+    const ids = new Set(events.map((e) => e.after!.id));
+    assert.deepEqual(inserted.filter((id) => !ids.has(id)), [], "no inserted row is missing");
+  } finally {
+    writing = false;
+    if (worker.pid() === undefined) await worker.start();
+    await cleanup(connect, name, url);
+    await withClient(
+      stack.postgres!.url(),
+      (c) => c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`),
+    )
+      .catch(() => {});
+  }
+});
+
+Deno.test("promtool: the alert rules are valid, fire on their conditions, and the stack's config passes", async () => {
+  const stack = await stackUp();
+  const promtool = await prometheusBinary("promtool");
+  const run = async (args: string[], cwd = join(PROJECT_ROOT, "compose/prometheus")) => {
+    const out = await new Deno.Command(promtool, { args, cwd }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, text);
+    return text;
+  };
+  assert.match(await run(["check", "rules", "alerts.yml"]), /SUCCESS: 6 rules found/);
+  assert.match(await run(["test", "rules", "alerts_test.yml"]), /SUCCESS/);
+  await run(["check", "config", stack.prometheus!.config]);
+  // The live Prometheus loaded the same rules.
+  const rules = await (await fetch(`${stack.prometheus!.url()}/api/v1/rules`)).json();
+  const names = rules.data.groups.flatMap((g: { rules: { name: string; health: string }[] }) =>
+    g.rules.map((r) => `${r.name}:${r.health}`)
+  );
+  for (
+    const alert of [
+      "KafkaUnderReplicatedPartitions",
+      "KafkaOfflinePartitions",
+      "KafkaConnectTaskFailed",
+      "KafkaConsumerLag",
+    ]
+  ) {
+    assert.ok(names.includes(`${alert}:ok`), `${alert} loaded and evaluating: ${names}`);
+  }
+  // Sanity of the generator: every static target of the stack is in the config.
+  const cfg = prometheusConfig({ dir: stack.options.dir, targets: { kafka: ["x:1"] } });
+  assert.ok(JSON.stringify(cfg).includes("x:1"));
+});
+
+Deno.test("every Grafana panel's PromQL returns data from the live stack", async () => {
+  const stack = await stackUp();
+  const connect = new ConnectClient({ url: stack.connect!.url() });
+  const kafka = await testKafka("connect-test");
+  const prom = stack.prometheus!.url();
+  // Something for every panel: a running source connector, a consumer group with lag.
+  const name = unique("dash-src");
+  const db = slotOf(unique("dash_db"));
+  const url = await setupUsers({ url: stack.postgres!.url(), database: db });
+  const topic = `postgresql-jdbc-bulk-users-${name}`;
+  const group = unique("dash-group");
+  try {
+    await loadUsers({ url, rows: 200 });
+    await connect.putConfig(name, extraSourceConfig({ url, topic, slot: slotOf(name) }));
+    await connect.waitRunning(name);
+    await eventually(() => topicExists(kafka, topic), 60_000, `topic ${topic}`);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: "0" }] });
+    await admin.disconnect();
+
+    const queries: { file: string; title: string; expr: string }[] = [];
+    const dir = join(PROJECT_ROOT, "compose/grafana/dashboards");
+    for await (const f of Deno.readDir(dir)) {
+      if (!f.name.endsWith(".json")) continue;
+      const dash = JSON.parse(await Deno.readTextFile(join(dir, f.name)));
+      for (const p of dash.panels ?? []) {
+        for (const t of p.targets ?? []) {
+          queries.push({ file: f.name, title: p.title, expr: t.expr });
+        }
+      }
+    }
+    assert.ok(queries.some((q) => q.file === "connect.json"), "connect.json has panels");
+    assert.ok(queries.length >= 10, `${queries.length} panel queries`);
+    const empty = async () => {
+      const out: string[] = [];
+      for (const q of queries) {
+        const expr = q.expr.replaceAll("$__rate_interval", "30s").replaceAll("$__range", "5m");
+        const res = await fetch(`${prom}/api/v1/query?query=${encodeURIComponent(expr)}`);
+        const body = await res.json();
+        if (body.status !== "success") out.push(`${q.file} "${q.title}": ${body.error}`);
+        else if (body.data.result.length === 0) {
+          out.push(`${q.file} "${q.title}": no data for ${expr}`);
+        }
+      }
+      return out;
+    };
+    let last: string[] = [];
+    await eventually(
+      async () => (last = await empty()).length === 0,
+      150_000,
+      "data on every panel",
+    )
+      .catch((err) => {
+        throw new Error(`${err.message}\n${last.join("\n")}`);
+      });
+  } finally {
+    await cleanup(connect, name, url);
+    await withClient(
+      stack.postgres!.url(),
+      (c) => c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`),
+    )
+      .catch(() => {});
+  }
+});
+
+Deno.test("teardown: stop the services this file started, leave the test stack as found", async () => {
+  if (!stackPromise) return;
+  const stack = await stackPromise;
+  if (!before.monitoring) {
+    for (const s of [stack.lagExporter, stack.prometheus, stack.alertmanager]) await s?.stop();
+  }
+  if (!before.connect) await stack.connect?.stop();
+  await Deno.writeTextFile(
+    join(TEST_ENV.STACK_DIR, "stack.json"),
+    JSON.stringify({ ...stack.options, ...before }, null, 2) + "\n",
+  );
+  const endpoints = stack.endpoints();
+  if (!before.connect) delete endpoints.connectUrl, delete endpoints.connectMetricsUrl;
+  if (!before.monitoring) delete endpoints.prometheusUrl, delete endpoints.alertmanagerUrl;
+  await Deno.writeTextFile(
+    join(TEST_ENV.STACK_DIR, "endpoints.json"),
+    JSON.stringify(endpoints, null, 2) + "\n",
+  );
+});
