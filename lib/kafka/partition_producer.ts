@@ -71,7 +71,7 @@ export class PartitionedProducer {
   readonly #backoffMs: number;
   readonly #onRetry?: PartitionedProducerOptions["onRetry"];
   readonly #partitioner = Partitioners.DefaultPartitioner();
-  readonly #meta = new Map<string, PartitionMetadata[]>();
+  readonly #meta = new Map<string, Promise<PartitionMetadata[]>>();
   readonly #queues = new Map<string, PartitionQueue>();
   /** Batches re-sent after a failure. */
   retries = 0;
@@ -119,11 +119,14 @@ export class PartitionedProducer {
     if (typeof message.partition === "number") return message.partition;
     let meta = this.#meta.get(topic);
     if (!meta) {
-      const res = await this.#admin.fetchTopicMetadata({ topics: [topic] });
-      meta = res.topics[0].partitions.map((p) => ({ ...p, leader: Math.max(p.leader, 0) }));
+      // One metadata request per topic, however many sends wait for it.
+      meta = this.#admin.fetchTopicMetadata({ topics: [topic] }).then((res) =>
+        res.topics[0].partitions.map((p) => ({ ...p, leader: Math.max(p.leader, 0) }))
+      );
       this.#meta.set(topic, meta);
+      meta.catch(() => this.#meta.delete(topic));
     }
-    return this.#partitioner({ topic, partitionMetadata: meta, message });
+    return this.#partitioner({ topic, partitionMetadata: await meta, message });
   }
 
   /** Queues a message; resolves once its batch is acknowledged by all in-sync replicas. */

@@ -76,6 +76,8 @@ export interface FailoverReport {
   verify: VerifyReport;
   /** Distinct ids and total records the live consumer read (at-least-once). */
   live: { distinct: number; total: number };
+  /** The topic as `kafka-topics --describe` would show it while the broker was down and after. */
+  snapshots: { label: string; partitions: PartitionInfo[] }[];
   /** Batches the producer sent again after a failed attempt. */
   producerRetries: number;
 }
@@ -228,6 +230,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
   const producer = new PartitionedProducer(kafka, { lingerMs: 5, batchSize: 2_000 });
   const liveIds = new Set<number>();
   let minIsr = BALANCED_TOPIC.replicationFactor;
+  const snapshots: FailoverReport["snapshots"] = [];
   try {
     await ensureTopic(admin, { ...BALANCED_TOPIC, topic });
     parts = await waitIsr(admin, [topic], BALANCED_TOPIC.replicationFactor, timeoutMs);
@@ -262,6 +265,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
       );
       minIsr = Math.min(...parts.map((p) => p.isr.length));
       event(`ISR shrank to ${isrSummary(parts)} (broker ${broker} left every ISR)`);
+      snapshots.push({ label: `broker ${broker} down`, partitions: parts });
       await sleep(downMs);
       parts = await describePartitions(admin, topic);
       event(`still producing with broker ${broker} down`);
@@ -269,6 +273,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
       event(`start broker ${broker}`);
       parts = await waitIsr(admin, [topic], BALANCED_TOPIC.replicationFactor, timeoutMs);
       event(`ISR back to ${isrSummary(parts)}`);
+      snapshots.push({ label: `broker ${broker} back`, partitions: parts });
       drillDone = true;
     })();
     let drillError: unknown;
@@ -331,6 +336,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     finalIsr: parts.map((p) => p.isr.length),
     verify,
     live: { distinct: liveIds.size, total: consumed },
+    snapshots,
     producerRetries: producer.retries,
   };
 }

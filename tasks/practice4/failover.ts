@@ -54,10 +54,15 @@ await runMain(async () => {
         }s] ${e.event} (ISR ${e.isr}, produced ${e.produced}, consumed ${e.consumed})`,
       ),
   });
+  for (const snap of report.snapshots) {
+    console.log(`\n${snap.label}:`);
+    console.log(formatDescription(topic, snap.partitions));
+  }
   console.log("\nTimeline:");
   console.table(report.timeline);
   const admin = kafka.admin();
   await admin.connect();
+  console.log("\nNow:");
   console.log(
     formatDescription(
       topic,
