@@ -87,3 +87,30 @@ export async function dropIdleSlots(url: string, prefix: string): Promise<string
     return res.rows.map((r) => r.slot_name as string);
   });
 }
+
+/**
+ * Drops a replication slot once no connection uses it any more (a deleted connector's task
+ * lets go of it within seconds), so the slot does not hold WAL back. Returns whether a slot
+ * was dropped; gives up quietly after `timeoutMs` when it stays active.
+ */
+export async function dropSlotWhenIdle(
+  url: string,
+  slot: string,
+  timeoutMs = 30_000,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  return await withClient(url, async (c) => {
+    while (true) {
+      const res = await c.query("select active from pg_replication_slots where slot_name = $1", [
+        slot,
+      ]);
+      if (res.rowCount === 0) return false;
+      if (!res.rows[0].active) {
+        await c.query("select pg_drop_replication_slot($1)", [slot]);
+        return true;
+      }
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  });
+}

@@ -14,7 +14,7 @@
  */
 import type { Admin } from "kafkajs";
 import { type ConnectClient, sourceTaskMetrics } from "../connect/client.ts";
-import { dropIdleSlots, withClient } from "../connect/postgres.ts";
+import { dropSlotWhenIdle, withClient } from "../connect/postgres.ts";
 import { ensureTopic } from "../kafka/topics.ts";
 import { extraSourceConfig } from "./connector.ts";
 import { type ExperimentConfig, type ExperimentResult, median } from "./experiments.ts";
@@ -91,8 +91,7 @@ export async function runExperiment(options: RunExperimentOptions): Promise<Expe
     }
   } finally {
     await connect.delete(name);
-    await new Promise((r) => setTimeout(r, 2000));
-    await dropIdleSlots(url, slot).catch(() => {});
+    await dropSlotWhenIdle(url, slot).catch(() => {});
     await withClient(url, (c) => c.query(`DROP PUBLICATION IF EXISTS ${slot}_pub`)).catch(() => {});
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});
   }

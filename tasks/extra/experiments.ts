@@ -47,6 +47,8 @@ await runMain(async () => {
     const bar = new cliProgress.SingleBar({
       format: "Loading users [{bar}] {percentage}% | {value}/{total} rows | ETA {eta}s",
       stream: Deno.stderr as unknown as NodeJS.WritableStream,
+      noTTYOutput: true,
+      notTTYSchedule: 10_000,
     }, cliProgress.Presets.shades_classic);
     bar.start(rows - have, 0);
     await loadUsers({ url, rows: rows - have, onProgress: (n) => bar.update(n) });
@@ -72,6 +74,8 @@ await runMain(async () => {
           config.label.padEnd(24)
         } [{bar}] {value}s/{total}s | {written} records | {rate} rec/s`,
         stream: Deno.stderr as unknown as NodeJS.WritableStream,
+        noTTYOutput: true,
+        notTTYSchedule: 10_000,
       }, cliProgress.Presets.shades_classic);
       bar.start(seconds, 0, { written: 0, rate: 0 });
       const r = await runExperiment({

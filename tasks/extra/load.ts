@@ -20,6 +20,8 @@ await runMain(async () => {
     format:
       "Loading users [{bar}] {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {eta}s",
     stream: Deno.stderr as unknown as NodeJS.WritableStream,
+    noTTYOutput: true,
+    notTTYSchedule: 10_000,
   }, cliProgress.Presets.shades_classic);
   const started = performance.now();
   bar.start(rows, 0, { rate: 0 });

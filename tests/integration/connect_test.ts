@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Kafka } from "kafkajs";
 import { ConnectClient, sourceTaskMetrics } from "../../lib/connect/client.ts";
-import { dropIdleSlots, withClient, withDatabase } from "../../lib/connect/postgres.ts";
+import { dropSlotWhenIdle, withClient } from "../../lib/connect/postgres.ts";
 import { extraSourceConfig } from "../../lib/extra/connector.ts";
 import { loadUsers, setupUsers } from "../../lib/extra/users.ts";
 import {
@@ -71,8 +71,7 @@ async function topicExists(kafka: Kafka, topic: string): Promise<boolean> {
 
 async function cleanup(connect: ConnectClient, name: string, dbUrl: string) {
   await connect.delete(name).catch(() => {});
-  await new Promise((r) => setTimeout(r, 1000));
-  await dropIdleSlots(dbUrl, slotOf(name)).catch(() => {});
+  await dropSlotWhenIdle(dbUrl, slotOf(name)).catch(() => {});
 }
 
 Deno.test("extra task: inserted and updated users reach the topic with private_info = CENSORED", async () => {
