@@ -196,6 +196,11 @@ export class SecureKafkaCluster implements Service {
       .join(",");
   }
 
+  /** Folder of the generated material (exists once the cluster was started). */
+  get secretsDir(): string {
+    return this.#secretsDir;
+  }
+
   /** The generated material; throws when the cluster was never set up. */
   secrets(): SecureSecrets {
     if (this.#secrets) return this.#secrets;

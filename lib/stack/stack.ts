@@ -178,11 +178,11 @@ export class Stack {
     };
     if (this.secureKafka) {
       endpoints.kafka.secure = this.secureKafka.bootstrap();
-      const s = this.secureKafka.secrets();
+      const dir = this.secureKafka.secretsDir;
       endpoints.kafkaSecure = {
         internal: this.secureKafka.internalBootstrap(),
-        caFile: s.caFile,
-        secretsFile: `${s.dir}/secrets.json`,
+        caFile: join(dir, "ca.crt"),
+        secretsFile: join(dir, "secrets.json"),
       };
     }
     if (this.connect) {
