@@ -4,6 +4,8 @@ import { parse } from "yaml";
 import { PROJECT_ROOT } from "../../lib/stack/paths.ts";
 import { nodePorts } from "../../lib/stack/kafka.ts";
 import { explainKafkaError } from "../../lib/kafka/errors.ts";
+import { createKafka } from "../../lib/kafka/client.ts";
+import { secureKafkaConfigFromEnv } from "../../lib/kafka/secure_config.ts";
 import {
   BALANCED_TOPIC,
   brokerLoad,
@@ -115,4 +117,50 @@ Deno.test("compose/practice6.yaml matches the secure profile, topics and ACLs", 
     if (a.pattern === "prefixed") assert.match(acl!, /--resource-pattern-type prefixed/);
   }
   assert.equal(c.services["practice6-consumer"].command.at(-1), "practice6:consumer");
+});
+
+Deno.test("secureKafkaConfigFromEnv reads every secure setting from env", () => {
+  const env = new Map(Object.entries({
+    KAFKA_BOOTSTRAP_SERVERS: "kafka-a:9095,kafka-b:9095",
+    KAFKA_SSL_CA_FILE: "/secrets/ca.crt",
+    KAFKA_SASL_MECHANISM: "plain",
+    KAFKA_SASL_USERNAME: "shop-api",
+    KAFKA_SASL_PASSWORD: "s3cret",
+  }));
+  const cfg = secureKafkaConfigFromEnv("producer", {}, env);
+  assert.deepEqual(cfg.brokers, ["kafka-a:9095", "kafka-b:9095"]);
+  assert.equal(cfg.securityProtocol, "SASL_SSL");
+  assert.equal(cfg.caFile, "/secrets/ca.crt");
+  assert.equal(cfg.saslMechanism, "plain");
+  assert.equal(cfg.username, "shop-api");
+  assert.equal(cfg.password, "s3cret");
+  assert.throws(
+    () =>
+      secureKafkaConfigFromEnv("producer", {}, new Map([...env, ["KAFKA_SASL_MECHANISM", "md5"]])),
+    /KAFKA_SASL_MECHANISM/,
+  );
+});
+
+Deno.test("createKafka refuses a missing or non-PEM CA file and SASL without credentials", async () => {
+  const base = {
+    brokers: ["localhost:1"],
+    securityProtocol: "SASL_SSL" as const,
+    username: "u",
+    password: "p",
+  };
+  assert.throws(
+    () => createKafka({ ...base, caFile: "/nonexistent/ca.crt" }),
+    /KAFKA_SSL_CA_FILE='\/nonexistent\/ca.crt'/,
+  );
+  const notPem = await Deno.makeTempFile();
+  try {
+    await Deno.writeTextFile(notPem, "hello");
+    assert.throws(() => createKafka({ ...base, caFile: notPem }), /holds no PEM certificate/);
+  } finally {
+    await Deno.remove(notPem);
+  }
+  assert.throws(
+    () => createKafka({ ...base, password: undefined }),
+    /SASL_SSL needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD/,
+  );
 });
