@@ -215,7 +215,8 @@ export class ConnectWorker implements Service {
     const deadline = Date.now() + timeoutSec * 1000;
     let last = "";
     while (Date.now() < deadline) {
-      if (this.pid() === undefined) {
+      // The pid alone, no marker: right after the fork the child still shows our command line.
+      if (readPid(this.pidFile).state !== "running") {
         throw new StackError(
           `Kafka Connect exited during start-up. Last lines of ${this.log}:\n${await tailFile(
             this.log,

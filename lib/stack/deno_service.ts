@@ -83,7 +83,8 @@ export class DenoService implements Service {
     }
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      if (readPid(this.pidFile, this.#marker).state !== "running") {
+      // The pid alone, no marker: right after the fork the child still shows our command line.
+      if (readPid(this.pidFile).state !== "running") {
         throw new StackError(
           `${this.name} exited during start-up. Last lines of ${this.log}:\n${await tailFile(
             this.log,

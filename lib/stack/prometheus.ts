@@ -187,7 +187,7 @@ export class PrometheusServer implements Service {
       `${this.url()}/-/ready`,
       "Prometheus",
       this.log,
-      () => readPid(this.pidFile, this.config).state === "running",
+      () => readPid(this.pidFile).state === "running",
     );
   }
 
@@ -259,7 +259,7 @@ export class AlertmanagerServer implements Service {
       `${this.url()}/-/ready`,
       "Alertmanager",
       this.log,
-      () => readPid(this.pidFile, this.config).state === "running",
+      () => readPid(this.pidFile).state === "running",
     );
   }
 
@@ -274,6 +274,10 @@ export class AlertmanagerServer implements Service {
   }
 }
 
+/**
+ * Waits for a readiness URL; `alive` checks the pid alone (no command-line marker: right after
+ * the fork the child still shows its parent's command line).
+ */
 async function waitHttp(
   url: string,
   what: string,
