@@ -159,6 +159,8 @@ export class LakeSink {
   #healthy = true;
   #stopping = false;
   #drained?: () => void;
+  #failed?: (err: Error) => void;
+  #failures = 0;
 
   constructor(options: LakeSinkOptions) {
     const {
@@ -265,10 +267,14 @@ export class LakeSink {
     }, tick);
   }
 
-  /** Resolves when drain mode has written and committed everything (never without drain). */
+  /**
+   * Resolves when drain mode has written and committed everything (never without drain);
+   * rejects when the sink fails 5 times in a row.
+   */
   drained(): Promise<void> {
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       this.#drained = resolve;
+      this.#failed = reject;
       if (this.options.drain) void this.#checkDrained();
     });
   }
@@ -345,9 +351,15 @@ export class LakeSink {
           await this.#flush(st);
         }
         this.#healthy = true;
+        this.#failures = 0;
       } catch (err) {
         // HDFS or Kafka failed: forget the buffer and read the range again from its start.
         this.#healthy = false;
+        if (++this.#failures >= 5 && this.options.drain) {
+          this.#failed?.(
+            new Error(`lake sink gave up after 5 failures in a row: ${(err as Error).message}`),
+          );
+        }
         const from = st.first >= 0n ? st.first : undefined;
         this.options.log(
           `lake sink: ${key(st)} failed (${(err as Error).message}); retrying${
