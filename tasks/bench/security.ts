@@ -1,5 +1,5 @@
 /**
- * `deno task bench:security [--records 200000] [--record-size 100] [--out bench-results]` —
+ * `deno task bench:security [--records 200000] [--record-size 100] [--rounds 3] [--out bench-results]` —
  * what TLS costs a producer, measured on ONE cluster in one run: the secure cluster of
  * `deno task stack up --secure` serves the same users and ACLs on its EXTERNAL listener
  * (SASL_SSL) and on its INTERNAL listener (SASL_PLAINTEXT, no TLS). Rows:
@@ -10,7 +10,8 @@
  *     listeners with the same user and mechanism — the reference;
  *   - for context, the project's producer over PLAINTEXT on the main cluster (no auth).
  *
- * Prints records/s per row, the SASL_SSL ÷ plaintext ratio per client and the project ÷ Java
+ * Each row runs `--rounds` times, the listeners alternating, and reports the median (all samples
+ * are saved); ratios are taken within each round, then the median over rounds. Prints records/s per row, the SASL_SSL ÷ plaintext ratio per client and the project ÷ Java
  * ratio per listener; saves bench-results/security.{json,md}. Figures, not assertions.
  */
 import { join } from "node:path";
@@ -43,7 +44,14 @@ interface Row {
   seconds: number;
   recordsPerSec: number;
   mbPerSec: number;
+  /** records/s of every round. */
+  samples: number[];
 }
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 async function denoProduce(
   kafka: Kafka,
@@ -102,13 +110,19 @@ async function javaProduce(
 }
 
 await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["records", "record-size", "out"], boolean: [] });
+  const flags = parseFlags(Deno.args, {
+    string: ["records", "record-size", "rounds", "out"],
+    boolean: [],
+  });
   const records = flags.values.records
     ? parseIntValue("--records", flags.values.records, { min: 1_000 })
     : 200_000;
   const size = flags.values["record-size"]
     ? parseIntValue("--record-size", flags.values["record-size"], { min: 1, max: 1_000_000 })
     : 100;
+  const rounds = flags.values.rounds
+    ? parseIntValue("--rounds", flags.values.rounds, { min: 1, max: 20 })
+    : 3;
   const outDir = flags.values.out ?? join(PROJECT_ROOT, "bench-results");
   const sec = localSecureCluster();
   if (!sec) {
@@ -194,42 +208,27 @@ await runMain(async () => {
     `bench:security — ${records} records of ${size} B, acks=all, idempotent, topic ${TOPIC} (6 partitions, RF 3)`,
   );
   const rows: Row[] = [];
-  const add = (client: string, listener: string, seconds: number, rps?: number) => {
-    const recordsPerSec = rps ?? records / seconds;
-    const row = {
-      client,
-      listener,
-      records,
-      seconds: Math.round(seconds * 100) / 100,
-      recordsPerSec: Math.round(recordsPerSec),
-      mbPerSec: Math.round(recordsPerSec * size / 1e6 * 100) / 100,
-    };
-    rows.push(row);
+  const samples = new Map<string, number[]>();
+  const sample = (client: string, listener: string, rps: number) => {
+    const key = `${client}\u0000${listener}`;
+    samples.set(key, [...(samples.get(key) ?? []), rps]);
     console.log(
-      `  ${client.padEnd(28)} ${listener.padEnd(34)} ${
-        String(row.recordsPerSec).padStart(8)
+      `  ${client.padEnd(26)} ${listener.padEnd(34)} ${
+        String(Math.round(rps)).padStart(8)
       } records/s`,
     );
   };
+  const P = "project (kafkajs)";
+  const J = "kafka-producer-perf-test";
+  const SSL = "SASL_SSL (secure EXTERNAL)";
+  const PLAIN = "SASL_PLAINTEXT (secure INTERNAL)";
+  const MAIN = "PLAINTEXT (main cluster, no auth)";
   // Warm-up (JIT, connections, topic leaders) so the first row is not penalised.
   await denoProduce(createKafka(saslSsl), Math.min(20_000, records), size);
-  const dSsl = await denoProduce(createKafka(saslSsl), records, size);
-  add("project (kafkajs)", "SASL_SSL (secure EXTERNAL)", dSsl.seconds);
-  const dPlain = await denoProduce(createKafka(saslPlain), records, size);
-  add("project (kafkajs)", "SASL_PLAINTEXT (secure INTERNAL)", dPlain.seconds);
-  const jSsl = await javaProduce(sec.bootstrap, javaSsl, records, size);
-  add("kafka-producer-perf-test", "SASL_SSL (secure EXTERNAL)", jSsl.seconds, jSsl.recordsPerSec);
-  const jPlain = await javaProduce(sec.internal, javaPlain, records, size);
-  add(
-    "kafka-producer-perf-test",
-    "SASL_PLAINTEXT (secure INTERNAL)",
-    jPlain.seconds,
-    jPlain.recordsPerSec,
-  );
   const main = localEndpoints().kafka.main;
-  if (main) {
-    const kafka = createKafka({ brokers: main.split(","), logLevel: "ERROR" });
-    const a = kafka.admin();
+  const mainKafka = main ? createKafka({ brokers: main.split(","), logLevel: "ERROR" }) : undefined;
+  if (mainKafka) {
+    const a = mainKafka.admin();
     await a.connect();
     await ensureTopic(a, {
       topic: TOPIC,
@@ -237,17 +236,58 @@ await runMain(async () => {
       replicationFactor: Math.min(3, (await a.describeCluster()).brokers.length),
     });
     await a.disconnect();
-    const d = await denoProduce(kafka, records, size);
-    add("project (kafkajs)", "PLAINTEXT (main cluster, no auth)", d.seconds);
   }
-  const rate = (c: string, l: string) =>
-    rows.find((r) => r.client.startsWith(c) && r.listener.startsWith(l))!.recordsPerSec;
+  for (let round = 1; round <= rounds; round++) {
+    console.log(`round ${round}/${rounds}`);
+    const order = round % 2 ? [SSL, PLAIN] : [PLAIN, SSL];
+    for (const listener of order) {
+      const opts = listener === SSL ? saslSsl : saslPlain;
+      const d = await denoProduce(createKafka(opts), records, size);
+      sample(P, listener, records / d.seconds);
+    }
+    for (const listener of order) {
+      const j = listener === SSL
+        ? await javaProduce(sec.bootstrap, javaSsl, records, size)
+        : await javaProduce(sec.internal, javaPlain, records, size);
+      sample(J, listener, j.recordsPerSec);
+    }
+    if (mainKafka) {
+      const d = await denoProduce(mainKafka, records, size);
+      sample(P, MAIN, records / d.seconds);
+    }
+  }
+  for (const [key, xs] of samples) {
+    const [client, listener] = key.split("\u0000");
+    const recordsPerSec = median(xs);
+    rows.push({
+      client,
+      listener,
+      records,
+      seconds: Math.round(records / recordsPerSec * 100) / 100,
+      recordsPerSec: Math.round(recordsPerSec),
+      mbPerSec: Math.round(recordsPerSec * size / 1e6 * 100) / 100,
+      samples: xs.map(Math.round),
+    });
+  }
+  console.log(`\nMedian of ${rounds} round(s):`);
+  console.table(rows.map((r) => ({
+    client: r.client,
+    listener: r.listener,
+    "records/s": r.recordsPerSec,
+    "MB/s": r.mbPerSec,
+  })));
+  // Ratios pair the samples of one round (taken minutes apart, the machine's load drifts),
+  // then take the median over rounds.
+  const pairs = (a: [string, string], b: [string, string]) => {
+    const xs = samples.get(a.join("\u0000"))!;
+    const ys = samples.get(b.join("\u0000"))!;
+    return median(xs.map((x, i) => x / ys[i]));
+  };
   const ratios = {
-    projectTlsOverPlain: rate("project", "SASL_SSL") / rate("project", "SASL_PLAINTEXT"),
-    javaTlsOverPlain: rate("kafka-producer", "SASL_SSL") / rate("kafka-producer", "SASL_PLAINTEXT"),
-    projectOverJavaTls: rate("project", "SASL_SSL") / rate("kafka-producer", "SASL_SSL"),
-    projectOverJavaPlain: rate("project", "SASL_PLAINTEXT") /
-      rate("kafka-producer", "SASL_PLAINTEXT"),
+    projectTlsOverPlain: pairs([P, SSL], [P, PLAIN]),
+    javaTlsOverPlain: pairs([J, SSL], [J, PLAIN]),
+    projectOverJavaTls: pairs([P, SSL], [J, SSL]),
+    projectOverJavaPlain: pairs([P, PLAIN], [J, PLAIN]),
   };
   const r2 = (x: number) => Math.round(x * 100) / 100;
   console.log(
@@ -265,6 +305,7 @@ await runMain(async () => {
     at: new Date().toISOString(),
     records,
     recordSize: size,
+    rounds,
     rows,
     ratios: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, r2(v)])),
   };
@@ -273,6 +314,8 @@ await runMain(async () => {
     `# bench:security (${result.at})`,
     "",
     `${records} records of ${size} B, acks=all, idempotent, 6 partitions, RF 3, user \`producer\` with SCRAM-SHA-512.`,
+    "",
+    `Median of ${rounds} round(s); ratios paired within a round, then the median; samples in security.json.`,
     "",
     "| client | listener | records/s | MB/s |",
     "| --- | --- | ---: | ---: |",

@@ -5,7 +5,7 @@ import {
   type KafkaAccessError,
   type KafkaClientOptions,
 } from "../../lib/kafka/mod.ts";
-import { generateCa, type SecureUser } from "../../lib/stack/mod.ts";
+import { generateCa, type SecureUser, Stack } from "../../lib/stack/mod.ts";
 import {
   type Access,
   CONSUMER_GROUP,
@@ -15,7 +15,15 @@ import {
 } from "../../lib/practice6/mod.ts";
 import { runTask, testStack, unique } from "../_stack.ts";
 
+/** Whether the secure cluster ran before this file's first test (undefined: not checked yet). */
+let secureWasRunning: boolean | undefined;
+
 async function secure() {
+  if (secureWasRunning === undefined) {
+    const before = await testStack();
+    secureWasRunning = before.secureKafka !== undefined &&
+      (await before.secureKafka.status()).every((s) => s.state === "running");
+  }
   const stack = await testStack({ secure: true });
   assert.ok(stack.secureKafka, "the test stack runs the secure cluster");
   return stack.secureKafka;
@@ -153,4 +161,14 @@ Deno.test({
       reasons.join("\n"),
     );
   },
+});
+
+Deno.test("practice6: the shared test stack is left as found", async () => {
+  const stack = await testStack();
+  if (secureWasRunning !== false || !stack.secureKafka) return;
+  // This file started the secure cluster: stop it and record the stack without it again.
+  await stack.secureKafka.stop();
+  const plain = new Stack({ ...stack.options, secure: false });
+  await plain.up();
+  assert.ok((await stack.secureKafka.status()).every((s) => s.state !== "running"));
 });
