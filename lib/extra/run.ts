@@ -91,6 +91,13 @@ export async function runExperiment(options: RunExperimentOptions): Promise<Expe
     }
   } finally {
     await connect.delete(name);
+    // A task stuck behind a slow producer (the seed's first row) outlives Connect's graceful
+    // stop with its snapshot transaction open, and an open transaction blocks the next
+    // connector's CREATE_REPLICATION_SLOT: end every other session of the experiment database.
+    await withClient(url, (c) =>
+      c.query(
+        "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()",
+      )).catch(() => {});
     await dropSlotWhenIdle(url, slot).catch(() => {});
     await withClient(url, (c) => c.query(`DROP PUBLICATION IF EXISTS ${slot}_pub`)).catch(() => {});
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});
