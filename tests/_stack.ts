@@ -95,3 +95,63 @@ export async function runTask(
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
+
+/**
+ * The `deno run …` command line behind a `deno task`, with the env assignments that prefix it,
+ * so a test can start the task's process itself and signal it directly (signals sent to
+ * `deno task` do not all reach the process it runs; SIGKILL never does).
+ */
+export async function taskCommand(
+  task: string,
+): Promise<{ args: string[]; env: Record<string, string> }> {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const line: string | undefined = config.tasks?.[task];
+  if (!line) throw new Error(`deno.json has no task '${task}'`);
+  const words = line.trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  while (/^[A-Z_][A-Z0-9_]*=/.test(words[0])) {
+    const [k, ...v] = words.shift()!.split("=");
+    env[k] = v.join("=");
+  }
+  if (words[0] !== "deno") throw new Error(`task '${task}' does not start with deno: ${line}`);
+  return { args: words.slice(1), env };
+}
+
+/** A task's process started directly, with its stdout collected line by line as it comes. */
+export async function spawnTask(
+  task: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+) {
+  const cmd = await taskCommand(task);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...cmd.args, ...args],
+    env: { ...TEST_ENV, ...env, ...cmd.env },
+    cwd: new URL("..", import.meta.url).pathname,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  const pump = (async () => {
+    const dec = new TextDecoder();
+    let rest = "";
+    for await (const chunk of child.stdout) {
+      rest += dec.decode(chunk, { stream: true });
+      const parts = rest.split("\n");
+      rest = parts.pop()!;
+      lines.push(...parts);
+    }
+    if (rest) lines.push(rest);
+  })();
+  const stderr = new Response(child.stderr).text();
+  return {
+    child,
+    lines,
+    done: async () => {
+      const status = await child.status;
+      await pump;
+      return { status, stderr: await stderr };
+    },
+  };
+}

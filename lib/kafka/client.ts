@@ -95,17 +95,17 @@ const RETRIABLE =
   /coordinator is (loading|not available)|not the correct coordinator|leader|LEADER_NOT_AVAILABLE|rebalanc|There is no leader|NOT_CONTROLLER|Connection error|ECONNREFUSED/i;
 
 /** kafkajs logs as one line each; retriable protocol errors are demoted to debug. */
-const lineLogger: logCreator = (level) => ({ namespace, log }) => {
+const lineLogger: logCreator = (configured) => ({ namespace, level, log }) => {
   const { message, error, ...rest } = log as { message: string; error?: string };
   let effective = level;
   if (effective === logLevel.ERROR && RETRIABLE.test(`${message} ${error ?? ""}`)) {
     effective = logLevel.DEBUG;
   }
-  if (effective > level) return;
+  if (effective > configured || effective === logLevel.NOTHING) return;
   const tag = logLevel[effective] ?? "LOG";
   const extra = error ? ` — ${error}` : "";
   const where = "broker" in rest ? ` (${(rest as { broker: string }).broker})` : "";
-  console.error(`[kafkajs ${tag}] ${namespace}: ${message}${extra}${where}`);
+  console.error(`[kafkajs ${tag}] ${namespace ?? "client"}: ${message}${extra}${where}`);
 };
 
 let warningFiltered = false;
@@ -118,6 +118,10 @@ let warningFiltered = false;
 function filterTimerWarning(): void {
   if (warningFiltered) return;
   warningFiltered = true;
+  // kafkajs' one-time notice that v2 changed the default partitioner (we use the new one).
+  if (Deno.env.get("KAFKAJS_NO_PARTITIONER_WARNING") === undefined) {
+    Deno.env.set("KAFKAJS_NO_PARTITIONER_WARNING", "1");
+  }
   const emit = process.emitWarning.bind(process);
   process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
     const name = typeof warning === "string" ? String(rest[0] ?? "") : warning.name;

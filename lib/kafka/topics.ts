@@ -103,3 +103,9 @@ export function formatDescription(
   );
   return [head, ...rows].join("\n");
 }
+
+/** Fails with a message that says what to run when `topic` does not exist. */
+export async function requireTopic(admin: Admin, topic: string, hint: string): Promise<void> {
+  const topics = await admin.listTopics();
+  if (!topics.includes(topic)) throw new Error(`Topic '${topic}' does not exist: ${hint}`);
+}

@@ -4,7 +4,9 @@
  * - **single** (`batchSize` 1): one message at a time, offsets auto-committed;
  * - **batch** (`batchSize` > 1): each fetch waits for at least `batchSize` messages' worth of
  *   bytes (fetch.min.bytes / fetch.max.wait), messages are gathered until `batchSize` are at
- *   hand, the batch is processed, then the offsets are committed once, manually.
+ *   hand, the batch is processed, then the offsets are committed once, manually. Like a fetch
+ *   that returns what it has when fetch.max.wait passes, a partial batch goes out once its
+ *   oldest message has waited `batchTimeoutMs`, so the tail of a stream is not held forever.
  *
  * Both are at-least-once. A record that fails to decode or validate is logged, written to
  * `<topic>.dlq` with the reason in headers, and skipped; the consumer keeps running.
@@ -54,6 +56,8 @@ export interface OrderConsumerOptions {
   log?: (line: string) => void;
   /** Longest wait of a fetch for `batchSize` messages' worth of bytes, ms. @default 1000 */
   fetchMaxWaitMs?: number;
+  /** Batch mode: longest time a partial batch waits for more messages, ms. @default 5000 */
+  batchTimeoutMs?: number;
 }
 
 /** Counts since start, for tests and the demo. */
@@ -100,17 +104,31 @@ export class OrderConsumer {
   readonly #onOrders: (batch: ConsumedOrder[]) => void | Promise<void>;
   readonly #log: (line: string) => void;
   #buffer: { item?: ConsumedOrder; partition: number; offset: string }[] = [];
+  #batchTimer: ReturnType<typeof setTimeout> | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+  readonly #batchTimeoutMs: number;
   #running = false;
   #current: Promise<void> = Promise.resolve();
 
   constructor(kafka: Kafka, options: OrderConsumerOptions = {}) {
-    const { batchSize = 10, topic = ORDERS_TOPIC.topic, log = console.log, fetchMaxWaitMs = 1000 } =
-      options;
+    const {
+      batchSize = 10,
+      topic = ORDERS_TOPIC.topic,
+      log = console.log,
+      fetchMaxWaitMs = 1000,
+      batchTimeoutMs = 5000,
+    } = options;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new RangeError(
         `Cannot consume as 'batchSize' must be a positive integer: current value is ${batchSize}`,
       );
     }
+    if (!(batchTimeoutMs > 0)) {
+      throw new RangeError(
+        `Cannot consume as 'batchTimeoutMs' must be > 0: current value is ${batchTimeoutMs}`,
+      );
+    }
+    this.#batchTimeoutMs = batchTimeoutMs;
     this.mode = batchSize === 1 ? "single" : "batch";
     this.batchSize = batchSize;
     this.topic = topic;
@@ -132,7 +150,11 @@ export class OrderConsumer {
       heartbeatInterval: 3_000,
       allowAutoTopicCreation: false,
     });
-    this.#dlqProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.#dlqProducer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5_000 },
+    });
     this.#dlq = new DeadLetters(this.#dlqProducer);
   }
 
@@ -197,12 +219,23 @@ export class OrderConsumer {
       this.#buffer.push({ item, partition: batch.partition, offset: message.offset });
       resolveOffset(message.offset);
       if (this.#buffer.length >= this.batchSize) await this.#flushBatch();
+      else {this.#batchTimer ??= setTimeout(
+          () => this.#flushBatch().catch((e) => this.#log(`[batch] processing failed: ${e}`)),
+          this.#batchTimeoutMs,
+        );}
     }
     await heartbeat();
   }
 
-  /** Processes the gathered batch, then commits its offsets in one request. */
-  async #flushBatch(): Promise<void> {
+  /** Processes the gathered batch, then commits its offsets in one request (one flush at a time). */
+  #flushBatch(): Promise<void> {
+    clearTimeout(this.#batchTimer);
+    this.#batchTimer = undefined;
+    this.#flushing = this.#flushing.catch(() => {}).then(() => this.#flushNow());
+    return this.#flushing;
+  }
+
+  async #flushNow(): Promise<void> {
     const batch = this.#buffer.splice(0);
     if (batch.length === 0) return;
     const items = batch.flatMap((b) => (b.item ? [b.item] : []));

@@ -4,8 +4,10 @@
  * `practice2:consumer:single` sets BATCH_SIZE=1; `practice2:consumer:batch` uses BATCH_SIZE
  * (default 10). Runs until Ctrl-C; a bad record goes to `orders.dlq` and is skipped.
  *
- * Env: BATCH_SIZE, KAFKA_BOOTSTRAP_SERVERS, METRICS_PORT (default 0: a free port).
- * Flags: --batch (refuse BATCH_SIZE=1), --max-messages N (stop after N records, for scripts).
+ * Env: BATCH_SIZE, BATCH_TIMEOUT_MS (default 5000: a partial batch goes out after this wait),
+ * KAFKA_BOOTSTRAP_SERVERS, METRICS_PORT (default 0: a free port).
+ * Flags: --batch (refuse BATCH_SIZE=1), --max-messages N (stop after N records, for scripts),
+ * --topic NAME (default orders), --group ID (default orders-single-consumer / orders-batch-consumer).
  */
 import { ConfigError, envInt, parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
 import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
@@ -13,7 +15,10 @@ import { OrderConsumer } from "../../lib/practice2/consumer.ts";
 import { serveMetrics } from "../../lib/metrics.ts";
 
 await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["max-messages"], boolean: ["batch"] });
+  const flags = parseFlags(Deno.args, {
+    string: ["max-messages", "topic", "group"],
+    boolean: ["batch"],
+  });
   const batchSize = envInt("BATCH_SIZE", { default: 10, min: 1, max: 100_000 });
   if (flags.booleans.batch && batchSize === 1) {
     throw new ConfigError(
@@ -23,10 +28,11 @@ await runMain(async () => {
   const max = flags.values["max-messages"]
     ? parseIntValue("--max-messages", flags.values["max-messages"], { min: 1 })
     : 0;
+  const batchTimeoutMs = envInt("BATCH_TIMEOUT_MS", { default: 5_000, min: 1 });
   const metricsPort = envInt("METRICS_PORT", { default: 0, min: 0, max: 65535 });
   const consumer = new OrderConsumer(
     createKafka(kafkaConfigFromEnv({ clientId: "practice2-consumer" })),
-    { batchSize },
+    { batchSize, batchTimeoutMs, topic: flags.values.topic, groupId: flags.values.group },
   );
   const server = serveMetrics({
     port: metricsPort,

@@ -5,19 +5,23 @@
  * the serialization error without stopping.
  *
  * Env: SEND_MSG_COUNT (default 10, 0 = until Ctrl-C), SEND_MSG_INTERVAL_SECONDS (default 1),
- * KAFKA_BOOTSTRAP_SERVERS (default: the local stack).
+ * KAFKA_BOOTSTRAP_SERVERS (default: the local stack). Flag: --topic NAME (default orders).
  */
-import { envInt, envNumber, runMain } from "../../lib/config.ts";
-import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { envInt, envNumber, parseFlags, runMain } from "../../lib/config.ts";
+import { createKafka, kafkaConfigFromEnv, requireTopic } from "../../lib/kafka/mod.ts";
 import { OrderProducer, sampleOrder, unserializableOrder } from "../../lib/practice2/producer.ts";
 import { SerializationError } from "../../lib/schemas/mod.ts";
 
 await runMain(async () => {
+  const flags = parseFlags(Deno.args, { string: ["topic"] });
   const count = envInt("SEND_MSG_COUNT", { default: 10, min: 0 });
   const intervalSec = envNumber("SEND_MSG_INTERVAL_SECONDS", { default: 1, min: 0 });
-  const producer = new OrderProducer(
-    createKafka(kafkaConfigFromEnv({ clientId: "practice2-producer" })),
-  );
+  const kafka = createKafka(kafkaConfigFromEnv({ clientId: "practice2-producer" }));
+  const producer = new OrderProducer(kafka, { topic: flags.values.topic });
+  const admin = kafka.admin();
+  await admin.connect();
+  await requireTopic(admin, producer.topic, "create it with `deno task practice2:topic`")
+    .finally(() => admin.disconnect());
   await producer.connect();
   let stop = false;
   const onSignal = () => (stop = true);
