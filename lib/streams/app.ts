@@ -49,8 +49,10 @@ import {
   type KafkaMessage,
   type Message,
   Partitioners,
+  type PartitionMetadata,
   type Producer,
 } from "kafkajs";
+import { Buffer } from "node:buffer";
 import { deadLetter, dlqTopic } from "../kafka/dlq.ts";
 import { ensureTopic, type TopicSpec } from "../kafka/topics.ts";
 import { DeserializationError } from "../schemas/validator.ts";
@@ -145,7 +147,9 @@ export interface TopicStats {
   dlq: number;
 }
 
-const CHUNK_BYTES = 512 * 1024;
+const CHUNK_BYTES = 8 * 1024 * 1024;
+const PARTITION_CHUNK_BYTES = 900 * 1024;
+const DEBUG = Boolean(Deno.env.get("STREAMS_DEBUG"));
 const FENCED =
   /INVALID_PRODUCER_EPOCH|PRODUCER_FENCED|old epoch|fenced|TRANSACTIONAL_ID_AUTHORIZATION/i;
 
@@ -214,6 +218,8 @@ export class StreamApp {
   #running = false;
   #crashed: Error | undefined;
   #assigned = new Set<string>();
+  readonly #partitioner = Partitioners.DefaultPartitioner();
+  readonly #partitionMeta = new Map<string, PartitionMetadata[]>();
 
   constructor(kafka: Kafka, options: StreamAppOptions) {
     validateOptions(options);
@@ -275,6 +281,7 @@ export class StreamApp {
     this.#admin = admin;
     await admin.connect();
     await this.#ensureTopics(admin);
+    await this.#loadPartitions(admin);
     await this.tables.restore(admin, { log: this.#log });
     if (this.guarantee === "at_least_once") {
       this.#alosProducer = this.#kafka.producer({
@@ -284,6 +291,17 @@ export class StreamApp {
       });
       await this.#alosProducer.connect();
     }
+    this.#running = true;
+    await this.#startConsumer();
+  }
+
+  /**
+   * Creates, subscribes and runs the group consumer. kafkajs restarts a consumer by itself
+   * after retriable errors only; after any other crash this starts a fresh consumer (all
+   * partition producers are dropped first, so every partition is fenced and re-read from its
+   * committed offset), so one bad moment never ends the service.
+   */
+  async #startConsumer(): Promise<void> {
     const consumer = this.#kafka.consumer({
       groupId: this.appId,
       readUncommitted: false,
@@ -298,22 +316,44 @@ export class StreamApp {
     consumer.on(consumer.events.GROUP_JOIN, (e) => this.#onAssignment(e.payload.memberAssignment));
     consumer.on(consumer.events.CRASH, (e) => {
       const err = e.payload.error;
-      if (!e.payload.restart) this.#crashed = err;
       this.#log(
-        `[${this.appId}] consumer crashed${e.payload.restart ? " (restarting)" : ""}: ${
+        `[${this.appId}] consumer crashed${e.payload.restart ? " (kafkajs restarts it)" : ""}: ${
           Deno.env.get("STREAMS_DEBUG") ? err.stack : err.message
         }`,
       );
+      if (!e.payload.restart && this.#running) {
+        this.#crashed = err;
+        void this.#restartConsumer(consumer);
+      }
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [...this.#sources.keys()], fromBeginning: true });
-    this.#running = true;
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.#opts.concurrency,
       eachBatch: (payload) => this.#eachBatch(payload),
     });
+  }
+
+  async #restartConsumer(old: Consumer): Promise<void> {
+    await old.disconnect().catch(() => {});
+    for (let attempt = 1; this.#running; attempt++) {
+      const tasks = [...this.#tasks.values()];
+      this.#tasks.clear();
+      await Promise.all(tasks.map((t) => this.#closeTask(t)));
+      await new Promise((r) => setTimeout(r, Math.min(10_000, 1_000 * attempt)));
+      if (!this.#running) return;
+      try {
+        this.#log(`[${this.appId}] starting a new consumer (attempt ${attempt})`);
+        await this.#startConsumer();
+        this.#crashed = undefined;
+        return;
+      } catch (err) {
+        this.#log(`[${this.appId}] consumer restart failed: ${(err as Error).message}`);
+        await this.#consumer?.disconnect().catch(() => {});
+      }
+    }
   }
 
   /**
@@ -353,6 +393,27 @@ export class StreamApp {
       });
     }
   }
+
+  /** Partition counts of every topic the processor writes, for its own partitioning. */
+  async #loadPartitions(admin: Admin): Promise<void> {
+    const topics = [
+      ...this.#sinkNames,
+      ...[...this.#sources.keys()].map(dlqTopic),
+      ...[...this.tables.tables.values()].map((t) => t.changelog),
+    ];
+    const meta = await admin.fetchTopicMetadata({ topics });
+    for (const t of meta.topics) {
+      this.#partitionMeta.set(t.name, t.partitions);
+    }
+  }
+
+  readonly #partitionOf = (topic: string, message: Message): number =>
+    this.#partitioner({
+      topic,
+      partitionMetadata: this.#partitionMeta.get(topic) ??
+        [{ partitionId: 0, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] }],
+      message,
+    });
 
   #onAssignment(assignment: Record<string, number[]>): void {
     const now = new Set<string>();
@@ -443,7 +504,7 @@ export class StreamApp {
     const records = batch.messages.filter((m) => BigInt(m.offset) >= task.next!);
     if (records.length === 0) {
       // Everything here was committed by a previous owner: move the fetch position on.
-      if (batch.messages.length > 0) resolveOffset(batch.lastOffset());
+      if (batch.messages.length > 0) safeResolve(resolveOffset, batch.lastOffset());
       return;
     }
     const source = this.#sources.get(task.topic)!;
@@ -452,6 +513,7 @@ export class StreamApp {
     for (const m of records) outcomes.push(await this.#processOne(source, task, m, pendingTables));
     const last = BigInt(records[records.length - 1].offset);
     const messages = outcomes.flatMap((o) => o.messages);
+    const processedAt = performance.now();
     try {
       if (this.guarantee === "exactly_once") {
         await this.#commitTransaction(task, messages, last + 1n);
@@ -473,8 +535,15 @@ export class StreamApp {
       return;
     }
     task.next = last + 1n;
-    resolveOffset(records[records.length - 1].offset);
+    safeResolve(resolveOffset, records[records.length - 1].offset);
     const committedAt = performance.now();
+    if (DEBUG) {
+      this.#log(
+        `[${this.appId}] ${task.topic}:${task.partition} ${records.length} records: process ${
+          (processedAt - fetchedAt).toFixed(0)
+        } ms, commit ${(committedAt - processedAt).toFixed(0)} ms`,
+      );
+    }
     this.#account(task.topic, outcomes, messages, (committedAt - fetchedAt) / 1000);
     const lag = BigInt(batch.highWatermark) - (last + 1n);
     this.#metrics.lag.set(
@@ -617,7 +686,7 @@ export class StreamApp {
     const producer = task.producer!;
     const txn = await producer.transaction();
     try {
-      for (const chunk of chunks(messages)) {
+      for (const chunk of chunks(messages, this.#partitionOf)) {
         await txn.sendBatch({ acks: -1, topicMessages: chunk });
       }
       await txn.sendOffsets({
@@ -639,7 +708,7 @@ export class StreamApp {
     messages: { topic: string; message: Message }[],
     nextOffset: bigint,
   ): Promise<void> {
-    for (const chunk of chunks(messages)) {
+    for (const chunk of chunks(messages, this.#partitionOf)) {
       await this.#alosProducer!.sendBatch({ acks: -1, topicMessages: chunk });
     }
     await this.#consumer!.commitOffsets([
@@ -682,29 +751,60 @@ export class StreamApp {
   }
 }
 
+/**
+ * kafkajs' resolveOffset throws a TypeError when the partition was revoked by a rebalance
+ * during the batch; the transaction is committed by then, and the new owner reads the
+ * committed offset, so there is nothing left to resolve.
+ */
+function safeResolve(resolve: (offset: string) => void, offset: string): void {
+  try {
+    resolve(offset);
+  } catch {
+    // revoked meanwhile
+  }
+}
+
 const TOMBSTONE = Symbol("tombstone");
 const NOT_PENDING = Symbol("not pending");
 
-/** Splits messages into sendBatch payloads of at most ~512 KB, grouped by topic. */
+/**
+ * Splits messages into sendBatch payloads grouped by topic. kafkajs writes one record batch
+ * per partition and a broker refuses a batch above the topic's max.message.bytes (1 MiB by
+ * default), so each payload holds at most ~900 KiB per partition (a single larger record goes
+ * alone) and 8 MiB in all; partitions are chosen here, with kafkajs' default partitioner.
+ */
 function chunks(
   messages: { topic: string; message: Message }[],
+  partitionOf: (topic: string, message: Message) => number,
 ): { topic: string; messages: Message[] }[][] {
   const out: { topic: string; messages: Message[] }[][] = [];
   let current = new Map<string, Message[]>();
-  let bytes = 0;
+  let perPartition = new Map<string, number>();
+  let total = 0;
   const flush = () => {
     if (current.size === 0) return;
     out.push([...current].map(([topic, messages]) => ({ topic, messages })));
     current = new Map();
-    bytes = 0;
+    perPartition = new Map();
+    total = 0;
   };
   for (const { topic, message } of messages) {
-    const size = sizeOf(message.value) + sizeOf(message.key) + 64;
-    if (bytes > 0 && bytes + size > CHUNK_BYTES) flush();
+    const partition = message.partition ?? partitionOf(topic, message);
+    const m = message.partition === partition ? message : { ...message, partition };
+    let size = sizeOf(m.value) + sizeOf(m.key) + 24;
+    for (const [k, v] of Object.entries(m.headers ?? {})) size += k.length + sizeOf(v) + 8;
+    const bucket = `${topic}:${partition}`;
+    const used = perPartition.get(bucket) ?? 0;
+    if (
+      (used > 0 && used + size > PARTITION_CHUNK_BYTES) || (total > 0 && total + size > CHUNK_BYTES)
+    ) {
+      flush();
+    }
     const list = current.get(topic) ?? [];
-    list.push(message);
+    list.push(m);
     current.set(topic, list);
-    bytes += size;
+    perPartition.set(bucket, (perPartition.get(bucket) ?? 0) + size);
+    total += size;
   }
   flush();
   return out;
@@ -712,6 +812,6 @@ function chunks(
 
 function sizeOf(v: unknown): number {
   if (v === null || v === undefined) return 0;
-  if (typeof v === "string") return v.length * 3;
+  if (typeof v === "string") return Buffer.byteLength(v, "utf8");
   return (v as Uint8Array).byteLength ?? 0;
 }

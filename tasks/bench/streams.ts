@@ -14,7 +14,8 @@
  * ratio to Kafka Streams and saves bench-results/streams.{json,md}.
  *
  * Needs a running stack (`deno task stack up --brokers 3`) or KAFKA_BOOTSTRAP_SERVERS.
- * Flags: --messages N (default 200000), --partitions N (default 3), --out DIR.
+ * Flags: --messages N (default 200000), --partitions N (default 3), --rounds N (default 2;
+ * even rounds run the processors in reverse order), --out DIR.
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
@@ -197,7 +198,10 @@ async function runProject(
 }
 
 await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["messages", "partitions", "out"] });
+  const flags = parseFlags(Deno.args, { string: ["messages", "partitions", "out", "rounds"] });
+  const rounds = flags.values.rounds
+    ? parseIntValue("--rounds", flags.values.rounds, { min: 1, max: 10 })
+    : 2;
   const total = flags.values.messages
     ? parseIntValue("--messages", flags.values.messages, { min: 1_000 })
     : 200_000;
@@ -247,15 +251,34 @@ await runMain(async () => {
   await producer.disconnect();
   console.log(`input ready (${expected} messages pass the filter)`);
 
-  const rows: Row[] = [];
   const bootstrap = cfg.brokers.join(",");
-  console.log("1/3 Kafka Streams, exactly_once_v2");
-  rows.push(await runKafkaStreams(admin, bootstrap, run, input, total));
-  console.log("2/3 project, exactly_once");
-  rows.push(await runProject(kafka, admin, run, input, total, "exactly_once", rf));
-  console.log("3/3 project, at_least_once");
-  rows.push(await runProject(kafka, admin, run, input, total, "at_least_once", rf));
+  // Each round runs the three processors; even rounds in reverse order, so that none of them
+  // always gets the cooler (or hotter) machine. Each row reports the mean over the rounds.
+  const samples: Row[][] = [[], [], []];
+  const steps = [
+    (r: string) => runKafkaStreams(admin, bootstrap, r, input, total),
+    (r: string) => runProject(kafka, admin, r, input, total, "exactly_once", rf),
+    (r: string) => runProject(kafka, admin, r, input, total, "at_least_once", rf),
+  ];
+  const labels = [
+    "Kafka Streams, exactly_once_v2",
+    "project, exactly_once",
+    "project, at_least_once",
+  ];
+  for (let round = 1; round <= rounds; round++) {
+    const order = round % 2 === 1 ? [0, 1, 2] : [2, 1, 0];
+    for (const i of order) {
+      console.log(`round ${round}/${rounds}: ${labels[i]}`);
+      samples[i].push(await steps[i](`${run}-r${round}`));
+    }
+  }
   await admin.disconnect();
+  const rows: (Row & { samples: number[] })[] = samples.map((list) => ({
+    ...list[0],
+    messagesPerSec: list.reduce((a, r) => a + r.messagesPerSec, 0) / list.length,
+    wallSec: list.reduce((a, r) => a + r.wallSec, 0) / list.length,
+    samples: list.map((r) => Math.round(r.messagesPerSec)),
+  }));
 
   const ref = rows[0].messagesPerSec;
   const ratio = rows[1].messagesPerSec / ref;
@@ -264,19 +287,20 @@ await runMain(async () => {
     date: new Date().toISOString(),
     messages: total,
     partitions,
+    rounds,
     brokers,
     rows: rows.map((r) => ({ ...r, ratioToKafkaStreams: r.messagesPerSec / ref })),
     ratio,
   };
   const md = [
-    `# bench:streams — ${total} messages, ${partitions} partitions, ${brokers} brokers, ${result.date}`,
+    `# bench:streams — ${total} messages, ${partitions} partitions, ${brokers} brokers, ${rounds} round(s), ${result.date}`,
     "",
-    "| processor | guarantee | messages/s | wall s (with start-up) | × Kafka Streams |",
-    "| --- | --- | ---: | ---: | ---: |",
+    "| processor | guarantee | messages/s (mean) | per round | wall s (with start-up) | × Kafka Streams |",
+    "| --- | --- | ---: | --- | ---: | ---: |",
     ...result.rows.map((r) =>
-      `| ${r.name} | ${r.guarantee} | ${Math.round(r.messagesPerSec)} | ${r.wallSec.toFixed(1)} | ${
-        r.ratioToKafkaStreams.toFixed(2)
-      } |`
+      `| ${r.name} | ${r.guarantee} | ${Math.round(r.messagesPerSec)} | ${r.samples.join(", ")} | ${
+        r.wallSec.toFixed(1)
+      } | ${r.ratioToKafkaStreams.toFixed(2)} |`
     ),
     "",
   ].join("\n");
