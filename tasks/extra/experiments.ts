@@ -6,6 +6,7 @@
  * bench-results/extra/experiments.{json,md,svg}. Prints the best ÷ baseline ratio.
  */
 import cliProgress from "cli-progress";
+import process from "node:process";
 import { join } from "node:path";
 import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
 import { ConnectClient, connectMetricsUrlFromEnv } from "../../lib/connect/client.ts";
@@ -46,7 +47,7 @@ await runMain(async () => {
   if (have < rows) {
     const bar = new cliProgress.SingleBar({
       format: "Loading users [{bar}] {percentage}% | {value}/{total} rows | ETA {eta}s",
-      stream: Deno.stderr as unknown as NodeJS.WritableStream,
+      stream: process.stderr,
       noTTYOutput: true,
       notTTYSchedule: 10_000,
     }, cliProgress.Presets.shades_classic);
@@ -73,7 +74,7 @@ await runMain(async () => {
         format: `Experiment ${
           config.label.padEnd(24)
         } [{bar}] {value}s/{total}s | {written} records | {rate} rec/s`,
-        stream: Deno.stderr as unknown as NodeJS.WritableStream,
+        stream: process.stderr,
         noTTYOutput: true,
         notTTYSchedule: 10_000,
       }, cliProgress.Presets.shades_classic);

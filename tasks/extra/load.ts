@@ -4,6 +4,7 @@
  * progress bar. Ids continue after the largest one, so loads append.
  */
 import cliProgress from "cli-progress";
+import process from "node:process";
 import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
 import { postgresUrlFromEnv, withDatabase } from "../../lib/connect/postgres.ts";
 import { CUSTOMERS_DB, loadUsers } from "../../lib/extra/users.ts";
@@ -19,7 +20,7 @@ await runMain(async () => {
   const bar = new cliProgress.SingleBar({
     format:
       "Loading users [{bar}] {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {eta}s",
-    stream: Deno.stderr as unknown as NodeJS.WritableStream,
+    stream: process.stderr,
     noTTYOutput: true,
     notTTYSchedule: 10_000,
   }, cliProgress.Presets.shades_classic);
