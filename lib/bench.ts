@@ -1,0 +1,117 @@
+/**
+ * Shared pieces of the `deno task bench:*` tasks: a dedicated 1-broker stack, Kafka's own Java
+ * tools from the stack's jars, result tables (ratio to the reference row) saved as JSON and
+ * markdown under `bench-results/`.
+ *
+ * @example
+ * ```ts
+ * import { benchTable, saveBench } from "./bench.ts";
+ * const rows = [{ name: "java", records: 1e6, seconds: 2, reference: true }, { name: "deno", records: 1e6, seconds: 4 }];
+ * console.log(benchTable(rows, 512));
+ * await saveBench("produce", rows, { recordSize: 512 });
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { bundleClasspath } from "./stack/artifacts.ts";
+import { PROJECT_ROOT } from "./stack/paths.ts";
+import { Stack } from "./stack/stack.ts";
+
+/** One measured row. */
+export interface BenchRow {
+  /** What ran. */
+  name: string;
+  /** Records handled. */
+  records: number;
+  /** Wall-clock seconds. */
+  seconds: number;
+  /** The row the others are compared with (Kafka's own tool). */
+  reference?: boolean;
+  /** A remark shown in the table. */
+  note?: string;
+}
+
+/** Port offset of the benchmark stack: apart from the user's (0) and the tests' (20000). */
+export const BENCH_PORT_OFFSET = 22_000;
+
+/** The dedicated 1-broker stack benchmarks run on (no PostgreSQL), brought up if needed. */
+export async function benchStack(): Promise<Stack> {
+  const stack = new Stack({
+    dir: join(PROJECT_ROOT, ".stack-bench"),
+    brokers: 1,
+    postgres: false,
+    portOffset: BENCH_PORT_OFFSET,
+  });
+  await stack.up();
+  return stack;
+}
+
+/** Runs a main class of Kafka's jars (e.g. `org.apache.kafka.tools.ProducerPerformance`). */
+export async function kafkaTool(mainClass: string, args: string[], heapMb = 512): Promise<string> {
+  const cp = await bundleClasspath("kafka");
+  const out = await new Deno.Command("java", {
+    args: [`-Xmx${heapMb}m`, "-cp", cp, mainClass, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  const text = dec.decode(out.stdout);
+  if (!out.success) throw new Error(`${mainClass} failed:\n${text}${dec.decode(out.stderr)}`);
+  return text;
+}
+
+const rate = (r: BenchRow) => r.records / r.seconds;
+
+/** A markdown table: records/s, MB/s and the ratio to the reference row. */
+export function benchTable(rows: BenchRow[], recordSize: number): string {
+  const ref = rows.find((r) => r.reference);
+  const lines = [
+    "| client | records | seconds | records/s | MB/s | ÷ reference |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const r of rows) {
+    const ratio = ref ? (rate(r) / rate(ref)).toFixed(2) + "×" : "";
+    lines.push(
+      `| ${r.name}${r.note ? ` (${r.note})` : ""} | ${r.records.toLocaleString("en")} | ${
+        r.seconds.toFixed(2)
+      } | ${Math.round(rate(r)).toLocaleString("en")} | ${
+        (rate(r) * recordSize / 1e6).toFixed(1)
+      } | ${ratio} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** Saves rows as `bench-results/<name>.json` and `.md`; returns the markdown path. */
+export async function saveBench(
+  name: string,
+  rows: BenchRow[],
+  meta: Record<string, unknown> & { recordSize: number },
+): Promise<string> {
+  const dir = join(PROJECT_ROOT, "bench-results");
+  await Deno.mkdir(dir, { recursive: true });
+  const when = new Date().toISOString();
+  const withRates = rows.map((r) => ({
+    ...r,
+    recordsPerSec: rate(r),
+    mbPerSec: rate(r) * meta.recordSize / 1e6,
+  }));
+  await Deno.writeTextFile(
+    join(dir, `${name}.json`),
+    JSON.stringify({ name, when, meta, rows: withRates }, null, 2),
+  );
+  const md = `# bench:${name} (${when})\n\n${
+    Object.entries(meta).map(([k, v]) => `- ${k}: ${v}`).join("\n")
+  }\n\n${benchTable(rows, meta.recordSize)}\n`;
+  const path = join(dir, `${name}.md`);
+  await Deno.writeTextFile(path, md);
+  return path;
+}
+
+/** A payload of `size` pseudo-random bytes (the same for every record, as the Java tools do). */
+export function payload(size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = 65 + ((i * 31) % 26);
+  return bytes;
+}

@@ -1,0 +1,147 @@
+/**
+ * `deno task bench:produce [--records 1000000] [--record-size 512] [--naive-records 20000]
+ *  [--batch-size 5000] [--keep-stack]` — producer throughput on a dedicated 1-broker stack, acks=all,
+ * idempotent, in one run:
+ *
+ *   - Kafka's `kafka-producer-perf-test` (ProducerPerformance, same jars) — the reference;
+ *   - the project's BatchingProducer (kafkajs, what practice 2's producer uses);
+ *   - the naive kafkajs pattern, one awaited `send()` per record (fewer records: it is slow).
+ *
+ * Prints records/s, MB/s and the ratio to the Java tool; saves bench-results/produce.{json,md}.
+ */
+import { parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
+import {
+  type BenchRow,
+  benchStack,
+  benchTable,
+  kafkaTool,
+  payload,
+  saveBench,
+} from "../../lib/bench.ts";
+import { BatchingProducer, createKafka, ensureTopic } from "../../lib/kafka/mod.ts";
+
+await runMain(async () => {
+  const flags = parseFlags(Deno.args, {
+    string: ["records", "record-size", "naive-records", "batch-size"],
+    boolean: ["keep-stack"],
+  });
+  const int = (name: string, def: number, min = 1) =>
+    flags.values[name] ? parseIntValue(`--${name}`, flags.values[name]!, { min }) : def;
+  const records = int("records", 1_000_000);
+  const size = int("record-size", 512);
+  const naiveRecords = int("naive-records", 20_000);
+  const batchSize = int("batch-size", 5_000);
+
+  const stack = await benchStack();
+  const bootstrap = stack.kafka.bootstrap();
+  const kafka = createKafka({
+    brokers: bootstrap.split(","),
+    clientId: "bench-produce",
+    logLevel: "ERROR",
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  const run = Date.now().toString(36);
+  const topic = async (name: string) => {
+    const t = `bench-produce-${name}-${run}`;
+    await ensureTopic(admin, { topic: t, partitions: 3, replicationFactor: 1 });
+    return t;
+  };
+  const rows: BenchRow[] = [];
+  const value = Buffer.from(payload(size));
+  const progress = (label: string, done: number, total: number) =>
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(`\r${label}: ${Math.floor((done / total) * 100)}%   `),
+    );
+
+  try {
+    // 1. Kafka's own perf tool.
+    console.error(`kafka-producer-perf-test: ${records.toLocaleString("en")} × ${size} B …`);
+    const out = await kafkaTool("org.apache.kafka.tools.ProducerPerformance", [
+      "--topic",
+      await topic("java"),
+      "--num-records",
+      String(records),
+      "--record-size",
+      String(size),
+      "--throughput",
+      "-1",
+      "--producer-props",
+      `bootstrap.servers=${bootstrap}`,
+      "acks=all",
+      "enable.idempotence=true",
+    ]);
+    const m = out.trim().split("\n").pop()!.match(/^(\d+) records sent, ([\d.]+) records\/sec/);
+    if (!m) throw new Error(`Cannot read ProducerPerformance's summary:\n${out}`);
+    rows.push({
+      name: "kafka-producer-perf-test (Java)",
+      records: Number(m[1]),
+      seconds: Number(m[1]) / Number(m[2]),
+      reference: true,
+    });
+
+    // 2. The project's batching producer.
+    const t2 = await topic("deno");
+    const producer = new BatchingProducer(
+      kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        retry: { retries: Number.MAX_SAFE_INTEGER },
+      }),
+      { lingerMs: 5, batchSize },
+    );
+    await producer.connect();
+    const window = batchSize * 4;
+    let t0 = performance.now();
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < records; i++) {
+      pending.push(producer.send(t2, { value }));
+      if (pending.length >= window) {
+        await Promise.all(pending.splice(0));
+        progress("project BatchingProducer", i + 1, records);
+      }
+    }
+    await Promise.all(pending);
+    rows.push({
+      name: "project BatchingProducer (kafkajs)",
+      records,
+      seconds: (performance.now() - t0) / 1000,
+      note: `${batchSize}/request`,
+    });
+    await producer.disconnect();
+    console.error("");
+
+    // 3. The naive pattern: one awaited send per record.
+    const t3 = await topic("naive");
+    const naive = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: { retries: Number.MAX_SAFE_INTEGER },
+    });
+    await naive.connect();
+    t0 = performance.now();
+    for (let i = 0; i < naiveRecords; i++) {
+      await naive.send({ topic: t3, acks: -1, messages: [{ value }] });
+      if (i % 1000 === 999) progress("naive kafkajs", i + 1, naiveRecords);
+    }
+    rows.push({
+      name: "naive kafkajs, one awaited send()",
+      records: naiveRecords,
+      seconds: (performance.now() - t0) / 1000,
+    });
+    await naive.disconnect();
+    console.error("");
+  } finally {
+    await admin.disconnect();
+    if (!flags.booleans["keep-stack"]) await stack.down();
+  }
+  console.log(benchTable(rows, size));
+  const path = await saveBench("produce", rows, {
+    recordSize: size,
+    acks: "all",
+    idempotent: true,
+    broker: "1 local KRaft node",
+    records,
+  });
+  console.log(`\nsaved ${path} and .json`);
+});
