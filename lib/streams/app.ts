@@ -15,8 +15,9 @@
  * partition's committed offset; records below it are skipped. Readers of the outputs use
  * `read_committed`.
  *
- * **At-least-once** (`guarantee: "at_least_once"`): one idempotent producer; outputs are
- * acknowledged before the offsets are committed, so a crash can repeat, never lose, work.
+ * **At-least-once** (`guarantee: "at_least_once"`): an idempotent producer per source
+ * partition; outputs are acknowledged before the offsets are committed, so a crash can repeat,
+ * never lose, work.
  *
  * Records that fail to decode/validate, or whose function throws, go to `<topic>.dlq`
  * (headers: reason, stage, source topic, partition, offset) in the same transaction; the
@@ -214,7 +215,6 @@ export class StreamApp {
   readonly #metrics = streamMetrics();
   #admin: Admin | undefined;
   #consumer: Consumer | undefined;
-  #alosProducer: Producer | undefined;
   #running = false;
   #crashed: Error | undefined;
   #assigned = new Set<string>();
@@ -283,14 +283,6 @@ export class StreamApp {
     await this.#ensureTopics(admin);
     await this.#loadPartitions(admin);
     await this.tables.restore(admin, { log: this.#log });
-    if (this.guarantee === "at_least_once") {
-      this.#alosProducer = this.#kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
-      await this.#alosProducer.connect();
-    }
     this.#running = true;
     await this.#startConsumer();
   }
@@ -364,7 +356,6 @@ export class StreamApp {
     this.#running = false;
     await this.#consumer?.disconnect().catch(() => {});
     await Promise.all([...this.#tasks.values()].map((t) => this.#closeTask(t)));
-    await this.#alosProducer?.disconnect().catch(() => {});
     await this.tables.close();
     await this.#admin?.disconnect().catch(() => {});
   }
@@ -465,6 +456,17 @@ export class StreamApp {
       // transaction and bumps the epoch (fencing). Nothing is sent, so abort() is local.
       const txn = await producer.transaction();
       await txn.abort();
+      task.producer = producer;
+    } else {
+      // At-least-once: an idempotent producer per partition too, so that partitions processed
+      // at the same time never share one (kafkajs' idempotent producer needs one request at a
+      // time).
+      const producer = this.#kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      await producer.connect();
       task.producer = producer;
     }
     const offsets = await this.#admin!.fetchOffsets({ groupId: this.appId, topics: [task.topic] });
@@ -709,7 +711,7 @@ export class StreamApp {
     nextOffset: bigint,
   ): Promise<void> {
     for (const chunk of chunks(messages, this.#partitionOf)) {
-      await this.#alosProducer!.sendBatch({ acks: -1, topicMessages: chunk });
+      await task.producer!.sendBatch({ acks: -1, topicMessages: chunk });
     }
     await this.#consumer!.commitOffsets([
       { topic: task.topic, partition: task.partition, offset: String(nextOffset) },

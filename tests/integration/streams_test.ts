@@ -92,3 +92,60 @@ Deno.test("streams: a stalled instance is fenced by the partition's new owner; o
     await admin.disconnect();
   }
 });
+
+Deno.test("streams: at-least-once mode writes every output and commits the offsets", async () => {
+  const kafka = await testKafka("streams-test");
+  const input = unique("st-alos-in");
+  const output = unique("st-alos-out");
+  const appId = unique("st-alos-app");
+  const total = 3_000;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic: input, numPartitions: 3, replicationFactor: 3 }],
+  });
+  const producer = kafka.producer({
+    idempotent: true,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  await producer.send({
+    topic: input,
+    acks: -1,
+    messages: Array.from({ length: total }, (_, i) => ({ key: String(i), value: String(i) })),
+  });
+  await producer.disconnect();
+  const app = new StreamApp(kafka, {
+    appId,
+    guarantee: "at_least_once",
+    log: () => {},
+    sinks: [{ topic: output, partitions: 3, replicationFactor: 3 }],
+    sources: [{
+      topic: input,
+      decode: (v) => Number(v!.toString()),
+      process: (r, ctx) => {
+        if (r.value % 10 === 0) return; // filtered
+        ctx.send(output, { key: r.key, value: `out-${r.value}` });
+      },
+    }],
+  });
+  try {
+    await app.start();
+    await eventually(
+      async () => {
+        const o = await admin.fetchOffsets({ groupId: appId, topics: [input] });
+        return o[0].partitions.reduce((s, p) => s + Number(p.offset), 0) === total;
+      },
+      60_000,
+      "all offsets committed",
+    );
+    const s = app.stats.get(input)!;
+    assert.deepEqual(s, { in: total, out: total * 0.9, filtered: total * 0.1, dlq: 0 });
+    const ends = await admin.fetchTopicOffsets(output);
+    assert.equal(ends.reduce((n, p) => n + Number(p.offset), 0), total * 0.9);
+  } finally {
+    await app.stop();
+    await admin.disconnect();
+  }
+});
