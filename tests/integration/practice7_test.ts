@@ -165,4 +165,13 @@ Deno.test("practice 7 task 2: hadoop-topic events are stored in HDFS and read ba
   const again = await runTask("practice7:hdfs-consumer", ["--topic", topic, "--dir", dir]);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /No new events/);
+
+  // `stack status` shows HDFS's capacity and live DataNodes.
+  const status = await runTask("stack", ["status"]);
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(
+    status.stdout,
+    /hdfs-namenode.*running.*1 live DataNode\(s\), capacity [\d.]+ GB, used [\d.]+ GB, free [\d.]+ GB/,
+  );
+  assert.match(status.stdout, /hdfs-datanode.*running.*serving/);
 });
