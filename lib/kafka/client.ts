@@ -92,7 +92,11 @@ export function kafkaConfigFromEnv(
 
 /** Retriable broker answers kafkajs logs as errors although it retries them itself. */
 const RETRIABLE =
-  /coordinator is (loading|not available)|not the correct coordinator|leader|LEADER_NOT_AVAILABLE|rebalanc|There is no leader|NOT_CONTROLLER|Connection error|ECONNREFUSED/i;
+  /coordinator is (loading|not available)|not the correct coordinator|leader|LEADER_NOT_AVAILABLE|rebalanc|There is no leader|NOT_CONTROLLER|Connection error|ECONNREFUSED|does not host this topic-partition/i;
+
+const LEVEL_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(logLevel).map(([name, n]) => [n, name]),
+);
 
 /** kafkajs logs as one line each; retriable protocol errors are demoted to debug. */
 const lineLogger: logCreator = (configured) => ({ namespace, level, log }) => {
@@ -102,7 +106,7 @@ const lineLogger: logCreator = (configured) => ({ namespace, level, log }) => {
     effective = logLevel.DEBUG;
   }
   if (effective > configured || effective === logLevel.NOTHING) return;
-  const tag = logLevel[effective] ?? "LOG";
+  const tag = LEVEL_NAMES[effective] ?? "LOG";
   const extra = error ? ` — ${error}` : "";
   const where = "broker" in rest ? ` (${(rest as { broker: string }).broker})` : "";
   console.error(`[kafkajs ${tag}] ${namespace ?? "client"}: ${message}${extra}${where}`);
