@@ -53,11 +53,11 @@ import {
   type PartitionMetadata,
   type Producer,
 } from "kafkajs";
-import { Buffer } from "node:buffer";
 import { deadLetter, dlqTopic } from "../kafka/dlq.ts";
 import { ensureTopic, type TopicSpec } from "../kafka/topics.ts";
 import { DeserializationError } from "../schemas/validator.ts";
 import { streamMetrics } from "./metrics.ts";
+import { chunks } from "./_chunks.ts";
 import { type TableSet, TableSet as Tables, type TableSpec, type TableView } from "./table.ts";
 
 /** Processing guarantee. */
@@ -148,8 +148,6 @@ export interface TopicStats {
   dlq: number;
 }
 
-const CHUNK_BYTES = 8 * 1024 * 1024;
-const PARTITION_CHUNK_BYTES = 900 * 1024;
 const DEBUG = Boolean(Deno.env.get("STREAMS_DEBUG"));
 const FENCED =
   /INVALID_PRODUCER_EPOCH|PRODUCER_FENCED|old epoch|fenced|TRANSACTIONAL_ID_AUTHORIZATION/i;
@@ -768,52 +766,3 @@ function safeResolve(resolve: (offset: string) => void, offset: string): void {
 
 const TOMBSTONE = Symbol("tombstone");
 const NOT_PENDING = Symbol("not pending");
-
-/**
- * Splits messages into sendBatch payloads grouped by topic. kafkajs writes one record batch
- * per partition and a broker refuses a batch above the topic's max.message.bytes (1 MiB by
- * default), so each payload holds at most ~900 KiB per partition (a single larger record goes
- * alone) and 8 MiB in all; partitions are chosen here, with kafkajs' default partitioner.
- */
-function chunks(
-  messages: { topic: string; message: Message }[],
-  partitionOf: (topic: string, message: Message) => number,
-): { topic: string; messages: Message[] }[][] {
-  const out: { topic: string; messages: Message[] }[][] = [];
-  let current = new Map<string, Message[]>();
-  let perPartition = new Map<string, number>();
-  let total = 0;
-  const flush = () => {
-    if (current.size === 0) return;
-    out.push([...current].map(([topic, messages]) => ({ topic, messages })));
-    current = new Map();
-    perPartition = new Map();
-    total = 0;
-  };
-  for (const { topic, message } of messages) {
-    const partition = message.partition ?? partitionOf(topic, message);
-    const m = message.partition === partition ? message : { ...message, partition };
-    let size = sizeOf(m.value) + sizeOf(m.key) + 24;
-    for (const [k, v] of Object.entries(m.headers ?? {})) size += k.length + sizeOf(v) + 8;
-    const bucket = `${topic}:${partition}`;
-    const used = perPartition.get(bucket) ?? 0;
-    if (
-      (used > 0 && used + size > PARTITION_CHUNK_BYTES) || (total > 0 && total + size > CHUNK_BYTES)
-    ) {
-      flush();
-    }
-    const list = current.get(topic) ?? [];
-    list.push(m);
-    current.set(topic, list);
-    perPartition.set(bucket, (perPartition.get(bucket) ?? 0) + size);
-    total += size;
-  }
-  flush();
-  return out;
-}
-
-function sizeOf(v: unknown): number {
-  if (v === null || v === undefined) return 0;
-  if (typeof v === "string") return Buffer.byteLength(v, "utf8");
-  return (v as Uint8Array).byteLength ?? 0;
-}
