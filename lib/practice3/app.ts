@@ -20,7 +20,7 @@
  */
 import type { Kafka } from "kafkajs";
 import { ensureTopic } from "../kafka/topics.ts";
-import { type Guarantee, StreamApp, type StreamAppOptions } from "../streams/app.ts";
+import { type Guarantee, StreamApp, type StreamAppOptions } from "../streams/mod.ts";
 import {
   blockCodec,
   type BlockCommand,
