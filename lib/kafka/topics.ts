@@ -46,16 +46,28 @@ export async function ensureTopic(admin: Admin, spec: TopicSpec): Promise<boolea
     }
     return false;
   }
-  const created = await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{
-      topic,
-      numPartitions: partitions,
-      replicationFactor,
-      configEntries: Object.entries(config).map(([name, value]) => ({ name, value })),
-    }],
-  });
-  return created;
+  try {
+    return await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{
+        topic,
+        numPartitions: partitions,
+        replicationFactor,
+        configEntries: Object.entries(config).map(([name, value]) => ({ name, value })),
+      }],
+    });
+  } catch (err) {
+    // kafkajs' wait for leaders gives up when the broker it asks has not learnt of the new
+    // topic yet (UNKNOWN_TOPIC_OR_PARTITION, common on a fresh cluster); wait here instead.
+    if (!/does not host this topic-partition/.test(String(err))) throw err;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const parts = await describePartitions(admin, topic).catch(() => []);
+      if (parts.length === partitions && parts.every((p) => p.leader >= 0)) return true;
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
 
 /** Partitions of a topic with leader, replicas and ISR, sorted by partition. */
