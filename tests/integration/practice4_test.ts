@@ -92,13 +92,18 @@ Deno.test({
       assert.ok(events.some((e) => /SIGKILL broker 1/.test(e)));
       assert.equal(report.live.distinct, 200_000, "the live consumer saw every id");
     } finally {
-      // Leave the shared stack as found: broker 1 up and every ISR full.
+      // Leave the shared stack as found: broker 1 up and every ISR full. A failure here is
+      // reported after the drill's own outcome, which it must not hide.
+      console.log(events.join("\n"));
       if (!stack.kafka.alive(1)) await stack.kafka.startNode(1);
       await stack.kafka.waitReady();
       const admin = kafka.admin();
       await admin.connect();
       try {
-        await waitIsr(admin, ["__consumer_offsets"], 3, 120_000);
+        const topics = (await admin.listTopics()).filter((t) =>
+          t === topic || t === "__consumer_offsets"
+        );
+        await waitIsr(admin, topics, 3, 180_000);
         await admin.deleteTopics({ topics: [topic] }).catch(() => {});
       } finally {
         await admin.disconnect();
