@@ -108,17 +108,23 @@ export async function waitIsr(
 ): Promise<PartitionInfo[]> {
   const deadline = Date.now() + timeoutMs;
   let last: PartitionInfo[] = [];
+  let lastError = "";
   for (;;) {
     try {
       last = (await Promise.all(topics.map((t) => describePartitions(admin, t)))).flat();
       const ok = typeof size === "number" ? last.every((p) => p.isr.length === size) : size(last);
       if (ok) return last;
-    } catch { /* metadata unavailable during elections: ask again */ }
+    } catch (err) {
+      // Metadata unavailable during elections: ask again.
+      lastError = (err as Error).message;
+    }
     if (Date.now() > deadline) {
       throw new Error(
         `ISR did not reach ${
           typeof size === "number" ? size : "the expected state"
-        } within ${timeoutMs} ms: ${last.map((p) => `${p.partition}:[${p.isr}]`).join(" ")}`,
+        } within ${timeoutMs} ms: ${last.map((p) => `${p.partition}:[${p.isr}]`).join(" ")}${
+          lastError ? ` (last error: ${lastError})` : ""
+        }`,
       );
     }
     await sleep(500);
