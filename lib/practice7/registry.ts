@@ -47,8 +47,13 @@ export function registryConfigFromEnv(
       `Cannot use KAFKA_SCHEMA_REGISTRY_URL as it must be a URL or host:port: current value is '${url}'`,
     );
   }
-  const username = env.get("SCHEMA_REGISTRY_USERNAME") || undefined;
-  const password = env.get("SCHEMA_REGISTRY_PASSWORD") || undefined;
+  let username = env.get("SCHEMA_REGISTRY_USERNAME") || undefined;
+  let password = env.get("SCHEMA_REGISTRY_PASSWORD") || undefined;
+  const localCreds = localEndpoints().schemaRegistryCredentialsFile as string | undefined;
+  if (!username && !password && localCreds && !env.get("KAFKA_SCHEMA_REGISTRY_URL")) {
+    // The local stack's registry requires basic auth when the stack is secure.
+    ({ username, password } = JSON.parse(Deno.readTextFileSync(localCreds)));
+  }
   if ((username === undefined) !== (password === undefined)) {
     throw new ConfigError(
       "SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD must be set together",
@@ -91,6 +96,23 @@ export class IncompatibleSchemaError extends Error {
         `with an earlier version under the subject's compatibility rule (${detail})`,
     );
   }
+}
+
+/**
+ * A one-line explanation of a registry failure the user can act on (bad credentials, no
+ * registry at the URL), or undefined when it is none of those.
+ */
+export function explainRegistryError(err: unknown, config: RegistryConfig): string | undefined {
+  const e = err as { status?: number; message?: string; code?: string };
+  if (e.status === 401 || e.status === 403) {
+    return config.username
+      ? `The schema registry at ${config.url} refused the credentials of user '${config.username}' (${e.status}); check SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD`
+      : `The schema registry at ${config.url} requires authentication (${e.status}); set SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD`;
+  }
+  if (/ECONNREFUSED|Connection refused|ENOTFOUND/.test(`${e.code ?? ""} ${e.message ?? ""}`)) {
+    return `No schema registry answers at ${config.url}; start it with \`deno task stack up --registry\` or set KAFKA_SCHEMA_REGISTRY_URL`;
+  }
+  return undefined;
 }
 
 /** Subject of a topic's values (Confluent's TopicNameStrategy). */

@@ -9,6 +9,10 @@
  * `@kafkajs/confluent-schema-registry`) talk to. Like Confluent's, the global compatibility
  * level is set to BACKWARD on start (Apicurio's own default is NONE).
  *
+ * With `auth` (the stack does this when it is secure) every API call needs HTTP basic auth:
+ * a user `registry` with a random password generated into `<dir>/secrets/registry/` (mode
+ * 0600, never committed), through Quarkus' embedded users.
+ *
  * @example
  * ```ts
  * import { SchemaRegistryServer } from "./registry.ts";
@@ -37,6 +41,14 @@ export interface SchemaRegistryOptions {
   compatibility?: "NONE" | "BACKWARD" | "FORWARD" | "FULL";
   /** Seconds to wait until the API answers. @default 120 */
   readyTimeoutSec?: number;
+  /** Require HTTP basic auth (credentials generated into the data folder). @default false */
+  auth?: boolean;
+}
+
+/** Basic-auth credentials of a registry. */
+export interface RegistryCredentials {
+  username: string;
+  password: string;
 }
 
 const MARKER = "apicurio-registry-app";
@@ -66,6 +78,7 @@ export class SchemaRegistryServer implements Service {
   readonly #heapMb: number;
   readonly #compatibility: string;
   readonly #readyTimeoutSec: number;
+  readonly auth: boolean;
 
   constructor(options: SchemaRegistryOptions) {
     const {
@@ -74,6 +87,7 @@ export class SchemaRegistryServer implements Service {
       heapMb = 256,
       compatibility = "BACKWARD",
       readyTimeoutSec = 120,
+      auth = false,
     } = options;
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       throw new RangeError(
@@ -85,6 +99,36 @@ export class SchemaRegistryServer implements Service {
     this.#heapMb = heapMb;
     this.#compatibility = compatibility;
     this.#readyTimeoutSec = readyTimeoutSec;
+    this.auth = auth;
+  }
+
+  /** File holding the basic-auth credentials (when `auth`). */
+  get credentialsFile(): string {
+    return join(this.root, "..", "secrets", "registry", "credentials.json");
+  }
+
+  /** The basic-auth credentials, generated on first use (when `auth`). */
+  credentials(): RegistryCredentials | undefined {
+    if (!this.auth) return undefined;
+    try {
+      return JSON.parse(Deno.readTextFileSync(this.credentialsFile));
+    } catch {
+      const bytes = crypto.getRandomValues(new Uint8Array(18));
+      const creds = {
+        username: "registry",
+        password: btoa(String.fromCharCode(...bytes)).replace(/[+/=]/g, "x"),
+      };
+      Deno.mkdirSync(join(this.credentialsFile, ".."), { recursive: true, mode: 0o700 });
+      Deno.writeTextFileSync(this.credentialsFile, JSON.stringify(creds, null, 2) + "\n", {
+        mode: 0o600,
+      });
+      return creds;
+    }
+  }
+
+  #headers(): Record<string, string> {
+    const c = this.credentials();
+    return c ? { authorization: `Basic ${btoa(`${c.username}:${c.password}`)}` } : {};
   }
 
   /** Base URL of the Confluent-compatible API (what `KAFKA_SCHEMA_REGISTRY_URL` points at). */
@@ -114,6 +158,7 @@ export class SchemaRegistryServer implements Service {
         );
       }
       await Deno.mkdir(this.root, { recursive: true });
+      await this.#writeAuthConfig();
       await startDetached({
         cmd: "java",
         args: [
@@ -141,7 +186,7 @@ export class SchemaRegistryServer implements Service {
     await this.#waitReady();
     const res = await fetch(`${this.url()}/config`, {
       method: "PUT",
-      headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+      headers: { "content-type": "application/vnd.schemaregistry.v1+json", ...this.#headers() },
       body: JSON.stringify({ compatibility: this.#compatibility }),
     });
     if (!res.ok) {
@@ -151,6 +196,34 @@ export class SchemaRegistryServer implements Service {
       );
     }
     await res.body?.cancel();
+  }
+
+  /**
+   * Quarkus reads `config/application.properties` from the working folder: the basic-auth
+   * users go there (mode 0600), not on the command line where `ps` would show them.
+   */
+  async #writeAuthConfig(): Promise<void> {
+    const file = join(this.root, "config", "application.properties");
+    const c = this.credentials();
+    if (!c) {
+      await Deno.remove(file).catch(() => {});
+      return;
+    }
+    await Deno.mkdir(join(this.root, "config"), { recursive: true, mode: 0o700 });
+    await Deno.writeTextFile(
+      file,
+      [
+        "quarkus.http.auth.basic=true",
+        "quarkus.security.users.embedded.enabled=true",
+        "quarkus.security.users.embedded.plain-text=true",
+        `quarkus.security.users.embedded.users.${c.username}=${c.password}`,
+        `quarkus.security.users.embedded.roles.${c.username}=sr-admin`,
+        "quarkus.http.auth.permission.api.paths=/apis/*",
+        "quarkus.http.auth.permission.api.policy=authenticated",
+        "",
+      ].join("\n"),
+      { mode: 0o600 },
+    );
   }
 
   async #waitReady(): Promise<void> {
@@ -165,7 +238,10 @@ export class SchemaRegistryServer implements Service {
         );
       }
       try {
-        const res = await fetch(`${this.url()}/subjects`, { signal: AbortSignal.timeout(3_000) });
+        const res = await fetch(`${this.url()}/subjects`, {
+          headers: this.#headers(),
+          signal: AbortSignal.timeout(3_000),
+        });
         await res.body?.cancel();
         if (res.ok) return;
         last = `answered ${res.status}`;
@@ -189,7 +265,10 @@ export class SchemaRegistryServer implements Service {
     const st = readPid(this.#pidFile, MARKER);
     let health: string | undefined;
     if (st.state === "running") {
-      health = await fetch(`${this.url()}/subjects`, { signal: AbortSignal.timeout(3_000) })
+      health = await fetch(`${this.url()}/subjects`, {
+        headers: this.#headers(),
+        signal: AbortSignal.timeout(3_000),
+      })
         .then(async (r) =>
           r.ok ? `serving (${(await r.json()).length} subjects)` : `answered ${r.status}`
         )

@@ -106,7 +106,11 @@ export class Stack {
     });
     if (postgres) this.postgres = new PostgresServer({ dir, port: 5432 + portOffset });
     if (this.options.registry) {
-      this.registry = new SchemaRegistryServer({ dir, port: 8081 + portOffset });
+      this.registry = new SchemaRegistryServer({
+        dir,
+        port: 8081 + portOffset,
+        auth: this.options.secure,
+      });
     }
     if (this.options.hdfs) this.hdfs = new HdfsCluster({ dir, portOffset });
     if (this.options.secure) {
@@ -189,7 +193,12 @@ export class Stack {
       endpoints.connectUrl = this.connect.url();
       endpoints.connectMetricsUrl = `http://127.0.0.1:${this.connect.jmxPort}/metrics`;
     }
-    if (this.registry) endpoints.schemaRegistryUrl = this.registry.url();
+    if (this.registry) {
+      endpoints.schemaRegistryUrl = this.registry.url();
+      if (this.registry.auth) {
+        endpoints.schemaRegistryCredentialsFile = this.registry.credentialsFile;
+      }
+    }
     if (this.hdfs) {
       endpoints.webhdfsUrl = this.hdfs.webhdfsUrl();
       endpoints.hdfsUrl = this.hdfs.defaultFs();

@@ -13,6 +13,7 @@ import { createKafka, ensureTopic, kafkaConfigFromEnv } from "../../lib/kafka/mo
 import {
   AvroUserProducer,
   createRegistry,
+  explainRegistryError,
   IncompatibleSchemaError,
   registryConfigFromEnv,
   USERS_TOPIC,
@@ -34,15 +35,19 @@ await runMain(async () => {
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopic(admin, { ...USERS_TOPIC, topic }).finally(() => admin.disconnect());
-  const producer = new AvroUserProducer(kafka, createRegistry(registryConfigFromEnv()), {
+  const registryConfig = registryConfigFromEnv();
+  const producer = new AvroUserProducer(kafka, createRegistry(registryConfig), {
     schema,
     topic,
   });
   try {
     await producer.connect();
   } catch (err) {
-    if (!(err instanceof IncompatibleSchemaError)) throw err;
-    console.error(`error: ${err.message}`);
+    const message = err instanceof IncompatibleSchemaError
+      ? err.message
+      : explainRegistryError(err, registryConfig);
+    if (!message) throw err;
+    console.error(`error: ${message}`);
     Deno.exit(1);
   }
   console.log(`Schema ${version} of ${topic}-value has id ${producer.schemaId}`);

@@ -10,6 +10,7 @@
 import { ConfigError, parseFlags, runMain } from "../../lib/config.ts";
 import {
   createRegistry,
+  explainRegistryError,
   IncompatibleSchemaError,
   registerSchema,
   registryConfigFromEnv,
@@ -44,8 +45,11 @@ await runMain(async () => {
     const id = await registerSchema(createRegistry(config), subject, schema);
     console.log(`Registered ${version} of ${subject} at ${config.url}: schema id ${id}`);
   } catch (err) {
-    if (!(err instanceof IncompatibleSchemaError)) throw err;
-    console.error(`error: ${err.message}`);
+    const message = err instanceof IncompatibleSchemaError
+      ? err.message
+      : explainRegistryError(err, config);
+    if (!message) throw err;
+    console.error(`error: ${message}`);
     Deno.exit(1);
   }
 });

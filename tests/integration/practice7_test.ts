@@ -8,7 +8,8 @@ import { DLQ_HEADERS, dlqTopic, ensureTopic } from "../../lib/kafka/mod.ts";
 import { wireSchemaId } from "../../lib/practice7/mod.ts";
 import { WebHdfs } from "../../lib/lake/webhdfs.ts";
 import { localEndpoints } from "../../lib/stack/endpoints.ts";
-import { runTask, testKafka, testStack, unique } from "../_stack.ts";
+import { SchemaRegistryServer } from "../../lib/stack/registry.ts";
+import { runTask, TEST_ENV, testKafka, testStack, unique } from "../_stack.ts";
 
 async function createTopic(kafka: Kafka, topic: string, partitions = 1): Promise<void> {
   const admin = kafka.admin();
@@ -118,6 +119,41 @@ Deno.test("practice 7 task 1: the registry refuses an incompatible change and th
   assert.match(producer.stderr, /incompatible/);
   const versions = await runTask("practice7:schema", ["versions", "--topic", topic]);
   assert.match(versions.stdout, /versions \[1\]/, "the refused schema was not registered");
+});
+
+Deno.test("practice 7 task 1: a registry with auth (as the secure stack runs it) takes the credentials from env", async () => {
+  await testStack();
+  const registry = new SchemaRegistryServer({
+    dir: `${TEST_ENV.STACK_DIR}/auth-registry`,
+    port: 8089 + Number(TEST_ENV.STACK_PORT_OFFSET),
+    auth: true,
+  });
+  try {
+    await registry.start();
+    const creds = registry.credentials()!;
+    assert.equal((await Deno.stat(registry.credentialsFile)).mode! & 0o777, 0o600);
+    const anonymous = await fetch(`${registry.url()}/subjects`);
+    await anonymous.body?.cancel();
+    assert.equal(anonymous.status, 401);
+    const env = {
+      KAFKA_SCHEMA_REGISTRY_URL: registry.url(),
+      SCHEMA_REGISTRY_USERNAME: creds.username,
+      SCHEMA_REGISTRY_PASSWORD: creds.password,
+    };
+    const topic = unique("p7-auth");
+    const ok = await runTask("practice7:schema", ["register", "v1", "--topic", topic], env);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /Registered v1 of .*-value .*schema id \d+/);
+    const wrong = await runTask("practice7:schema", ["register", "v1", "--topic", topic], {
+      ...env,
+      SCHEMA_REGISTRY_PASSWORD: "wrong",
+    });
+    assert.notEqual(wrong.code, 0);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /refused the credentials of user 'registry' \(401\)/);
+  } finally {
+    await registry.stop();
+  }
 });
 
 Deno.test("practice 7 task 2: hadoop-topic events are stored in HDFS and read back", async () => {
