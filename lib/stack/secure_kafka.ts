@@ -173,6 +173,8 @@ export class SecureKafkaCluster implements Service {
       brokers,
       portBase,
       heapMb,
+      // TLS + SASL start-up on a shared 2-core machine can take longer than the main cluster's.
+      readyTimeoutSec: 180,
       nodeProperties: (id) => this.#nodeProperties(id),
       formatArgs: () =>
         SECURE_USERS.flatMap((u) => [
