@@ -16,6 +16,8 @@ import { join } from "node:path";
 import { bundleClasspath } from "./stack/artifacts.ts";
 import { PROJECT_ROOT } from "./stack/paths.ts";
 import { Stack } from "./stack/stack.ts";
+import type { Admin, Kafka } from "kafkajs";
+import { createKafka } from "./kafka/client.ts";
 
 /** One measured row. */
 export interface BenchRow {
@@ -44,6 +46,18 @@ export async function benchStack(): Promise<Stack> {
   });
   await stack.up();
   return stack;
+}
+
+/** The benchmark stack with a client and a connected admin on it. */
+export async function benchKafka(
+  clientId: string,
+): Promise<{ stack: Stack; bootstrap: string; kafka: Kafka; admin: Admin }> {
+  const stack = await benchStack();
+  const bootstrap = stack.kafka.bootstrap();
+  const kafka = createKafka({ brokers: bootstrap.split(","), clientId, logLevel: "ERROR" });
+  const admin = kafka.admin();
+  await admin.connect();
+  return { stack, bootstrap, kafka, admin };
 }
 
 /** Runs a main class of Kafka's jars (e.g. `org.apache.kafka.tools.ProducerPerformance`). */

@@ -187,3 +187,14 @@ export async function runMain(main: () => Promise<void> | void): Promise<void> {
     Deno.exit(1);
   }
 }
+
+/** An integer flag from {@linkcode parseFlags}' values, or `fallback` when absent. */
+export function flagInt(
+  flags: Flags,
+  name: string,
+  fallback: number,
+  options: IntOptions = { min: 1 },
+): number {
+  const raw = flags.values[name];
+  return raw === undefined ? fallback : parseIntValue(`--${name}`, raw, options);
+}

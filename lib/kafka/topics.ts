@@ -121,3 +121,14 @@ export async function requireTopic(admin: Admin, topic: string, hint: string): P
   const topics = await admin.listTopics();
   if (!topics.includes(topic)) throw new Error(`Topic '${topic}' does not exist: ${hint}`);
 }
+
+/** Fails with what to run when the cluster has fewer brokers than the topic's replication factor. */
+export async function requireBrokers(admin: Admin, spec: TopicSpec): Promise<void> {
+  const { brokers } = await admin.describeCluster();
+  if (brokers.length < spec.replicationFactor) {
+    throw new Error(
+      `The cluster has ${brokers.length} broker(s) but '${spec.topic}' needs replication factor ` +
+        `${spec.replicationFactor}: start the stack with \`deno task stack up --brokers 3\``,
+    );
+  }
+}

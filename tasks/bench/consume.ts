@@ -11,9 +11,9 @@
  * Java tool; saves bench-results/consume.{json,md}.
  */
 import type { Kafka } from "kafkajs";
-import { parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
-import { type BenchRow, benchStack, benchTable, kafkaTool, saveBench } from "../../lib/bench.ts";
-import { createKafka, ensureTopic } from "../../lib/kafka/mod.ts";
+import { flagInt, parseFlags, runMain } from "../../lib/config.ts";
+import { benchKafka, type BenchRow, benchTable, kafkaTool, saveBench } from "../../lib/bench.ts";
+import { ensureTopic } from "../../lib/kafka/mod.ts";
 
 async function consumeAll(
   kafka: Kafka,
@@ -65,20 +65,10 @@ await runMain(async () => {
     string: ["records", "record-size"],
     boolean: ["keep-stack"],
   });
-  const int = (name: string, def: number) =>
-    flags.values[name] ? parseIntValue(`--${name}`, flags.values[name]!, { min: 1 }) : def;
-  const records = int("records", 1_000_000);
-  const size = int("record-size", 512);
+  const records = flagInt(flags, "records", 1_000_000);
+  const size = flagInt(flags, "record-size", 512);
 
-  const stack = await benchStack();
-  const bootstrap = stack.kafka.bootstrap();
-  const kafka = createKafka({
-    brokers: bootstrap.split(","),
-    clientId: "bench-consume",
-    logLevel: "ERROR",
-  });
-  const admin = kafka.admin();
-  await admin.connect();
+  const { stack, bootstrap, kafka, admin } = await benchKafka("bench-consume");
   const topic = `bench-consume-${Date.now().toString(36)}`;
   const rows: BenchRow[] = [];
   try {

@@ -9,38 +9,28 @@
  *
  * Prints records/s, MB/s and the ratio to the Java tool; saves bench-results/produce.{json,md}.
  */
-import { parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
+import { flagInt, parseFlags, runMain } from "../../lib/config.ts";
 import {
+  benchKafka,
   type BenchRow,
-  benchStack,
   benchTable,
   kafkaTool,
   payload,
   saveBench,
 } from "../../lib/bench.ts";
-import { BatchingProducer, createKafka, ensureTopic } from "../../lib/kafka/mod.ts";
+import { BatchingProducer, ensureTopic } from "../../lib/kafka/mod.ts";
 
 await runMain(async () => {
   const flags = parseFlags(Deno.args, {
     string: ["records", "record-size", "naive-records", "batch-size"],
     boolean: ["keep-stack"],
   });
-  const int = (name: string, def: number, min = 1) =>
-    flags.values[name] ? parseIntValue(`--${name}`, flags.values[name]!, { min }) : def;
-  const records = int("records", 1_000_000);
-  const size = int("record-size", 512);
-  const naiveRecords = int("naive-records", 20_000);
-  const batchSize = int("batch-size", 5_000);
+  const records = flagInt(flags, "records", 1_000_000);
+  const size = flagInt(flags, "record-size", 512);
+  const naiveRecords = flagInt(flags, "naive-records", 20_000);
+  const batchSize = flagInt(flags, "batch-size", 5_000);
 
-  const stack = await benchStack();
-  const bootstrap = stack.kafka.bootstrap();
-  const kafka = createKafka({
-    brokers: bootstrap.split(","),
-    clientId: "bench-produce",
-    logLevel: "ERROR",
-  });
-  const admin = kafka.admin();
-  await admin.connect();
+  const { stack, bootstrap, kafka, admin } = await benchKafka("bench-produce");
   const run = Date.now().toString(36);
   const topic = async (name: string) => {
     const t = `bench-produce-${name}-${run}`;

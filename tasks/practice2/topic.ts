@@ -11,6 +11,7 @@ import {
   ensureTopic,
   formatDescription,
   kafkaConfigFromEnv,
+  requireBrokers,
   topicConfig,
 } from "../../lib/kafka/mod.ts";
 import { ORDERS_TOPIC } from "../../lib/practice2/topics.ts";
@@ -19,13 +20,7 @@ await runMain(async () => {
   const admin = createKafka(kafkaConfigFromEnv({ clientId: "practice2-topic" })).admin();
   await admin.connect();
   try {
-    const { brokers } = await admin.describeCluster();
-    if (brokers.length < ORDERS_TOPIC.replicationFactor) {
-      throw new Error(
-        `The cluster has ${brokers.length} broker(s) but '${ORDERS_TOPIC.topic}' needs replication factor ` +
-          `${ORDERS_TOPIC.replicationFactor}: start the stack with \`deno task stack up --brokers 3\``,
-      );
-    }
+    await requireBrokers(admin, ORDERS_TOPIC);
     const created = await ensureTopic(admin, ORDERS_TOPIC);
     console.log(
       created
