@@ -82,7 +82,7 @@ await runMain(async () => {
     const meta = await producer.send(order);
     sent.push(order.order_id);
     console.log(
-      `  sent ${order.order_id} user=${order.user_id} total=${order.total_price} → partition ${meta?.partition}`,
+      `  sent ${order.order_id} user=${order.user_id} total=${order.total_price} → partition ${meta.partition} offset ${meta.offset}`,
     );
     if (intervalSec > 0) await new Promise((r) => setTimeout(r, intervalSec * 1000));
   }

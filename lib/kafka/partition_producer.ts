@@ -44,9 +44,17 @@ export interface PartitionedProducerOptions {
   onRetry?: (info: { topic: string; partition: number; attempt: number; error: string }) => void;
 }
 
+/** Where an acknowledged message was written. */
+export interface SentRecord {
+  topic: string;
+  partition: number;
+  /** Offset of the message in its partition. */
+  offset: string;
+}
+
 interface Pending {
   message: Message;
-  resolve: () => void;
+  resolve: (sent: SentRecord) => void;
   reject: (e: unknown) => void;
 }
 
@@ -129,8 +137,11 @@ export class PartitionedProducer {
     return this.#partitioner({ topic, partitionMetadata: await meta, message });
   }
 
-  /** Queues a message; resolves once its batch is acknowledged by all in-sync replicas. */
-  async send(topic: string, message: Message): Promise<void> {
+  /**
+   * Queues a message; resolves with its partition and offset once its batch is acknowledged by
+   * all in-sync replicas.
+   */
+  async send(topic: string, message: Message): Promise<SentRecord> {
     const partition = await this.#partitionOf(topic, message);
     const key = `${topic}\u0000${partition}`;
     let q = this.#queues.get(key);
@@ -139,7 +150,7 @@ export class PartitionedProducer {
       this.#queues.set(key, q);
     }
     const queue = q;
-    return await new Promise<void>((resolve, reject) => {
+    return await new Promise<SentRecord>((resolve, reject) => {
       queue.items.push({ message: { ...message, partition }, resolve, reject });
       if (queue.draining) return;
       if (queue.items.length >= this.#batchSize) this.#kick(queue);
@@ -167,11 +178,18 @@ export class PartitionedProducer {
       const batch = q.items.splice(0, this.#batchSize);
       for (let attempt = 1;; attempt++) {
         try {
-          await this.producer.sendBatch({
+          const [meta] = await this.producer.sendBatch({
             acks: -1,
             topicMessages: [{ topic: q.topic, messages: batch.map((p) => p.message) }],
           });
-          for (const p of batch) p.resolve();
+          const base = BigInt(meta?.baseOffset ?? meta?.offset ?? "-1");
+          batch.forEach((p, i) =>
+            p.resolve({
+              topic: q.topic,
+              partition: q.partition,
+              offset: base >= 0n ? String(base + BigInt(i)) : "-1",
+            })
+          );
           break;
         } catch (err) {
           const text = `${(err as Error).message} ${

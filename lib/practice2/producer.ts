@@ -12,8 +12,8 @@
  * ```
  * @module
  */
-import type { Kafka, RecordMetadata } from "kafkajs";
-import { BatchingProducer } from "../kafka/batch_producer.ts";
+import type { Kafka } from "kafkajs";
+import { PartitionedProducer, type SentRecord } from "../kafka/partition_producer.ts";
 import { type Order, orderCodec } from "../schemas/order.ts";
 import { ORDERS_TOPIC } from "./topics.ts";
 
@@ -28,20 +28,14 @@ export interface OrderProducerOptions {
 /** See the module doc. Throws `SerializationError` from `send` for an invalid order. */
 export class OrderProducer {
   readonly topic: string;
-  readonly #out: BatchingProducer;
+  readonly #out: PartitionedProducer;
 
   constructor(kafka: Kafka, options: OrderProducerOptions = {}) {
     const { topic = ORDERS_TOPIC.topic, lingerMs = 5 } = options;
     this.topic = topic;
-    this.#out = new BatchingProducer(
-      kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
-      }),
-      { lingerMs },
-    );
+    // Idempotent, acks=all, one request in flight per partition, a failed batch re-sent
+    // unchanged (see PartitionedProducer for why kafkajs' own retries are not enough).
+    this.#out = new PartitionedProducer(kafka, { lingerMs, maxAttempts: 60 });
   }
 
   connect(): Promise<void> {
@@ -49,7 +43,7 @@ export class OrderProducer {
   }
 
   /** Validates, serializes and sends one order; resolves when all in-sync replicas have it. */
-  async send(order: Order): Promise<RecordMetadata | undefined> {
+  async send(order: Order): Promise<SentRecord> {
     const value = orderCodec.encode(order); // throws SerializationError before anything is sent
     return await this.#out.send(this.topic, {
       key: order.order_id,

@@ -24,12 +24,12 @@ import {
 } from "kafkajs";
 import { parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
 import {
-  BatchingProducer,
   createKafka,
   ensureTopic,
   type KafkaClientOptions,
   localSecureCluster,
   localSecurePassword,
+  PartitionedProducer,
 } from "../../lib/kafka/mod.ts";
 import { localEndpoints } from "../../lib/stack/endpoints.ts";
 import { PROJECT_ROOT } from "../../lib/stack/paths.ts";
@@ -58,10 +58,7 @@ async function denoProduce(
   records: number,
   size: number,
 ): Promise<{ seconds: number }> {
-  const producer = new BatchingProducer(kafka.producer({ idempotent: true }), {
-    lingerMs: 5,
-    batchSize: 5_000,
-  });
+  const producer = new PartitionedProducer(kafka, { lingerMs: 5, batchSize: 2_000 });
   await producer.connect();
   const value = "x".repeat(size);
   const started = performance.now();

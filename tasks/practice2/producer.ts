@@ -46,7 +46,7 @@ await runMain(async () => {
       sent++;
       console.log(
         `sent order ${order.order_id} user=${order.user_id} total=${order.total_price} → ${producer.topic}` +
-          (meta ? ` partition ${meta.partition} offset ${meta.baseOffset}` : ""),
+          ` partition ${meta.partition} offset ${meta.offset}`,
       );
       if (intervalSec > 0 && (count === 0 || i < count)) {
         await new Promise((r) => setTimeout(r, intervalSec * 1000));
