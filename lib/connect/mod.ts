@@ -3,3 +3,4 @@
  * @module
  */
 export * from "./client.ts";
+export * from "./sink.ts";

@@ -159,9 +159,19 @@ export class ConnectWorker implements Service {
     return st.state === "running" ? st.pid : undefined;
   }
 
+  /**
+   * One folder of links per plugin bundle. A jar the worker's own classpath already holds
+   * (same file name, e.g. jackson-databind-2.19.0.jar) is left out of the plugin: two copies of
+   * one class in two loaders break ServiceLoader lookups (the JDBC sink's Hibernate fails with
+   * "Jdk8Module not a subtype").
+   */
   async #preparePlugins(): Promise<void> {
+    const base = (p: string) => p.split("/").pop()!;
+    const onClasspath = new Set((await fetchBundle("kafka")).map(base));
     for (const bundle of CONNECT_PLUGINS) {
-      const jars = (await fetchBundle(bundle)).filter((p) => p.endsWith(".jar"));
+      const jars = (await fetchBundle(bundle)).filter((p) =>
+        p.endsWith(".jar") && !onClasspath.has(base(p))
+      );
       const dir = join(this.pluginPath, bundle);
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       await Deno.mkdir(dir, { recursive: true });

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Kafka } from "kafkajs";
 import { ConnectClient, sourceTaskMetrics } from "../../lib/connect/client.ts";
+import { jdbcSinkConfig } from "../../lib/connect/sink.ts";
 import { dropSlotWhenIdle, withClient } from "../../lib/connect/postgres.ts";
 import { extraSourceConfig } from "../../lib/extra/connector.ts";
 import { loadUsers, setupUsers } from "../../lib/extra/users.ts";
@@ -270,6 +271,61 @@ Deno.test("a Connect worker killed (SIGKILL) in the middle of a stream loses no 
       (c) => c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`),
     )
       .catch(() => {});
+  }
+});
+
+Deno.test("Debezium's JDBC sink upserts a topic into a PostgreSQL table", async () => {
+  const stack = await stackUp();
+  const connect = new ConnectClient({ url: stack.connect!.url() });
+  const kafka = await testKafka("connect-test");
+  const name = unique("jdbc-sink");
+  const topic = `${name}-products`;
+  const table = slotOf(name);
+  const url = stack.postgres!.url();
+  const keySchema = { type: "struct", fields: [{ field: "id", type: "int32", optional: false }] };
+  const valueSchema = {
+    type: "struct",
+    fields: [
+      { field: "id", type: "int32", optional: false },
+      { field: "name", type: "string", optional: true },
+      { field: "price", type: "double", optional: true },
+    ],
+  };
+  const record = (id: number, name: string, price: number) => ({
+    key: JSON.stringify({ schema: keySchema, payload: { id } }),
+    value: JSON.stringify({ schema: valueSchema, payload: { id, name, price } }),
+  });
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    await producer.send({
+      topic,
+      messages: [record(1, "tea", 1.5), record(2, "coffee", 3), record(3, "milk", 0.9)],
+    });
+    await producer.send({ topic, messages: [record(2, "coffee (new)", 3.5)] });
+    await connect.putConfig(name, jdbcSinkConfig({ url, topics: [topic], table }));
+    await connect.waitRunning(name);
+    const rows = await eventually(
+      async () => {
+        const r = await withClient(
+          url,
+          (c) => c.query(`select id, name, price from ${table} order by id`),
+        )
+          .catch(() => undefined);
+        return r && r.rows.length === 3 && r.rows[1].name === "coffee (new)" ? r.rows : undefined;
+      },
+      90_000,
+      `rows in ${table}`,
+    );
+    assert.deepEqual(rows, [
+      { id: 1, name: "tea", price: 1.5 },
+      { id: 2, name: "coffee (new)", price: 3.5 },
+      { id: 3, name: "milk", price: 0.9 },
+    ]);
+  } finally {
+    await producer.disconnect();
+    await connect.delete(name).catch(() => {});
+    await withClient(url, (c) => c.query(`drop table if exists ${table}`)).catch(() => {});
   }
 });
 
