@@ -1,10 +1,8 @@
 /**
  * The lake's pure parts (file names, partition folders, schema → columns, Arrow/Parquet
- * encoding, topic lists) and compose/practice7.yaml against the local stack.
+ * encoding, topic lists, registry settings).
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { parse } from "yaml";
 import * as arrow from "apache-arrow";
 import {
   ColumnBuffer,
@@ -19,14 +17,7 @@ import {
 } from "../../lib/lake/mod.ts";
 import { ConfigError } from "../../lib/config.ts";
 import { ORDER_SCHEMA } from "../../lib/schemas/order.ts";
-import {
-  HADOOP_TOPIC,
-  registryConfigFromEnv,
-  USERS_TOPIC,
-  wireSchemaId,
-} from "../../lib/practice7/mod.ts";
-import { APICURIO_VERSION, HADOOP_VERSION, KAFKA_VERSION } from "../../lib/stack/bundles.ts";
-import { PROJECT_ROOT } from "../../lib/stack/paths.ts";
+import { registryConfigFromEnv, wireSchemaId } from "../../lib/practice7/mod.ts";
 
 Deno.test("file names carry topic, partition and offset range, and sort by offset", () => {
   const a = fileName("orders", 2, 0n, 99n);
@@ -178,60 +169,4 @@ Deno.test("registry config from env and the wire-format header", () => {
   );
   assert.equal(wireSchemaId(new Uint8Array([0, 0, 0, 1, 2, 9])), 258);
   assert.equal(wireSchemaId(new Uint8Array([1, 0, 0, 1, 2, 9])), undefined);
-});
-
-Deno.test("compose/practice7.yaml runs what the local stack runs", async () => {
-  const file = join(PROJECT_ROOT, "compose/practice7.yaml");
-  const c = parse(await Deno.readTextFile(file), { merge: true });
-  const s = c.services;
-  assert.equal(s.kafka.image, `apache/kafka:${KAFKA_VERSION}`);
-  assert.equal(s["schema-registry"].image, `apicurio/apicurio-registry:${APICURIO_VERSION}`);
-  assert.ok(s["schema-registry"].ports.includes("8081:8080"), "the seed's registry port");
-  // Docker Hub's apache/hadoop images trail Maven Central by a patch release: same minor.
-  const minor = (v: string) => v.split(".").slice(0, 2).join(".");
-  assert.equal(minor(s.namenode.image.split(":")[1]), minor(HADOOP_VERSION));
-  assert.equal(s.namenode.environment["HDFS-SITE.XML_dfs.webhdfs.enabled"], "true");
-  assert.ok(s.namenode.ports.includes("9870:9870"));
-  assert.ok(s.namenode.ports.includes("9000:9000"));
-  assert.ok(s["practice7-hdfs-consumer"].command.includes(HADOOP_TOPIC.topic));
-  assert.match(s["lake-sink"].environment.LAKE_TOPICS, /hadoop-topic=hadoop-event/);
-  for (
-    const name of [
-      "practice7-producer",
-      "practice7-consumer",
-      "practice7-hdfs-consumer",
-      "lake-sink",
-    ]
-  ) {
-    assert.equal(
-      s[name].environment.KAFKA_SCHEMA_REGISTRY_URL,
-      "http://schema-registry:8080/apis/ccompat/v7",
-    );
-    assert.equal(s[name].environment.WEBHDFS_URL, "http://namenode:9870/webhdfs/v1");
-    const task = s[name].command[2];
-    assert.ok(
-      JSON.parse(await Deno.readTextFile(join(PROJECT_ROOT, "deno.json"))).tasks[task],
-      task,
-    );
-  }
-  assert.equal(USERS_TOPIC.topic, "practice7-users");
-  // Docker Compose's own check, where a compose CLI exists (v1 does not know the top-level name).
-  const cli = ["docker-compose", "docker"].find((c) =>
-    new Deno.Command("sh", { args: ["-c", `command -v ${c}`], stdout: "null", stderr: "null" })
-      .outputSync().success
-  );
-  if (cli === "docker-compose") {
-    const tmp = join(PROJECT_ROOT, "compose", `.practice7-check-${Deno.pid}.yaml`);
-    await Deno.writeTextFile(tmp, (await Deno.readTextFile(file)).replace(/^name: .*\n/m, ""));
-    try {
-      const out = new Deno.Command("docker-compose", {
-        args: ["-f", tmp, "config", "-q"],
-        stderr: "piped",
-      })
-        .outputSync();
-      assert.ok(out.success, new TextDecoder().decode(out.stderr));
-    } finally {
-      await Deno.remove(tmp);
-    }
-  }
 });
