@@ -243,7 +243,8 @@ await runMain(async () => {
         text: i % 3 === 0 ? `#${i} вот и ${WORD}, bye` : `#${i} hello there, how are you?`,
       };
       if (!(m.recipient === BLOCK.user && m.sender === BLOCK.blocked)) expected++;
-      messages.push({ key: m.recipient, value: JSON.stringify(m) });
+      // Keyed by message, so records spread evenly over the partitions (7 recipients would not).
+      messages.push({ key: `m${i}`, value: JSON.stringify(m) });
     }
     await producer.send({ topic: input, acks: -1, messages });
     if ((start + 5_000) % 50_000 === 0) console.log(`  loaded ${start + 5_000}/${total}`);
