@@ -356,6 +356,17 @@ Deno.test("promtool: the alert rules are valid, fire on their conditions, and th
   ) {
     assert.ok(names.includes(`${alert}:ok`), `${alert} loaded and evaluating: ${names}`);
   }
+  // Prometheus found the stack's Alertmanager, which answers.
+  const am = await eventually(
+    async () => {
+      const r = await (await fetch(`${stack.prometheus!.url()}/api/v1/alertmanagers`)).json();
+      return r.data.activeAlertmanagers.length > 0 ? r.data.activeAlertmanagers : undefined;
+    },
+    30_000,
+    "an active Alertmanager",
+  );
+  assert.match(am[0].url, new RegExp(`127\\.0\\.0\\.1:${stack.alertmanager!.port}/api/v2/alerts`));
+  assert.equal((await fetch(`${stack.alertmanager!.url()}/-/ready`)).status, 200);
   // Sanity of the generator: every static target of the stack is in the config.
   const cfg = prometheusConfig({ dir: stack.options.dir, targets: { kafka: ["x:1"] } });
   assert.ok(JSON.stringify(cfg).includes("x:1"));
