@@ -5,9 +5,8 @@
 import assert from "node:assert/strict";
 import type { Kafka, KafkaMessage } from "kafkajs";
 import { DLQ_HEADERS, dlqTopic, ensureTopic } from "../../lib/kafka/mod.ts";
-import { wireSchemaId } from "../../lib/practice7/mod.ts";
+import { registryConfigFromEnv, wireSchemaId } from "../../lib/practice7/mod.ts";
 import { WebHdfs } from "../../lib/lake/webhdfs.ts";
-import { localEndpoints } from "../../lib/stack/endpoints.ts";
 import { SchemaRegistryServer } from "../../lib/stack/registry.ts";
 import { runTask, TEST_ENV, testKafka, testStack, unique } from "../_stack.ts";
 
@@ -48,8 +47,12 @@ async function readRaw(kafka: Kafka, topic: string, count: number): Promise<Kafk
 }
 
 async function registryIdOf(subject: string, version: number): Promise<number> {
-  const url = localEndpoints().schemaRegistryUrl as string;
-  const res = await fetch(`${url}/subjects/${subject}/versions/${version}`);
+  // The stack's registry asks for basic auth when the test stack is secure (practice 6 ran).
+  const { url, username, password } = registryConfigFromEnv();
+  const headers: Record<string, string> = username
+    ? { authorization: `Basic ${btoa(`${username}:${password}`)}` }
+    : {};
+  const res = await fetch(`${url}/subjects/${subject}/versions/${version}`, { headers });
   assert.equal(res.status, 200, `registry has ${subject} v${version}`);
   return (await res.json()).id;
 }
