@@ -9,7 +9,14 @@
  * (9468 + STACK_PORT_OFFSET; 0 = any), WEBHDFS_URL and KAFKA_* (default: the local stack).
  * `--drain` stops once every partition is written and committed to its end.
  */
-import { envChoice, envInt, envString, parseFlags, runMain } from "../../lib/config.ts";
+import {
+  ConfigError,
+  envChoice,
+  envInt,
+  envString,
+  parseFlags,
+  runMain,
+} from "../../lib/config.ts";
 import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { serveMetrics } from "../../lib/metrics.ts";
 import {
@@ -24,6 +31,11 @@ await runMain(async () => {
   const flags = parseFlags(Deno.args, { boolean: ["drain"] });
   const topics = parseLakeTopics(envString("LAKE_TOPICS", "orders=order"));
   const crashRaw = Deno.env.get("LAKE_CRASH"); // fault injection for tests: after-rename:3
+  if (crashRaw && !/^(after-temp-write|after-rename):[1-9]\d*$/.test(crashRaw)) {
+    throw new ConfigError(
+      `Cannot use LAKE_CRASH as it must be after-temp-write:N or after-rename:N: current value is '${crashRaw}'`,
+    );
+  }
   const crash = crashRaw
     ? { at: crashRaw.split(":")[0] as CrashPoint, file: Number(crashRaw.split(":")[1]) }
     : undefined;
