@@ -24,12 +24,16 @@ export interface ComposeModel {
 }
 
 /** Runs `docker compose -f <file> config --format json`; throws with Compose's message. */
-export async function composeConfig(file: string): Promise<ComposeModel> {
+export async function composeConfig(
+  file: string,
+  env: Record<string, string> = {},
+): Promise<ComposeModel> {
   const path = join(PROJECT_ROOT, file);
   let out: Deno.CommandOutput;
   try {
     out = await new Deno.Command("docker", {
       args: ["compose", "-f", path, "config", "--format", "json"],
+      env,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

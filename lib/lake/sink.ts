@@ -36,7 +36,7 @@
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import { deadLetter, dlqTopic } from "../kafka/dlq.ts";
-import { BatchingProducer } from "../kafka/batch_producer.ts";
+import { PartitionedProducer } from "../kafka/partition_producer.ts";
 import { compileSchema, type Validator } from "../schemas/validator.ts";
 import { counter, histogram } from "../metrics.ts";
 import { type Column, ColumnError, columnsFromSchema } from "./columns.ts";
@@ -154,7 +154,7 @@ export class LakeSink {
   readonly #folders = new Set<string>();
   #consumer?: Consumer;
   #admin?: Admin;
-  #dlq?: BatchingProducer;
+  #dlq?: PartitionedProducer;
   #timer?: ReturnType<typeof setInterval>;
   #healthy = true;
   #stopping = false;
@@ -224,7 +224,7 @@ export class LakeSink {
   /** Connects, joins the group and starts writing. */
   async start(): Promise<void> {
     const { kafka, groupId, topics } = this.options;
-    this.#dlq = new BatchingProducer(kafka.producer({ idempotent: true, maxInFlightRequests: 1 }));
+    this.#dlq = new PartitionedProducer(kafka);
     await this.#dlq.connect();
     this.#admin = kafka.admin();
     await this.#admin.connect();

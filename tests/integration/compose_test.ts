@@ -28,6 +28,16 @@ Deno.test("compose/practice2.yaml passes docker compose config", async () => {
   }
 });
 
+Deno.test("the 3-node compose files and the local stack agree on the cluster", async () => {
+  for (const file of ["compose/practice3.yaml", "compose/practice4.yaml"]) {
+    assert.deepEqual(
+      kafkaDrift(await composeConfig(file), new KafkaCluster({ dir: "/unused", brokers: 3 })),
+      [],
+      file,
+    );
+  }
+});
+
 Deno.test("compose/practice2.yaml and the local stack agree on the cluster", async () => {
   const model = await composeConfig(FILE);
   assert.equal(TEST_BROKERS, 3);
@@ -91,4 +101,15 @@ Deno.test("the env names compose sets are the ones the code reads", async () => 
   for (const name of [...PRACTICE2_ENV.producer, ...PRACTICE2_ENV.consumer]) {
     assert.ok(sources.some((src) => src.includes(`"${name}"`)), `${name} is read somewhere`);
   }
+});
+
+Deno.test("compose/practice6.yaml passes docker compose config once its secrets are given, and names them when not", async () => {
+  const secrets = Object.fromEntries(
+    ["STORE", "ADMIN", "PRODUCER", "CONSUMER"].map((
+      who,
+    ) => [`PRACTICE6_${who}_PASSWORD`, `pw-${who.toLowerCase()}`]),
+  );
+  const model = await composeConfig("compose/practice6.yaml", secrets);
+  assert.ok(["kafka-0", "kafka-1", "kafka-2"].every((s) => model.services[s]));
+  await assert.rejects(() => composeConfig("compose/practice6.yaml"), /PRACTICE6_STORE_PASSWORD/);
 });
