@@ -218,11 +218,12 @@ Deno.test("bad records go to <topic>.dlq with the reason, the consumer keeps run
   await reader.connect();
   await reader.subscribe({ topic: dlqTopic(topic), fromBeginning: true });
   await reader.run({
-    eachMessage: async ({ message }) => {
+    eachMessage: ({ message }) => {
       const headers = Object.fromEntries(
         Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
       );
       dead.push({ key: String(message.key), headers });
+      return Promise.resolve();
     },
   });
   try {
