@@ -23,12 +23,57 @@ export interface ComposeModel {
   services: Record<string, ComposeService>;
 }
 
+/** Pinned Docker Compose release built when the docker CLI lacks its compose plugin. */
+const COMPOSE_MODULE = "github.com/docker/compose/v2/cmd@v2.32.4";
+
+let cli: Promise<void> | undefined;
+
+/**
+ * Makes sure `docker compose` works. Machines of this kind have the docker client; when its
+ * compose plugin is missing, the pinned release is built from the Go module proxy (checked
+ * against Go's checksum database) and installed as the CLI plugin — once per machine.
+ */
+function ensureComposeCli(): Promise<void> {
+  cli ??= (async () => {
+    const ok = await new Deno.Command("docker", {
+      args: ["compose", "version"],
+      stdout: "null",
+      stderr: "null",
+    })
+      .output().then((o) => o.success, () => false);
+    if (ok) return;
+    console.error(
+      `docker compose is missing: building ${COMPOSE_MODULE} (once per machine, a few minutes)…`,
+    );
+    const build = await new Deno.Command("go", {
+      args: ["install", COMPOSE_MODULE],
+      env: { GOFLAGS: "-mod=mod" },
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!build.success) {
+      throw new Error(
+        `go install ${COMPOSE_MODULE} failed:\n${new TextDecoder().decode(build.stderr)}`,
+      );
+    }
+    const gopath = new TextDecoder().decode(
+      (await new Deno.Command("go", { args: ["env", "GOPATH"] }).output()).stdout,
+    ).trim();
+    const plugins = join(Deno.env.get("HOME") ?? "/root", ".docker", "cli-plugins");
+    await Deno.mkdir(plugins, { recursive: true });
+    await Deno.copyFile(join(gopath, "bin", "cmd"), join(plugins, "docker-compose"));
+    await Deno.chmod(join(plugins, "docker-compose"), 0o755);
+  })();
+  return cli;
+}
+
 /** Runs `docker compose -f <file> config --format json`; throws with Compose's message. */
 export async function composeConfig(
   file: string,
   env: Record<string, string> = {},
 ): Promise<ComposeModel> {
   const path = join(PROJECT_ROOT, file);
+  await ensureComposeCli();
   let out: Deno.CommandOutput;
   try {
     out = await new Deno.Command("docker", {
