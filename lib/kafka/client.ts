@@ -105,6 +105,9 @@ const lineLogger: logCreator = (configured) => ({ namespace, level, log }) => {
   if (effective === logLevel.ERROR && RETRIABLE.test(`${message} ${error ?? ""}`)) {
     effective = logLevel.DEBUG;
   }
+  // PartitionedProducer and the streams runtime bound kafkajs' retries on purpose: they re-send
+  // themselves, with the same sequence numbers, so this warning does not apply.
+  if (/^Limiting retries for the idempotent producer/.test(message)) effective = logLevel.DEBUG;
   if (effective > configured || effective === logLevel.NOTHING) return;
   const tag = LEVEL_NAMES[effective] ?? "LOG";
   const extra = error ? ` — ${error}` : "";

@@ -128,13 +128,32 @@ export class PartitionedProducer {
     let meta = this.#meta.get(topic);
     if (!meta) {
       // One metadata request per topic, however many sends wait for it.
-      meta = this.#admin.fetchTopicMetadata({ topics: [topic] }).then((res) =>
-        res.topics[0].partitions.map((p) => ({ ...p, leader: Math.max(p.leader, 0) }))
-      );
+      meta = this.#topicPartitions(topic);
       this.#meta.set(topic, meta);
       meta.catch(() => this.#meta.delete(topic));
     }
     return this.#partitioner({ topic, partitionMetadata: await meta, message });
+  }
+
+  /**
+   * Partitions of a topic. A missing topic is created with the broker's defaults, as a plain
+   * producer's metadata request would have the broker do (kafkajs' admin never auto-creates).
+   */
+  async #topicPartitions(topic: string): Promise<PartitionMetadata[]> {
+    const fetch = async () =>
+      (await this.#admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions
+        .map((p) => ({ ...p, leader: Math.max(p.leader, 0) }));
+    try {
+      return await fetch();
+    } catch (err) {
+      if (
+        !/does not host this topic-partition|UNKNOWN_TOPIC/i.test(String((err as Error).message))
+      ) throw err;
+      await this.#admin.createTopics({ topics: [{ topic }], waitForLeaders: true }).catch((e) => {
+        if (!/already exists/i.test(String(e?.message))) throw e;
+      });
+      return await fetch();
+    }
   }
 
   /**

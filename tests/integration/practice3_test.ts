@@ -314,6 +314,8 @@ Deno.test("practice 3: bad input on every input topic ends in its DLQ with the r
     // Good input after the bad: the app kept running.
     await send(env, "word", "add", "bad");
     await send(env, "block", "--user", "A", "--blocked", "B");
+    // Tables and messages are separate topics: wait until the commands are applied.
+    await waitTables(app, appId, 1, 1);
     await send(env, "message", "--sender", "B", "--recipient", "A", "--text", "blocked");
     await send(env, "message", "--sender", "A", "--recipient", "B", "--text", "a bad word");
     await eventually(
