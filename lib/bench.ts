@@ -13,7 +13,7 @@
  * @module
  */
 import { join } from "node:path";
-import { bundleClasspath } from "./stack/artifacts.ts";
+import { runKafkaTool } from "./stack/kafka_tools.ts";
 import { PROJECT_ROOT } from "./stack/paths.ts";
 import { Stack } from "./stack/stack.ts";
 import type { Admin, Kafka } from "kafkajs";
@@ -60,19 +60,45 @@ export async function benchKafka(
   return { stack, bootstrap, kafka, admin };
 }
 
-/** Runs a main class of Kafka's jars (e.g. `org.apache.kafka.tools.ProducerPerformance`). */
-export async function kafkaTool(mainClass: string, args: string[], heapMb = 512): Promise<string> {
-  const cp = await bundleClasspath("kafka");
-  const out = await new Deno.Command("java", {
-    args: [`-Xmx${heapMb}m`, "-cp", cp, mainClass, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  const text = dec.decode(out.stdout);
-  if (!out.success) throw new Error(`${mainClass} failed:\n${text}${dec.decode(out.stderr)}`);
-  return text;
+/** Options of {@linkcode producerPerfTest}. */
+export interface ProducerPerfOptions {
+  bootstrap: string;
+  topic: string;
+  records: number;
+  recordSize: number;
+  /** Extra producer properties, `key=value`. @default ["acks=all"] */
+  props?: string[];
+  /** A producer properties file (security settings). */
+  configFile?: string;
+}
+
+/**
+ * Runs Kafka's `kafka-producer-perf-test` (ProducerPerformance) with full JIT and returns what
+ * it reports of itself (its own clock, JVM start-up excluded).
+ */
+export async function producerPerfTest(
+  options: ProducerPerfOptions,
+): Promise<{ records: number; recordsPerSec: number; seconds: number }> {
+  const { bootstrap, topic, records, recordSize, props = ["acks=all"], configFile } = options;
+  const out = await runKafkaTool("org.apache.kafka.tools.ProducerPerformance", [
+    "--topic",
+    topic,
+    "--num-records",
+    String(records),
+    "--record-size",
+    String(recordSize),
+    "--throughput",
+    "-1",
+    ...(configFile ? ["--producer.config", configFile] : []),
+    "--producer-props",
+    `bootstrap.servers=${bootstrap}`,
+    ...props,
+  ], { heapMb: 512, jit: "full", what: "kafka-producer-perf-test" });
+  const last = out.trim().split("\n").filter((l) => /records sent/.test(l)).at(-1) ?? "";
+  const m = last.match(/^(\d+) records sent, ([\d.]+) records\/sec/);
+  if (!m) throw new Error(`Cannot read kafka-producer-perf-test's summary:\n${out}`);
+  const recordsPerSec = Number(m[2]);
+  return { records: Number(m[1]), recordsPerSec, seconds: Number(m[1]) / recordsPerSec };
 }
 
 const rate = (r: BenchRow) => r.records / r.seconds;

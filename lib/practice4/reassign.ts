@@ -15,8 +15,7 @@
  * @module
  */
 import { join } from "node:path";
-import { bundleClasspath } from "../stack/artifacts.ts";
-import { run } from "../stack/process.ts";
+import { runKafkaTool } from "../stack/kafka_tools.ts";
 import type { PartitionInfo, TopicSpec } from "../kafka/topics.ts";
 
 /** The seed's topic: 8 partitions, replication factor 3 (min ISR 2 for the failover drill). */
@@ -105,25 +104,6 @@ export interface ToolOptions {
   bootstrap: string;
   /** Heap of the tool's JVM in MB. @default 256 */
   heapMb?: number;
-}
-
-/** Runs one of Kafka's command-line tools (a main class from the stack's jars); returns stdout. */
-export async function runKafkaTool(
-  mainClass: string,
-  args: string[],
-  { heapMb = 256, what }: { heapMb?: number; what?: string } = {},
-): Promise<string> {
-  const cp = await bundleClasspath("kafka");
-  return await run("java", [
-    `-Xmx${heapMb}m`,
-    "-XX:+UseSerialGC",
-    "-XX:TieredStopAtLevel=1",
-    "-Dlog4j2.level=WARN",
-    "-cp",
-    cp,
-    mainClass,
-    ...args,
-  ], { what: what ?? mainClass });
 }
 
 const REASSIGN = "org.apache.kafka.tools.reassign.ReassignPartitionsCommand";

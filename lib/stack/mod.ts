@@ -16,3 +16,4 @@ export * from "./service.ts";
 export * from "./endpoints.ts";
 export { bundleClasspath, fetchBundle } from "./artifacts.ts";
 export { defaultStackDir, PROJECT_ROOT } from "./paths.ts";
+export { type KafkaToolOptions, runKafkaTool } from "./kafka_tools.ts";

@@ -12,8 +12,15 @@
  */
 import type { Kafka } from "kafkajs";
 import { flagInt, parseFlags, runMain } from "../../lib/config.ts";
-import { benchKafka, type BenchRow, benchTable, kafkaTool, saveBench } from "../../lib/bench.ts";
+import {
+  benchKafka,
+  type BenchRow,
+  benchTable,
+  producerPerfTest,
+  saveBench,
+} from "../../lib/bench.ts";
 import { ensureTopic } from "../../lib/kafka/mod.ts";
+import { runKafkaTool } from "../../lib/stack/kafka_tools.ts";
 
 async function consumeAll(
   kafka: Kafka,
@@ -74,24 +81,12 @@ await runMain(async () => {
   try {
     await ensureTopic(admin, { topic, partitions: 3, replicationFactor: 1 });
     console.error(`filling ${topic} with ${records.toLocaleString("en")} × ${size} B …`);
-    await kafkaTool("org.apache.kafka.tools.ProducerPerformance", [
-      "--topic",
-      topic,
-      "--num-records",
-      String(records),
-      "--record-size",
-      String(size),
-      "--throughput",
-      "-1",
-      "--producer-props",
-      `bootstrap.servers=${bootstrap}`,
-      "acks=all",
-    ]);
+    await producerPerfTest({ bootstrap, topic, records, recordSize: size });
 
     console.error("kafka-consumer-perf-test …");
     // Non-detailed summary columns: start.time, end.time, data.consumed.in.MB, MB.sec,
     // data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
-    const summary = await kafkaTool("org.apache.kafka.tools.ConsumerPerformance", [
+    const summary = await runKafkaTool("org.apache.kafka.tools.ConsumerPerformance", [
       "--bootstrap-server",
       bootstrap,
       "--topic",
@@ -99,8 +94,8 @@ await runMain(async () => {
       "--messages",
       String(records),
       "--group",
-      `bench-java2-${Date.now().toString(36)}`,
-    ]);
+      `bench-java-${Date.now().toString(36)}`,
+    ], { heapMb: 512, jit: "full", what: "kafka-consumer-perf-test" });
     const cols = summary.trim().split("\n").pop()!.split(",").map((s) => s.trim());
     const n = Number(cols[4]);
     const fetchMs = Number(cols[7]);

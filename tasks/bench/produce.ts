@@ -14,8 +14,8 @@ import {
   benchKafka,
   type BenchRow,
   benchTable,
-  kafkaTool,
   payload,
+  producerPerfTest,
   saveBench,
 } from "../../lib/bench.ts";
 import { ensureTopic, PartitionedProducer } from "../../lib/kafka/mod.ts";
@@ -47,26 +47,17 @@ await runMain(async () => {
   try {
     // 1. Kafka's own perf tool.
     console.error(`kafka-producer-perf-test: ${records.toLocaleString("en")} × ${size} B …`);
-    const out = await kafkaTool("org.apache.kafka.tools.ProducerPerformance", [
-      "--topic",
-      await topic("java"),
-      "--num-records",
-      String(records),
-      "--record-size",
-      String(size),
-      "--throughput",
-      "-1",
-      "--producer-props",
-      `bootstrap.servers=${bootstrap}`,
-      "acks=all",
-      "enable.idempotence=true",
-    ]);
-    const m = out.trim().split("\n").pop()!.match(/^(\d+) records sent, ([\d.]+) records\/sec/);
-    if (!m) throw new Error(`Cannot read ProducerPerformance's summary:\n${out}`);
+    const java = await producerPerfTest({
+      bootstrap,
+      topic: await topic("java"),
+      records,
+      recordSize: size,
+      props: ["acks=all", "enable.idempotence=true"],
+    });
     rows.push({
       name: "kafka-producer-perf-test (Java)",
-      records: Number(m[1]),
-      seconds: Number(m[1]) / Number(m[2]),
+      records: java.records,
+      seconds: java.seconds,
       reference: true,
     });
 

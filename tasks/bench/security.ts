@@ -33,7 +33,7 @@ import {
 } from "../../lib/kafka/mod.ts";
 import { localEndpoints } from "../../lib/stack/endpoints.ts";
 import { PROJECT_ROOT } from "../../lib/stack/paths.ts";
-import { runKafkaTool } from "../../lib/practice4/reassign.ts";
+import { producerPerfTest } from "../../lib/bench.ts";
 
 const TOPIC = "bench-security";
 
@@ -83,27 +83,14 @@ async function javaProduce(
   records: number,
   size: number,
 ): Promise<{ seconds: number; recordsPerSec: number }> {
-  const out = await runKafkaTool("org.apache.kafka.tools.ProducerPerformance", [
-    "--topic",
-    TOPIC,
-    "--num-records",
-    String(records),
-    "--record-size",
-    String(size),
-    "--throughput",
-    "-1",
-    "--producer.config",
-    propsFile,
-    "--producer-props",
-    `bootstrap.servers=${bootstrap}`,
-    "acks=all",
-    "linger.ms=5",
-  ], { heapMb: 384, what: "kafka-producer-perf-test" });
-  const last = out.trim().split("\n").filter((l) => /records sent/.test(l)).at(-1) ?? "";
-  const m = last.match(/([\d.]+) records sent, ([\d.]+) records\/sec/);
-  if (!m) throw new Error(`Unexpected output of kafka-producer-perf-test:\n${out}`);
-  const recordsPerSec = Number(m[2]);
-  return { seconds: records / recordsPerSec, recordsPerSec };
+  return await producerPerfTest({
+    bootstrap,
+    topic: TOPIC,
+    records,
+    recordSize: size,
+    configFile: propsFile,
+    props: ["acks=all", "linger.ms=5"],
+  });
 }
 
 await runMain(async () => {
