@@ -104,7 +104,21 @@ export async function setupPractice6(admin: Admin): Promise<AclGrant[]> {
     }
   }
   await admin.createAcls({ acl: PRACTICE6_ACLS.map(toKafkajs) });
-  return await describePractice6Acls(admin);
+  // In KRaft each broker applies new ACLs when the metadata update reaches it, a moment after
+  // createAcls returns: wait until describe shows them all several times in a row.
+  const deadline = Date.now() + 30_000;
+  let acls = await describePractice6Acls(admin);
+  for (let streak = 0; streak < 3 && Date.now() < deadline;) {
+    await new Promise((r) => setTimeout(r, 300));
+    acls = await describePractice6Acls(admin);
+    streak = acls.length >= PRACTICE6_ACLS.length ? streak + 1 : 0;
+  }
+  if (acls.length < PRACTICE6_ACLS.length) {
+    throw new Error(
+      `Only ${acls.length} of ${PRACTICE6_ACLS.length} ACLs are visible 30 s after creating them`,
+    );
+  }
+  return acls;
 }
 
 /** The ACLs of any principal on topic-1, topic-2 and the consumer group. */
