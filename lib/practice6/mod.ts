@@ -198,6 +198,9 @@ export interface TryReadOptions {
   idleMs?: number;
 }
 
+const COORDINATOR_BUSY =
+  /coordinator is loading|coordinator is not available|not the correct coordinator|GROUP_LOAD_IN_PROGRESS|COORDINATOR_NOT_AVAILABLE|NOT_COORDINATOR/i;
+
 /**
  * Reads `topic` from the beginning (or the group's committed offsets) until `min` messages and
  * then `idleMs` of quiet, or `timeoutMs`. Denied access is returned, not thrown.
@@ -211,7 +214,15 @@ export async function tryRead(
   const { group = CONSUMER_GROUP, min = 1, timeoutMs = 20_000, idleMs = 1_500 } = readOptions;
   const consumer = kafka.consumer({
     groupId: group,
-    retry: { retries: 6, restartOnFailure: () => Promise.resolve(false) },
+    // A group coordinator still loading (a fresh cluster) is worth waiting for; every other
+    // failure (authorization above all) is the answer and ends the attempt.
+    retry: {
+      retries: 10,
+      restartOnFailure: (e) =>
+        Promise.resolve(
+          COORDINATOR_BUSY.test(`${e.message} ${(e as { type?: string }).type ?? ""}`),
+        ),
+    },
     allowAutoTopicCreation: false,
   });
   const values: string[] = [];
@@ -220,7 +231,7 @@ export async function tryRead(
   let lastAt = Date.now();
   const { CRASH, GROUP_JOIN } = consumer.events;
   consumer.on(CRASH, (e) => {
-    failure = e.payload.error;
+    if (!e.payload.restart) failure = e.payload.error;
   });
   consumer.on(GROUP_JOIN, () => {
     joined = true;
