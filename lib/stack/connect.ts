@@ -16,7 +16,14 @@
 import { join } from "node:path";
 import { bundleClasspath, fetchBundle } from "./artifacts.ts";
 import { jmxAgentArg } from "./jmx.ts";
-import { killHard, portOpen, readPid, startDetached, stopProcess, tailFile } from "./process.ts";
+import {
+  killHard,
+  readPid,
+  requireFreePorts,
+  startDetached,
+  stopProcess,
+  tailFile,
+} from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
 
 /** Connector bundles (see bundles.ts) every worker gets in its plugin path. */
@@ -188,13 +195,7 @@ export class ConnectWorker implements Service {
       await Deno.writeTextFile(join(this.root, "log4j2.properties"), LOG4J2);
       const props = Object.entries(this.properties()).map(([k, v]) => `${k}=${v}`).join("\n");
       await Deno.writeTextFile(this.config, props + "\n");
-      for (const port of [this.port, ...(this.jmxPort ? [this.jmxPort] : [])]) {
-        if (await portOpen(port)) {
-          throw new StackError(
-            `Cannot start Kafka Connect: port ${port} is already in use by another program`,
-          );
-        }
-      }
+      await requireFreePorts("Kafka Connect", [this.port, ...(this.jmxPort ? [this.jmxPort] : [])]);
       const agent = this.jmxPort
         ? [await jmxAgentArg({ port: this.jmxPort, rules: "connect" })]
         : [];

@@ -15,7 +15,7 @@
 import { join } from "node:path";
 import { PROJECT_ROOT } from "./paths.ts";
 import { registerScrapeTarget } from "./prometheus.ts";
-import { portOpen, readPid, startDetached, stopProcess, tailFile } from "./process.ts";
+import { readPid, requireFreePorts, startDetached, stopProcess, tailFile } from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
 
 /** Options of a {@linkcode DenoService}. */
@@ -62,9 +62,7 @@ export class DenoService implements Service {
   async start(): Promise<void> {
     if (readPid(this.pidFile, this.#marker).state !== "running") {
       await Deno.mkdir(this.root, { recursive: true });
-      if (await portOpen(this.port)) {
-        throw new StackError(`Cannot start ${this.name}: port ${this.port} is already in use`);
-      }
+      await requireFreePorts(this.name, [this.port]);
       await startDetached({
         cmd: Deno.execPath(),
         args: [

@@ -18,7 +18,15 @@
  */
 import { join } from "node:path";
 import { bundleClasspath } from "./artifacts.ts";
-import { portOpen, readPid, run, startDetached, stopProcess, tailFile } from "./process.ts";
+import {
+  portOpen,
+  readPid,
+  requireFreePorts,
+  run,
+  startDetached,
+  stopProcess,
+  tailFile,
+} from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
 
 /** Options of an {@linkcode HdfsCluster}. */
@@ -235,13 +243,7 @@ export class HdfsCluster implements Service {
     const ports = role === "namenode"
       ? [this.ports.rpc, this.ports.http]
       : [this.ports.dataHttp, this.ports.dataTransfer, this.ports.dataIpc];
-    for (const port of ports) {
-      if (await portOpen(port)) {
-        throw new StackError(
-          `Cannot start the HDFS ${role}: port ${port} is already in use by another program`,
-        );
-      }
-    }
+    await requireFreePorts(`the HDFS ${role}`, ports);
     const { pidFile, log } = this.#proc(role);
     await startDetached({
       cmd: "java",

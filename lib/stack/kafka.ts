@@ -24,6 +24,7 @@ import {
   killHard,
   portOpen,
   readPid,
+  requireFreePorts,
   run,
   startDetached,
   stopProcess,
@@ -296,13 +297,7 @@ export class KafkaCluster implements Service {
     if (this.pid(id) !== undefined) return;
     const node = this.node(id);
     const cp = classpath ?? await bundleClasspath("kafka");
-    for (const port of Object.values(node.ports)) {
-      if (await portOpen(port)) {
-        throw new StackError(
-          `Cannot start ${this.name} node ${id}: port ${port} is already in use by another program`,
-        );
-      }
-    }
+    await requireFreePorts(`${this.name} node ${id}`, Object.values(node.ports));
     await startDetached({
       cmd: "java",
       args: [

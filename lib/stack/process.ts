@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+import { StackError } from "./service.ts";
 
 /** Options for {@linkcode startDetached}. */
 export interface StartOptions {
@@ -167,6 +168,20 @@ export async function run(
     );
   }
   return stdout;
+}
+
+/**
+ * Fails with a {@linkcode StackError} naming the first port that another program already
+ * listens on, so a service never starts half-way into a taken port.
+ */
+export async function requireFreePorts(what: string, ports: Iterable<number>): Promise<void> {
+  for (const port of ports) {
+    if (await portOpen(port)) {
+      throw new StackError(
+        `Cannot start ${what}: port ${port} is already in use by another program`,
+      );
+    }
+  }
 }
 
 /** Whether a TCP port on 127.0.0.1 accepts connections. */

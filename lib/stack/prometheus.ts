@@ -16,7 +16,7 @@
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { PROJECT_ROOT } from "./paths.ts";
-import { portOpen, readPid, run, startDetached, stopProcess, tailFile } from "./process.ts";
+import { readPid, requireFreePorts, run, startDetached, stopProcess, tailFile } from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
 
 /** Debian package versions the stack was built and tested with (bookworm). */
@@ -166,9 +166,7 @@ export class PrometheusServer implements Service {
         .catch(() => {});
     } else {
       const bin = await prometheusBinary("prometheus");
-      if (await portOpen(this.port)) {
-        throw new StackError(`Cannot start Prometheus: port ${this.port} is already in use`);
-      }
+      await requireFreePorts("Prometheus", [this.port]);
       await startDetached({
         cmd: bin,
         args: [
@@ -239,9 +237,7 @@ export class AlertmanagerServer implements Service {
       const bin = await prometheusBinary("prometheus-alertmanager");
       await Deno.mkdir(this.root, { recursive: true });
       await Deno.copyFile(join(PROJECT_ROOT, "compose/prometheus/alertmanager.yml"), this.config);
-      if (await portOpen(this.port)) {
-        throw new StackError(`Cannot start Alertmanager: port ${this.port} is already in use`);
-      }
+      await requireFreePorts("Alertmanager", [this.port]);
       await startDetached({
         cmd: bin,
         args: [

@@ -26,7 +26,7 @@ import { join } from "node:path";
 import { fetchBundle } from "./artifacts.ts";
 import { APICURIO_VERSION } from "./bundles.ts";
 import { cacheDir } from "./paths.ts";
-import { portOpen, readPid, run, startDetached, stopProcess, tailFile } from "./process.ts";
+import { readPid, requireFreePorts, run, startDetached, stopProcess, tailFile } from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
 
 /** Options of a {@linkcode SchemaRegistryServer}. */
@@ -152,11 +152,7 @@ export class SchemaRegistryServer implements Service {
   async start(): Promise<void> {
     if (this.#pid() === undefined) {
       const home = await apicurioHome();
-      if (await portOpen(this.port)) {
-        throw new StackError(
-          `Cannot start the schema registry: port ${this.port} is already in use by another program`,
-        );
-      }
+      await requireFreePorts("the schema registry", [this.port]);
       await Deno.mkdir(this.root, { recursive: true });
       await this.#writeAuthConfig();
       await startDetached({
