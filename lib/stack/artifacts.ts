@@ -177,18 +177,6 @@ export async function fetchBundle(name: string, options: FetchOptions = {}): Pro
   return bundle.files.map((f) => join(root, f.path));
 }
 
-/** Verifies every cached file of a bundle against the lock (full re-hash). */
-export async function verifyBundle(name: string): Promise<void> {
-  const lock = await readLock();
-  const root = join(cacheDir(), "maven");
-  for (const f of lock.bundles[name]?.files ?? []) {
-    const local = join(root, f.path);
-    if (!(await exists(local))) throw new Error(`${local} is missing`);
-    const digest = await sha256File(local);
-    if (digest !== f.sha256) throw new ChecksumError(`${local}: sha256 ${digest} != ${f.sha256}`);
-  }
-}
-
 /**
  * Java classpath of a bundle (downloading it first if needed): a folder of links to the
  * bundle's jars in the cache, as `<folder>/*`, which keeps command lines short.
