@@ -351,7 +351,9 @@ export class KafkaCluster implements Service {
     let lastErr = "";
     while (Date.now() < deadline) {
       for (const id of this.nodeIds) {
-        const st = readPid(this.node(id).pidFile, this.node(id).config);
+        // The pid alone: we just wrote it, and right after the fork the child can still show
+        // its parent's command line, which a marker check would take for a stale pid.
+        const st = readPid(this.node(id).pidFile);
         if (st.state !== "running") {
           throw new StackError(
             `Kafka ${this.name} node ${id} exited during start-up. Last lines of ${
