@@ -8,7 +8,7 @@
  * and prints what was produced and consumed. The stack keeps running afterwards
  * (`deno task stack down` stops it). Exit code 1 when a consumer missed an order.
  */
-import { envInt, envNumber, runMain } from "../lib/config.ts";
+import { envInt, envNumber, runMain } from "../lib/env/mod.ts";
 import {
   createKafka,
   describePartitions,
@@ -16,9 +16,9 @@ import {
   ensureTopic,
   formatDescription,
 } from "../lib/kafka/mod.ts";
-import { type ConsumedOrder, OrderConsumer } from "../lib/practice2/consumer.ts";
-import { OrderProducer, sampleOrder, unserializableOrder } from "../lib/practice2/producer.ts";
-import { ORDERS_TOPIC } from "../lib/practice2/topics.ts";
+import { type ConsumedOrder, OrderConsumer } from "../lib/course/practice2/mod.ts";
+import { OrderProducer, sampleOrder, unserializableOrder } from "../lib/course/practice2/mod.ts";
+import { ORDERS_TOPIC } from "../lib/course/practice2/mod.ts";
 import { SerializationError } from "../lib/schemas/mod.ts";
 import { Stack } from "../lib/stack/mod.ts";
 

@@ -11,9 +11,9 @@
  *   status                                 each process with pid, ports and health
  *   logs [service] [--lines N]             tail of each log (e.g. `logs kafka-main-0`)
  */
-import { ConfigError, parseFlags, parseIntValue, runMain } from "../lib/config.ts";
+import { ConfigError, parseFlags, parseIntValue, runMain } from "../lib/env/mod.ts";
 import { Stack } from "../lib/stack/mod.ts";
-import { tailFile } from "../lib/stack/process.ts";
+import { tailFile } from "../lib/stack/mod.ts";
 
 const USAGE =
   "usage: deno task stack up [--brokers N] [--no-postgres] [--registry] [--hdfs] [--secure] [--connect] [--monitoring] [--no-jmx] | down | status | logs [name] [--lines N]";

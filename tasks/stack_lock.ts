@@ -6,16 +6,16 @@
  */
 import { join, relative } from "node:path";
 import { createHash } from "node:crypto";
-import { BUNDLES, type BundleSpec } from "../lib/stack/bundles.ts";
+import { BUNDLES, type BundleSpec } from "../lib/stack/mod.ts";
 import {
   type ArtifactLock,
   LOCK_FILE,
   readLock,
   repositoryUrl,
   sha256File,
-} from "../lib/stack/artifacts.ts";
-import { run } from "../lib/stack/process.ts";
-import { runMain } from "../lib/config.ts";
+} from "../lib/stack/mod.ts";
+import { run } from "../lib/stack/mod.ts";
+import { runMain } from "../lib/env/mod.ts";
 
 function pom(coords: string[]): string {
   const deps = coords.map((c) => {

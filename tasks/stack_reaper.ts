@@ -4,7 +4,7 @@
  * itself, so that no service outlives the test run.
  */
 import { Stack } from "../lib/stack/mod.ts";
-import { isAlive } from "../lib/stack/process.ts";
+import { isAlive } from "../lib/stack/mod.ts";
 
 const pid = Number(Deno.args[0]);
 while (Number.isInteger(pid) && isAlive(pid)) await new Promise((r) => setTimeout(r, 500));

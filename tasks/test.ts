@@ -4,8 +4,8 @@
  * against it, and always takes the stack down again, whatever the outcome.
  */
 import { Stack } from "../lib/stack/mod.ts";
-import { TEST_BROKERS, testStackEnv } from "../lib/stack/test_stack.ts";
-import { runMain } from "../lib/config.ts";
+import { TEST_BROKERS, testStackEnv } from "../lib/stack/mod.ts";
+import { runMain } from "../lib/env/mod.ts";
 
 await runMain(async () => {
   const env = testStackEnv();

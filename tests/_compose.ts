@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { defaultBrokerProperties, type KafkaCluster, nodePorts } from "../lib/stack/kafka.ts";
-import { PROJECT_ROOT } from "../lib/stack/paths.ts";
+import { PROJECT_ROOT } from "../lib/env/paths.ts";
 
 /** A service of the normalized compose model (the parts the checks read). */
 export interface ComposeService {

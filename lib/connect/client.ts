@@ -13,8 +13,8 @@
  * ```
  * @module
  */
-import { ConfigError, envString } from "../config.ts";
-import { localEndpoints } from "../stack/endpoints.ts";
+import { ConfigError, envString } from "../env/mod.ts";
+import { localEndpoints } from "../env/mod.ts";
 
 /** Connect answered with an error (HTTP status and Connect's own message). */
 export class ConnectError extends Error {

@@ -4,3 +4,4 @@
  */
 export * from "./client.ts";
 export * from "./sink.ts";
+export * from "./postgres.ts";

@@ -11,8 +11,8 @@
  * @module
  */
 import pg from "pg";
-import { ConfigError, envString } from "../config.ts";
-import { localEndpoints } from "../stack/endpoints.ts";
+import { ConfigError, envString } from "../env/mod.ts";
+import { localEndpoints } from "../env/mod.ts";
 
 /** `$POSTGRES_URL`, else the local stack's PostgreSQL, else the default local server. */
 export function postgresUrlFromEnv(): string {

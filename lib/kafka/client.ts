@@ -11,8 +11,8 @@
  */
 import { Kafka, type KafkaConfig, type logCreator, logLevel, type SASLOptions } from "kafkajs";
 import process from "node:process";
-import { ConfigError, envChoice, envString } from "../config.ts";
-import { localEndpoints } from "../stack/endpoints.ts";
+import { ConfigError, envChoice, envString } from "../env/mod.ts";
+import { localEndpoints } from "../env/mod.ts";
 
 /** How to reach and authenticate to a cluster. */
 export interface KafkaClientOptions {

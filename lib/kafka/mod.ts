@@ -8,3 +8,5 @@ export * from "./dlq.ts";
 export * from "./errors.ts";
 export * from "./secure_config.ts";
 export * from "./partition_producer.ts";
+export * from "./acl.ts";
+export * from "./probes.ts";

@@ -13,8 +13,8 @@
  * ```
  * @module
  */
-import { ConfigError, envChoice, envString } from "../config.ts";
-import { localEndpoints } from "../stack/endpoints.ts";
+import { ConfigError, envChoice, envString } from "../env/mod.ts";
+import { localEndpoints } from "../env/mod.ts";
 import { type KafkaClientOptions, kafkaConfigFromEnv, SECURITY_PROTOCOLS } from "./client.ts";
 
 /** What the local stack records about its secure cluster in `endpoints.json`. */

@@ -11,7 +11,7 @@
  * @example
  * ```ts
  * import { columnsFromSchema, ColumnBuffer } from "./columns.ts";
- * import { ORDER_SCHEMA } from "../schemas/order.ts";
+ * import { ORDER_SCHEMA } from "../schemas/mod.ts";
  * const buf = new ColumnBuffer(columnsFromSchema(ORDER_SCHEMA));
  * buf.append(order, { partition: 0, offset: 42n, timestamp: Date.now() });
  * const table = buf.toArrow();

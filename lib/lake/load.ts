@@ -10,7 +10,7 @@
  * @module
  */
 import type { Kafka, Message } from "kafkajs";
-import type { Order } from "../schemas/order.ts";
+import type { Order } from "../schemas/mod.ts";
 
 /** Options of {@linkcode produceOrders}. */
 export interface ProduceOrdersOptions {

@@ -35,10 +35,10 @@
  * @module
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
-import { deadLetter, dlqTopic } from "../kafka/dlq.ts";
-import { PartitionedProducer } from "../kafka/partition_producer.ts";
-import { compileSchema, type Validator } from "../schemas/validator.ts";
-import { counter, histogram } from "../metrics.ts";
+import { deadLetter, dlqTopic } from "../kafka/mod.ts";
+import { PartitionedProducer } from "../kafka/mod.ts";
+import { compileSchema, type Validator } from "../schemas/mod.ts";
+import { counter, histogram } from "../monitoring/mod.ts";
 import { type Column, ColumnError, columnsFromSchema } from "./columns.ts";
 import { createParquetBuffer, type ParquetBuffer, type ParquetWriterName } from "./parquet.ts";
 import { fileName, parseFileName, partitionFolder, tempFolder } from "./layout.ts";

@@ -9,9 +9,9 @@
  * ```
  * @module
  */
-import { ConfigError } from "../config.ts";
-import { ORDER_SCHEMA } from "../schemas/order.ts";
-import { HADOOP_EVENT_SCHEMA } from "../schemas/hadoop_event.ts";
+import { ConfigError } from "../env/mod.ts";
+import { ORDER_SCHEMA } from "../schemas/mod.ts";
+import { HADOOP_EVENT_SCHEMA } from "../schemas/mod.ts";
 import type { LakeTopic } from "./sink.ts";
 
 /** Event schemas (lib/schemas) the lake can write, by name. */

@@ -14,8 +14,8 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PYTHON_PACKAGES, pythonEnv } from "../stack/python.ts";
-import { run } from "../stack/process.ts";
+import { PYTHON_PACKAGES, pythonEnv } from "../stack/mod.ts";
+import { run } from "../stack/mod.ts";
 import type { WebHdfs } from "./webhdfs.ts";
 
 /** What `verify_lake.py` reports. */

@@ -15,8 +15,8 @@
  * ```
  * @module
  */
-import { envString } from "../config.ts";
-import { localEndpoints } from "../stack/endpoints.ts";
+import { envString } from "../env/mod.ts";
+import { localEndpoints } from "../env/mod.ts";
 
 /** Options of a {@linkcode WebHdfs} client. */
 export interface WebHdfsOptions {

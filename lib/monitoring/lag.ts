@@ -14,7 +14,7 @@
  */
 import type { Admin } from "kafkajs";
 import client from "prom-client";
-import { registry } from "../metrics.ts";
+import { registry } from "./metrics.ts";
 
 /** Lag of one partition of a group. */
 export interface PartitionLag {

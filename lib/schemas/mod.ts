@@ -6,3 +6,4 @@ export * from "./validator.ts";
 export * from "./order.ts";
 export * from "./hadoop_event.ts";
 export * from "./user_avro.ts";
+export * from "./chat.ts";

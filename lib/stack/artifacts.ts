@@ -11,7 +11,7 @@
 import { dirname, join } from "node:path";
 import { createHash } from "node:crypto";
 import cliProgress from "cli-progress";
-import { cacheDir, PROJECT_ROOT } from "./paths.ts";
+import { cacheDir, PROJECT_ROOT } from "../env/mod.ts";
 
 /** One pinned file of a bundle. */
 export interface LockedFile {

@@ -13,7 +13,7 @@
  * @module
  */
 import { join } from "node:path";
-import { PROJECT_ROOT } from "./paths.ts";
+import { PROJECT_ROOT } from "../env/mod.ts";
 import { registerScrapeTarget } from "./prometheus.ts";
 import { readPid, requireFreePorts, startDetached, stopProcess, tailFile } from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";

@@ -13,7 +13,7 @@
  */
 import { join } from "node:path";
 import { fetchBundle } from "./artifacts.ts";
-import { PROJECT_ROOT } from "./paths.ts";
+import { PROJECT_ROOT } from "../env/mod.ts";
 
 /** Options of {@linkcode jmxAgentArg}. */
 export interface JmxAgentOptions {

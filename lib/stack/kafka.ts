@@ -31,7 +31,7 @@ import {
   tailFile,
 } from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
-import { createKafka, type KafkaClientOptions } from "../kafka/client.ts";
+import { createKafka, type KafkaClientOptions } from "../kafka/mod.ts";
 
 /** The seed's cluster id (`KAFKA_KRAFT_CLUSTER_ID`). */
 export const SEED_CLUSTER_ID = "abcdefghijklmnopqrstuv";

@@ -1,5 +1,7 @@
 /**
- * The local stack: real Apache Kafka (KRaft) and PostgreSQL as local processes, no Docker.
+ * The local stack: every service of the platform as a local process, no Docker: Kafka (KRaft,
+ * plaintext and secure), PostgreSQL, Kafka Connect with Debezium, the schema registry, HDFS,
+ * Prometheus and Alertmanager, the Deno services, and Kafka's own tools from the pinned release.
  *
  * @example
  * ```ts
@@ -9,11 +11,20 @@
  * @module
  */
 export * from "./stack.ts";
+export * from "./service.ts";
+export * from "./process.ts";
+export * from "./artifacts.ts";
+export * from "./bundles.ts";
 export * from "./kafka.ts";
 export * from "./secure_kafka.ts";
+export * from "./kafka_tools.ts";
+export * from "./reassign.ts";
 export * from "./postgres.ts";
-export * from "./service.ts";
-export * from "./endpoints.ts";
-export { bundleClasspath, fetchBundle } from "./artifacts.ts";
-export { defaultStackDir, PROJECT_ROOT } from "./paths.ts";
-export { type KafkaToolOptions, runKafkaTool } from "./kafka_tools.ts";
+export * from "./connect.ts";
+export * from "./registry.ts";
+export * from "./hdfs.ts";
+export * from "./prometheus.ts";
+export * from "./jmx.ts";
+export * from "./deno_service.ts";
+export * from "./python.ts";
+export * from "./test_stack.ts";

@@ -15,7 +15,7 @@
  */
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { PROJECT_ROOT } from "./paths.ts";
+import { PROJECT_ROOT } from "../env/mod.ts";
 import { readPid, requireFreePorts, run, startDetached, stopProcess, tailFile } from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
 

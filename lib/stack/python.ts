@@ -13,7 +13,7 @@
  */
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { cacheDir } from "./paths.ts";
+import { cacheDir } from "../env/mod.ts";
 import { run } from "./process.ts";
 import { StackError } from "./service.ts";
 

@@ -25,7 +25,7 @@
 import { join } from "node:path";
 import { fetchBundle } from "./artifacts.ts";
 import { APICURIO_VERSION } from "./bundles.ts";
-import { cacheDir } from "./paths.ts";
+import { cacheDir } from "../env/mod.ts";
 import { readPid, requireFreePorts, run, startDetached, stopProcess, tailFile } from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
 

@@ -31,7 +31,7 @@ import { KafkaCluster, nodePorts } from "./kafka.ts";
 import { run } from "./process.ts";
 import type { ProcessStatus, Service } from "./service.ts";
 import { StackError } from "./service.ts";
-import type { KafkaClientOptions } from "../kafka/client.ts";
+import type { KafkaClientOptions } from "../kafka/mod.ts";
 
 /** Users of the secure cluster. `admin` is the super user and the brokers' own principal. */
 export const SECURE_USERS = ["admin", "producer", "consumer"] as const;

@@ -14,7 +14,7 @@
  * @module
  */
 import { join } from "node:path";
-import { envInt } from "../config.ts";
+import { envInt } from "../env/mod.ts";
 import { KafkaCluster } from "./kafka.ts";
 import { PostgresServer } from "./postgres.ts";
 import { HdfsCluster } from "./hdfs.ts";
@@ -25,10 +25,10 @@ import { jmxAgentArg, jmxRulesFile } from "./jmx.ts";
 import { LOCK_FILE } from "./artifacts.ts";
 import { AlertmanagerServer, PrometheusServer } from "./prometheus.ts";
 import { DenoService } from "./deno_service.ts";
-import { cacheDir, defaultStackDir } from "./paths.ts";
+import { cacheDir, defaultStackDir } from "../env/mod.ts";
 import { readPid, stopProcess } from "./process.ts";
 import type { ProcessStatus, Service } from "./service.ts";
-import { type StackEndpoints, writeEndpoints } from "./endpoints.ts";
+import { type StackEndpoints, writeEndpoints } from "../env/mod.ts";
 
 /** What a stack runs. */
 export interface StackOptions {

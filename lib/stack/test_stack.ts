@@ -10,7 +10,7 @@
  * @module
  */
 import { join } from "node:path";
-import { PROJECT_ROOT } from "./paths.ts";
+import { PROJECT_ROOT } from "../env/mod.ts";
 
 /** Env that points every task, test and client at the test stack. */
 export function testStackEnv(): { STACK_DIR: string; STACK_PORT_OFFSET: string } {

@@ -53,9 +53,9 @@ import {
   type PartitionMetadata,
   type Producer,
 } from "kafkajs";
-import { deadLetter, dlqTopic } from "../kafka/dlq.ts";
-import { ensureTopic, type TopicSpec } from "../kafka/topics.ts";
-import { DeserializationError } from "../schemas/validator.ts";
+import { deadLetter, dlqTopic } from "../kafka/mod.ts";
+import { ensureTopic, type TopicSpec } from "../kafka/mod.ts";
+import { DeserializationError } from "../schemas/mod.ts";
 import { streamMetrics } from "./metrics.ts";
 import { chunks } from "./_chunks.ts";
 import { type TableSet, TableSet as Tables, type TableSpec, type TableView } from "./table.ts";

@@ -15,7 +15,7 @@
  * @module
  */
 import client from "prom-client";
-import { counter, histogram, registry } from "../metrics.ts";
+import { counter, histogram, registry } from "../monitoring/mod.ts";
 
 /** The metric handles of the streams runtime. */
 export interface StreamMetrics {

@@ -11,16 +11,16 @@
  * Java tool; saves bench-results/consume.{json,md}.
  */
 import type { Kafka } from "kafkajs";
-import { flagInt, parseFlags, runMain } from "../../lib/config.ts";
+import { flagInt, parseFlags, runMain } from "../../lib/env/mod.ts";
 import {
   benchKafka,
   type BenchRow,
   benchTable,
   producerPerfTest,
   saveBench,
-} from "../../lib/bench.ts";
+} from "../../lib/bench/mod.ts";
 import { ensureTopic } from "../../lib/kafka/mod.ts";
-import { runKafkaTool } from "../../lib/stack/kafka_tools.ts";
+import { runKafkaTool } from "../../lib/stack/mod.ts";
 
 async function consumeAll(
   kafka: Kafka,

@@ -10,7 +10,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, envInt, runMain } from "../../lib/config.ts";
+import { ConfigError, envInt, runMain } from "../../lib/env/mod.ts";
 import { createKafka, ensureTopic, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import {
   columnsFromSchema,
@@ -20,12 +20,12 @@ import {
   produceOrders,
   WebHdfs,
 } from "../../lib/lake/mod.ts";
-import { ORDER_SCHEMA } from "../../lib/schemas/order.ts";
-import { fetchBundle } from "../../lib/stack/artifacts.ts";
-import { localEndpoints } from "../../lib/stack/endpoints.ts";
-import { PYTHON_PACKAGES, pythonEnv } from "../../lib/stack/python.ts";
-import { run } from "../../lib/stack/process.ts";
-import { PROJECT_ROOT } from "../../lib/stack/paths.ts";
+import { ORDER_SCHEMA } from "../../lib/schemas/mod.ts";
+import { fetchBundle } from "../../lib/stack/mod.ts";
+import { localEndpoints } from "../../lib/env/mod.ts";
+import { PYTHON_PACKAGES, pythonEnv } from "../../lib/stack/mod.ts";
+import { run } from "../../lib/stack/mod.ts";
+import { PROJECT_ROOT } from "../../lib/env/mod.ts";
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 

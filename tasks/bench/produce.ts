@@ -9,7 +9,7 @@
  *
  * Prints records/s, MB/s and the ratio to the Java tool; saves bench-results/produce.{json,md}.
  */
-import { flagInt, parseFlags, runMain } from "../../lib/config.ts";
+import { flagInt, parseFlags, runMain } from "../../lib/env/mod.ts";
 import {
   benchKafka,
   type BenchRow,
@@ -17,7 +17,7 @@ import {
   payload,
   producerPerfTest,
   saveBench,
-} from "../../lib/bench.ts";
+} from "../../lib/bench/mod.ts";
 import { ensureTopic, PartitionedProducer } from "../../lib/kafka/mod.ts";
 
 await runMain(async () => {

@@ -22,7 +22,7 @@ import {
   AclResourceTypes,
   ResourcePatternTypes,
 } from "kafkajs";
-import { parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
+import { parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
 import {
   createKafka,
   ensureTopic,
@@ -31,9 +31,9 @@ import {
   localSecurePassword,
   PartitionedProducer,
 } from "../../lib/kafka/mod.ts";
-import { localEndpoints } from "../../lib/stack/endpoints.ts";
-import { PROJECT_ROOT } from "../../lib/stack/paths.ts";
-import { producerPerfTest } from "../../lib/bench.ts";
+import { localEndpoints } from "../../lib/env/mod.ts";
+import { PROJECT_ROOT } from "../../lib/env/mod.ts";
+import { producerPerfTest } from "../../lib/bench/mod.ts";
 
 const TOPIC = "bench-security";
 

@@ -20,14 +20,14 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { type Admin, type Kafka, Partitioners } from "kafkajs";
-import { parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
+import { parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
 import { createKafka, ensureTopic, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
-import { bundleClasspath } from "../../lib/stack/artifacts.ts";
-import { cacheDir, PROJECT_ROOT } from "../../lib/stack/paths.ts";
-import { createPractice3App } from "../../lib/practice3/app.ts";
-import { blockKey } from "../../lib/practice3/filter.ts";
-import { changelogTopic } from "../../lib/streams/table.ts";
-import type { Guarantee } from "../../lib/streams/app.ts";
+import { bundleClasspath } from "../../lib/stack/mod.ts";
+import { cacheDir, PROJECT_ROOT } from "../../lib/env/mod.ts";
+import { createPractice3App } from "../../lib/course/practice3/mod.ts";
+import { blockKey } from "../../lib/course/practice3/mod.ts";
+import { changelogTopic } from "../../lib/streams/mod.ts";
+import type { Guarantee } from "../../lib/streams/mod.ts";
 
 const JAVA_SRC = join(PROJECT_ROOT, "tasks/bench/java/StreamsFilterBench.java");
 const WORD = "плохоеслово";

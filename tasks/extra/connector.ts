@@ -5,16 +5,16 @@
  * `private_info` → `CENSORED`) on the Connect worker (KAFKA_CONNECT_URL, default: the stack's)
  * and waits until it runs. Connect's refusal of a bad config is printed as Connect words it.
  */
-import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
-import { ConnectClient, ConnectError } from "../../lib/connect/client.ts";
-import { postgresUrlFromEnv, withDatabase } from "../../lib/connect/postgres.ts";
+import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
+import { ConnectClient, ConnectError } from "../../lib/connect/mod.ts";
+import { postgresUrlFromEnv, withDatabase } from "../../lib/connect/mod.ts";
 import {
   EXTRA_CONNECTOR,
   EXTRA_TOPIC,
   extraSourceConfig,
   type SourceTuning,
-} from "../../lib/extra/connector.ts";
-import { CUSTOMERS_DB } from "../../lib/extra/users.ts";
+} from "../../lib/course/extra/mod.ts";
+import { CUSTOMERS_DB } from "../../lib/course/extra/mod.ts";
 
 const COMPRESSIONS = ["none", "gzip", "snappy", "lz4", "zstd"] as const;
 

@@ -8,9 +8,9 @@
 import cliProgress from "cli-progress";
 import process from "node:process";
 import { join } from "node:path";
-import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
-import { ConnectClient, connectMetricsUrlFromEnv } from "../../lib/connect/client.ts";
-import { postgresUrlFromEnv, withClient } from "../../lib/connect/postgres.ts";
+import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
+import { ConnectClient, connectMetricsUrlFromEnv } from "../../lib/connect/mod.ts";
+import { postgresUrlFromEnv, withClient } from "../../lib/connect/mod.ts";
 import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import {
   type ExperimentResult,
@@ -18,10 +18,10 @@ import {
   MORE_MATRIX,
   SEED_MATRIX,
   svgChart,
-} from "../../lib/extra/experiments.ts";
-import { runExperiment } from "../../lib/extra/run.ts";
-import { loadUsers, setupUsers } from "../../lib/extra/users.ts";
-import { PROJECT_ROOT } from "../../lib/stack/paths.ts";
+} from "../../lib/course/extra/mod.ts";
+import { runExperiment } from "../../lib/course/extra/mod.ts";
+import { loadUsers, setupUsers } from "../../lib/course/extra/mod.ts";
+import { PROJECT_ROOT } from "../../lib/env/mod.ts";
 
 await runMain(async () => {
   const flags = parseFlags(Deno.args, { string: ["rows", "seconds", "only", "out"] });

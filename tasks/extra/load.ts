@@ -5,9 +5,9 @@
  */
 import cliProgress from "cli-progress";
 import process from "node:process";
-import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
-import { postgresUrlFromEnv, withDatabase } from "../../lib/connect/postgres.ts";
-import { CUSTOMERS_DB, loadUsers } from "../../lib/extra/users.ts";
+import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
+import { postgresUrlFromEnv, withDatabase } from "../../lib/connect/mod.ts";
+import { CUSTOMERS_DB, loadUsers } from "../../lib/course/extra/mod.ts";
 
 await runMain(async () => {
   const flags = parseFlags(Deno.args, { string: ["rows", "chunk"] });

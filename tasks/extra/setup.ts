@@ -2,9 +2,9 @@
  * `deno task extra:setup [--reset]` — creates the `customers` database and the seed's `users`
  * table (id, name, updated_at, private_info) on POSTGRES_URL's server (default: the stack's).
  */
-import { parseFlags, runMain } from "../../lib/config.ts";
-import { postgresUrlFromEnv } from "../../lib/connect/postgres.ts";
-import { setupUsers } from "../../lib/extra/users.ts";
+import { parseFlags, runMain } from "../../lib/env/mod.ts";
+import { postgresUrlFromEnv } from "../../lib/connect/mod.ts";
+import { setupUsers } from "../../lib/course/extra/mod.ts";
 
 await runMain(async () => {
   const flags = parseFlags(Deno.args, { boolean: ["reset"] });

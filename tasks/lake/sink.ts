@@ -16,9 +16,9 @@ import {
   envString,
   parseFlags,
   runMain,
-} from "../../lib/config.ts";
+} from "../../lib/env/mod.ts";
 import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
-import { serveMetrics } from "../../lib/metrics.ts";
+import { serveMetrics } from "../../lib/monitoring/mod.ts";
 import {
   type CrashPoint,
   LakeSink,

@@ -3,7 +3,7 @@
  * DuckDB and pyarrow (pinned, installed once into a cached venv); prints their report.
  * Env: LAKE_ROOT (/lake/raw), WEBHDFS_URL (default: the local stack).
  */
-import { ConfigError, envString, runMain } from "../../lib/config.ts";
+import { ConfigError, envString, runMain } from "../../lib/env/mod.ts";
 import { verifyLakeTopic, WebHdfs } from "../../lib/lake/mod.ts";
 
 await runMain(async () => {

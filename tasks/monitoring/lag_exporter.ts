@@ -3,10 +3,10 @@
  * group lag of the cluster in KAFKA_BOOTSTRAP_SERVERS on /metrics (and /healthz). The stack
  * starts it with `--monitoring`; Prometheus scrapes it.
  */
-import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
+import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
 import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
-import { collectLag } from "../../lib/monitoring/lag.ts";
-import { counter, serveMetrics } from "../../lib/metrics.ts";
+import { collectLag } from "../../lib/monitoring/mod.ts";
+import { counter, serveMetrics } from "../../lib/monitoring/mod.ts";
 
 await runMain(async () => {
   const flags = parseFlags(Deno.args, { string: ["port", "interval-ms", "stack-dir"] });

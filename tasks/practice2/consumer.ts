@@ -9,10 +9,10 @@
  * Flags: --batch (refuse BATCH_SIZE=1), --max-messages N (stop after N records, for scripts),
  * --topic NAME (default orders), --group ID (default orders-single-consumer / orders-batch-consumer).
  */
-import { ConfigError, envInt, parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
+import { ConfigError, envInt, parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
 import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
-import { OrderConsumer } from "../../lib/practice2/consumer.ts";
-import { serveMetrics } from "../../lib/metrics.ts";
+import { OrderConsumer } from "../../lib/course/practice2/mod.ts";
+import { serveMetrics } from "../../lib/monitoring/mod.ts";
 
 await runMain(async () => {
   const flags = parseFlags(Deno.args, {

@@ -7,9 +7,9 @@
  * Env: SEND_MSG_COUNT (default 10, 0 = until Ctrl-C), SEND_MSG_INTERVAL_SECONDS (default 1),
  * KAFKA_BOOTSTRAP_SERVERS (default: the local stack). Flag: --topic NAME (default orders).
  */
-import { envInt, envNumber, parseFlags, runMain } from "../../lib/config.ts";
+import { envInt, envNumber, parseFlags, runMain } from "../../lib/env/mod.ts";
 import { createKafka, kafkaConfigFromEnv, requireTopic } from "../../lib/kafka/mod.ts";
-import { OrderProducer, sampleOrder, unserializableOrder } from "../../lib/practice2/producer.ts";
+import { OrderProducer, sampleOrder, unserializableOrder } from "../../lib/course/practice2/mod.ts";
 import { SerializationError } from "../../lib/schemas/mod.ts";
 
 await runMain(async () => {

@@ -4,7 +4,7 @@
  *   kafka-topics.sh --create --topic orders --partitions 3 --replication-factor 2
  *   kafka-topics.sh --describe --topic orders
  */
-import { runMain } from "../../lib/config.ts";
+import { runMain } from "../../lib/env/mod.ts";
 import {
   createKafka,
   describePartitions,
@@ -14,7 +14,7 @@ import {
   requireBrokers,
   topicConfig,
 } from "../../lib/kafka/mod.ts";
-import { ORDERS_TOPIC } from "../../lib/practice2/topics.ts";
+import { ORDERS_TOPIC } from "../../lib/course/practice2/mod.ts";
 
 await runMain(async () => {
   const admin = createKafka(kafkaConfigFromEnv({ clientId: "practice2-topic" })).admin();

@@ -8,11 +8,11 @@
  * 127.0.0.1; 0.0.0.0 in a container), PROCESSING_GUARANTEE,
  * PRACTICE3_APP_ID, PRACTICE3_TOPIC_PREFIX (see lib/practice3/env.ts).
  */
-import { envInt, envString, runMain } from "../../lib/config.ts";
+import { envInt, envString, runMain } from "../../lib/env/mod.ts";
 import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
-import { serveMetrics } from "../../lib/metrics.ts";
-import { createPractice3App } from "../../lib/practice3/app.ts";
-import { practice3Env } from "../../lib/practice3/env.ts";
+import { serveMetrics } from "../../lib/monitoring/mod.ts";
+import { createPractice3App } from "../../lib/course/practice3/mod.ts";
+import { practice3Env } from "../../lib/course/practice3/mod.ts";
 
 await runMain(async () => {
   const cfg = practice3Env();

@@ -8,11 +8,11 @@
  *
  * Env: KAFKA_BOOTSTRAP_SERVERS, PRACTICE3_TOPIC_PREFIX.
  */
-import { ConfigError, parseFlags, runMain } from "../../lib/config.ts";
+import { ConfigError, parseFlags, runMain } from "../../lib/env/mod.ts";
 import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
-import { practice3Env } from "../../lib/practice3/env.ts";
-import { blockCodec, messageCodec, wordCodec } from "../../lib/schemas/practice3.ts";
-import { SerializationError } from "../../lib/schemas/validator.ts";
+import { practice3Env } from "../../lib/course/practice3/mod.ts";
+import { blockCodec, messageCodec, wordCodec } from "../../lib/schemas/mod.ts";
+import { SerializationError } from "../../lib/schemas/mod.ts";
 
 const USAGE = "usage: deno task practice3:send message --sender S --recipient R --text T | " +
   "block --user U --blocked B [--unblock] | word add|remove WORD | raw --topic T --value V [--key K]";

@@ -5,9 +5,9 @@
  * Flags: --max N (stop after N messages), --idle-ms N (stop after N ms without messages),
  * --json (print the raw JSON values). Env: KAFKA_BOOTSTRAP_SERVERS, PRACTICE3_TOPIC_PREFIX.
  */
-import { parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
+import { parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
 import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
-import { practice3Env } from "../../lib/practice3/env.ts";
+import { practice3Env } from "../../lib/course/practice3/mod.ts";
 
 await runMain(async () => {
   const flags = parseFlags(Deno.args, { string: ["max", "idle-ms"], boolean: ["json"] });

@@ -8,7 +8,7 @@
  * `kafka-topics --describe` shows it, and the read-back check (lost / duplicated ids).
  * Exit 1 when a record was lost or duplicated.
  */
-import { parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
+import { parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
 import {
   createKafka,
   describePartitions,
@@ -17,7 +17,7 @@ import {
   topicConfig,
 } from "../../lib/kafka/mod.ts";
 import { Stack } from "../../lib/stack/mod.ts";
-import { BALANCED_TOPIC, runFailoverDrill } from "../../lib/practice4/mod.ts";
+import { BALANCED_TOPIC, runFailoverDrill } from "../../lib/course/practice4/mod.ts";
 
 await runMain(async () => {
   const flags = parseFlags(Deno.args, {

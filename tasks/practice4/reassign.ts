@@ -13,9 +13,9 @@
  * `<stack data folder>/practice4`). Runs Kafka's own tools from the stack's jars.
  */
 import { join } from "node:path";
-import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
+import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
 import { createKafka, describePartitions, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
-import { defaultStackDir } from "../../lib/stack/paths.ts";
+import { defaultStackDir } from "../../lib/env/mod.ts";
 import {
   BALANCED_TOPIC,
   brokerLoad,
@@ -27,7 +27,7 @@ import {
   planRows,
   readPlan,
   waitReassignment,
-} from "../../lib/practice4/mod.ts";
+} from "../../lib/course/practice4/mod.ts";
 
 await runMain(async () => {
   const flags = parseFlags(Deno.args, {

@@ -3,7 +3,7 @@
  * partitions and replication factor 3 (as the seed's `kafka-init`), describes it like
  * `kafka-topics.sh --describe` and prints replicas and leaders per broker.
  */
-import { parseFlags, runMain } from "../../lib/config.ts";
+import { parseFlags, runMain } from "../../lib/env/mod.ts";
 import {
   createKafka,
   describePartitions,
@@ -12,7 +12,7 @@ import {
   kafkaConfigFromEnv,
   topicConfig,
 } from "../../lib/kafka/mod.ts";
-import { BALANCED_TOPIC, brokerLoad } from "../../lib/practice4/mod.ts";
+import { BALANCED_TOPIC, brokerLoad } from "../../lib/course/practice4/mod.ts";
 
 await runMain(async () => {
   const flags = parseFlags(Deno.args, { string: ["topic"], boolean: [] });

@@ -5,15 +5,15 @@
  * Shows `/connector-plugins` first, as the seed's check does. Connect's refusal of a bad
  * config is printed as Connect words it.
  */
-import { ConfigError, parseFlags, runMain } from "../../lib/config.ts";
-import { ConnectClient, ConnectError } from "../../lib/connect/client.ts";
-import { postgresUrlFromEnv, withDatabase } from "../../lib/connect/postgres.ts";
+import { ConfigError, parseFlags, runMain } from "../../lib/env/mod.ts";
+import { ConnectClient, ConnectError } from "../../lib/connect/mod.ts";
+import { postgresUrlFromEnv, withDatabase } from "../../lib/connect/mod.ts";
 import {
   CONNECTOR_FILE,
   localizeConnector,
   PRACTICE5_DB,
   readConnectorFile,
-} from "../../lib/practice5/cdc.ts";
+} from "../../lib/course/practice5/mod.ts";
 
 await runMain(async () => {
   const flags = parseFlags(Deno.args, { string: ["file", "name"] });

@@ -5,12 +5,16 @@
  * a change event is reported and skipped, never fatal. Serves /metrics and /healthz and
  * registers with the stack's Prometheus. Stops after `--max` events, or on Ctrl-C.
  */
-import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
+import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
 import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
-import { counter, serveMetrics } from "../../lib/metrics.ts";
-import { decodeChangeEvent, formatChangeEvent, PRACTICE5_TOPICS } from "../../lib/practice5/cdc.ts";
-import { registerScrapeTarget } from "../../lib/stack/prometheus.ts";
-import { defaultStackDir } from "../../lib/stack/paths.ts";
+import { counter, serveMetrics } from "../../lib/monitoring/mod.ts";
+import {
+  decodeChangeEvent,
+  formatChangeEvent,
+  PRACTICE5_TOPICS,
+} from "../../lib/course/practice5/mod.ts";
+import { registerScrapeTarget } from "../../lib/stack/mod.ts";
+import { defaultStackDir } from "../../lib/env/mod.ts";
 
 await runMain(async () => {
   const flags = parseFlags(Deno.args, {

@@ -3,9 +3,9 @@
  * tables (REPLICA IDENTITY FULL, so Debezium's update and delete events carry the old row),
  * as the seed's `postgres-init` service does.
  */
-import { runMain } from "../../lib/config.ts";
-import { postgresUrlFromEnv } from "../../lib/connect/postgres.ts";
-import { initPractice5 } from "../../lib/practice5/cdc.ts";
+import { runMain } from "../../lib/env/mod.ts";
+import { postgresUrlFromEnv } from "../../lib/connect/mod.ts";
+import { initPractice5 } from "../../lib/course/practice5/mod.ts";
 
 await runMain(async () => {
   const url = await initPractice5(postgresUrlFromEnv());

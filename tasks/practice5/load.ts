@@ -3,9 +3,9 @@
  * the seed's `data-loader`: inserts users and orders, then updates and deletes some, so the
  * consumer sees create, update and delete events.
  */
-import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
-import { postgresUrlFromEnv, withDatabase } from "../../lib/connect/postgres.ts";
-import { loadPractice5, PRACTICE5_DB } from "../../lib/practice5/cdc.ts";
+import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
+import { postgresUrlFromEnv, withDatabase } from "../../lib/connect/mod.ts";
+import { loadPractice5, PRACTICE5_DB } from "../../lib/course/practice5/mod.ts";
 
 await runMain(async () => {
   const flags = parseFlags(Deno.args, {

@@ -4,9 +4,9 @@
  *   Error: User 'consumer' is not allowed to read topic 'topic-2' in group … (TOPIC_AUTHORIZATION_FAILED) …
  * Exit code 0 when exactly that happens; 1 when topic-1 cannot be read or topic-2 can.
  */
-import { envInt, runMain } from "../../lib/config.ts";
+import { envInt, runMain } from "../../lib/env/mod.ts";
 import { createKafka, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
-import { CONSUMER_GROUP, tryRead } from "../../lib/practice6/mod.ts";
+import { CONSUMER_GROUP, tryRead } from "../../lib/course/practice6/mod.ts";
 
 await runMain(async () => {
   const timeoutMs = envInt("CONSUME_TIMEOUT_MS", { default: 20_000, min: 1_000 });

@@ -3,9 +3,9 @@
  * SEND_MSG_COUNT (default 10) messages to topic-1 and to topic-2; both are allowed by ACL.
  * Exit code 1 when a write is refused.
  */
-import { envInt, runMain } from "../../lib/config.ts";
+import { envInt, runMain } from "../../lib/env/mod.ts";
 import { createKafka, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
-import { tryWrite } from "../../lib/practice6/mod.ts";
+import { tryWrite } from "../../lib/course/practice6/mod.ts";
 
 await runMain(async () => {
   const count = envInt("SEND_MSG_COUNT", { default: 10, min: 1, max: 1_000_000 });

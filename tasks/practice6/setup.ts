@@ -4,9 +4,9 @@
  * consumer reads topic-1 only, with its group — then prints the ACLs.
  * Needs `deno task stack up --secure` (or KAFKA_* env pointing at a secured cluster).
  */
-import { runMain } from "../../lib/config.ts";
+import { runMain } from "../../lib/env/mod.ts";
 import { createKafka, explainKafkaError, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
-import { PRACTICE6_TOPICS, setupPractice6 } from "../../lib/practice6/mod.ts";
+import { PRACTICE6_TOPICS, setupPractice6 } from "../../lib/course/practice6/mod.ts";
 
 await runMain(async () => {
   const options = secureKafkaConfigFromEnv("admin", { clientId: "practice6-setup" });

@@ -5,13 +5,13 @@
  * with v1 come with `email: null`). Stops after N users, or on Ctrl-C.
  * Env: as practice7:producer.
  */
-import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/config.ts";
+import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
 import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import {
   AvroUserConsumer,
   createRegistry,
   registryConfigFromEnv,
-} from "../../lib/practice7/mod.ts";
+} from "../../lib/course/practice7/mod.ts";
 import { USER_AVRO_VERSIONS } from "../../lib/schemas/mod.ts";
 
 await runMain(async () => {

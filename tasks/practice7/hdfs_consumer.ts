@@ -4,10 +4,10 @@
  * each batch to HDFS as JSON Lines, reads the file back and prints what is stored.
  * Env: KAFKA_* as everywhere, WEBHDFS_URL (default: the local stack's NameNode).
  */
-import { parseFlags, runMain } from "../../lib/config.ts";
+import { parseFlags, runMain } from "../../lib/env/mod.ts";
 import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
-import { WebHdfs } from "../../lib/lake/webhdfs.ts";
-import { HdfsEventConsumer } from "../../lib/practice7/mod.ts";
+import { WebHdfs } from "../../lib/lake/mod.ts";
+import { HdfsEventConsumer } from "../../lib/course/practice7/mod.ts";
 
 await runMain(async () => {
   const flags = parseFlags(Deno.args, { string: ["topic", "dir"] });

@@ -8,7 +8,7 @@
  * KAFKA_SSL_CA_FILE, KAFKA_SCHEMA_REGISTRY_URL, SCHEMA_REGISTRY_USERNAME,
  * SCHEMA_REGISTRY_PASSWORD, SCHEMA_REGISTRY_CA_FILE.
  */
-import { ConfigError, envInt, parseFlags, runMain } from "../../lib/config.ts";
+import { ConfigError, envInt, parseFlags, runMain } from "../../lib/env/mod.ts";
 import { createKafka, ensureTopic, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import {
   AvroUserProducer,
@@ -17,7 +17,7 @@ import {
   IncompatibleSchemaError,
   registryConfigFromEnv,
   USERS_TOPIC,
-} from "../../lib/practice7/mod.ts";
+} from "../../lib/course/practice7/mod.ts";
 import { USER_AVRO_VERSIONS } from "../../lib/schemas/mod.ts";
 
 await runMain(async () => {

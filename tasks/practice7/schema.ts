@@ -7,7 +7,7 @@
  * Flags: --topic NAME (default practice7-users). Env: KAFKA_SCHEMA_REGISTRY_URL,
  * SCHEMA_REGISTRY_USERNAME / SCHEMA_REGISTRY_PASSWORD, SCHEMA_REGISTRY_CA_FILE.
  */
-import { ConfigError, parseFlags, runMain } from "../../lib/config.ts";
+import { ConfigError, parseFlags, runMain } from "../../lib/env/mod.ts";
 import {
   createRegistry,
   explainRegistryError,
@@ -17,7 +17,7 @@ import {
   subjectVersions,
   USERS_TOPIC,
   valueSubject,
-} from "../../lib/practice7/mod.ts";
+} from "../../lib/course/practice7/mod.ts";
 import { USER_AVRO_VERSIONS } from "../../lib/schemas/mod.ts";
 
 const USAGE =

@@ -3,9 +3,9 @@
  * task 2: each line of stdin is one `{event, message}` JSON event for `hadoop-topic` (created
  * if missing). Lines that fail the schema are reported and not sent.
  */
-import { parseFlags, runMain } from "../../lib/config.ts";
+import { parseFlags, runMain } from "../../lib/env/mod.ts";
 import { createKafka, ensureTopic, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
-import { HADOOP_TOPIC } from "../../lib/practice7/mod.ts";
+import { HADOOP_TOPIC } from "../../lib/course/practice7/mod.ts";
 import { hadoopEventCodec } from "../../lib/schemas/mod.ts";
 
 await runMain(async () => {

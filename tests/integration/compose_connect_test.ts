@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { KafkaCluster } from "../../lib/stack/kafka.ts";
-import { PROJECT_ROOT } from "../../lib/stack/paths.ts";
+import { PROJECT_ROOT } from "../../lib/env/paths.ts";
 import { DEBEZIUM_VERSION, KAFKA_VERSION } from "../../lib/stack/bundles.ts";
 import { PROMETHEUS_PACKAGES } from "../../lib/stack/prometheus.ts";
 import { composeConfig, denoTaskOf, kafkaDrift } from "../_compose.ts";

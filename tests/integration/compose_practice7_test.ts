@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { KafkaCluster } from "../../lib/stack/kafka.ts";
-import { PROJECT_ROOT } from "../../lib/stack/paths.ts";
+import { PROJECT_ROOT } from "../../lib/env/paths.ts";
 import { APICURIO_VERSION, HADOOP_VERSION, KAFKA_VERSION } from "../../lib/stack/bundles.ts";
-import { HADOOP_TOPIC, USERS_TOPIC } from "../../lib/practice7/mod.ts";
+import { HADOOP_TOPIC, USERS_TOPIC } from "../../lib/course/practice7/mod.ts";
 import { composeConfig, denoTaskOf, kafkaDrift } from "../_compose.ts";
 
 const FILE = "compose/practice7.yaml";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { KafkaCluster } from "../../lib/stack/kafka.ts";
-import { PROJECT_ROOT } from "../../lib/stack/paths.ts";
+import { PROJECT_ROOT } from "../../lib/env/paths.ts";
 import { TEST_BROKERS } from "../../lib/stack/test_stack.ts";
-import { GROUPS, ORDERS_TOPIC, PRACTICE2_ENV } from "../../lib/practice2/topics.ts";
+import { GROUPS, ORDERS_TOPIC, PRACTICE2_ENV } from "../../lib/course/practice2/topics.ts";
 import { composeConfig, denoTaskOf, kafkaDrift } from "../_compose.ts";
 
 const FILE = "compose/practice2.yaml";

@@ -11,8 +11,8 @@ import type { Kafka } from "kafkajs";
 import { ConnectClient, sourceTaskMetrics } from "../../lib/connect/client.ts";
 import { jdbcSinkConfig } from "../../lib/connect/sink.ts";
 import { dropSlotWhenIdle, withClient } from "../../lib/connect/postgres.ts";
-import { extraSourceConfig } from "../../lib/extra/connector.ts";
-import { loadUsers, setupUsers } from "../../lib/extra/users.ts";
+import { extraSourceConfig } from "../../lib/course/extra/connector.ts";
+import { loadUsers, setupUsers } from "../../lib/course/extra/users.ts";
 import {
   type ChangeEvent,
   decodeChangeEvent,
@@ -20,9 +20,9 @@ import {
   loadPractice5,
   localizeConnector,
   readConnectorFile,
-} from "../../lib/practice5/cdc.ts";
+} from "../../lib/course/practice5/cdc.ts";
 import { prometheusBinary, prometheusConfig } from "../../lib/stack/prometheus.ts";
-import { PROJECT_ROOT } from "../../lib/stack/paths.ts";
+import { PROJECT_ROOT } from "../../lib/env/paths.ts";
 import { Stack } from "../../lib/stack/mod.ts";
 import { eventually, runTask, TEST_ENV, testKafka, testStack, unique } from "../_stack.ts";
 

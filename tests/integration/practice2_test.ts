@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import type { Kafka } from "kafkajs";
 import { DLQ_HEADERS, dlqTopic, ensureTopic } from "../../lib/kafka/mod.ts";
-import { type ConsumedOrder, OrderConsumer } from "../../lib/practice2/consumer.ts";
-import { OrderProducer, sampleOrder } from "../../lib/practice2/producer.ts";
+import { type ConsumedOrder, OrderConsumer } from "../../lib/course/practice2/consumer.ts";
+import { OrderProducer, sampleOrder } from "../../lib/course/practice2/producer.ts";
 import { orderCodec } from "../../lib/schemas/mod.ts";
 import { eventually, runTask, spawnTask, testKafka, unique } from "../_stack.ts";
 

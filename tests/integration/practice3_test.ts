@@ -8,7 +8,7 @@ import type { Kafka } from "kafkajs";
 import { Partitioners } from "kafkajs";
 import { eventually, runTask, TEST_ENV, testKafka, unique } from "../_stack.ts";
 import { DLQ_HEADERS, dlqTopic } from "../../lib/kafka/dlq.ts";
-import { PROJECT_ROOT } from "../../lib/stack/paths.ts";
+import { PROJECT_ROOT } from "../../lib/env/paths.ts";
 
 const APP = `${PROJECT_ROOT}/tasks/practice3/app.ts`;
 

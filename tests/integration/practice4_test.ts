@@ -8,7 +8,7 @@ import {
   readPlan,
   runFailoverDrill,
   waitIsr,
-} from "../../lib/practice4/mod.ts";
+} from "../../lib/course/practice4/mod.ts";
 import { runTask, testKafka, testStack, unique } from "../_stack.ts";
 
 Deno.test("practice4: reassignment ends exactly as planned with balanced leaders", async () => {

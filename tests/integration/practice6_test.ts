@@ -12,7 +12,7 @@ import {
   tryDescribe,
   tryRead,
   tryWrite,
-} from "../../lib/practice6/mod.ts";
+} from "../../lib/course/practice6/mod.ts";
 import { runTask, testStack, unique } from "../_stack.ts";
 
 /** Whether the secure cluster ran before this file's first test (undefined: not checked yet). */

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import type { Kafka, KafkaMessage } from "kafkajs";
 import { DLQ_HEADERS, dlqTopic, ensureTopic } from "../../lib/kafka/mod.ts";
-import { registryConfigFromEnv, wireSchemaId } from "../../lib/practice7/mod.ts";
+import { registryConfigFromEnv, wireSchemaId } from "../../lib/course/practice7/mod.ts";
 import { WebHdfs } from "../../lib/lake/webhdfs.ts";
 import { SchemaRegistryServer } from "../../lib/stack/registry.ts";
 import { runTask, TEST_ENV, testKafka, testStack, unique } from "../_stack.ts";

@@ -6,7 +6,7 @@ import {
   envInt,
   envNumber,
   parseFlags,
-} from "../../lib/config.ts";
+} from "../../lib/env/config.ts";
 
 const env = (vars: Record<string, string>) => ({ get: (k: string) => vars[k] });
 

@@ -10,18 +10,18 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { parsePrometheusText } from "../../lib/connect/client.ts";
 import { debeziumConnection } from "../../lib/connect/postgres.ts";
-import { EXTRA_TOPIC, extraSourceConfig } from "../../lib/extra/connector.ts";
+import { EXTRA_TOPIC, extraSourceConfig } from "../../lib/course/extra/connector.ts";
 import {
   type ExperimentResult,
   markdownTable,
   median,
   SEED_MATRIX,
   svgChart,
-} from "../../lib/extra/experiments.ts";
+} from "../../lib/course/extra/experiments.ts";
 import { groupLag } from "../../lib/monitoring/lag.ts";
-import { decodeChangeEvent, readConnectorFile } from "../../lib/practice5/cdc.ts";
+import { decodeChangeEvent, readConnectorFile } from "../../lib/course/practice5/cdc.ts";
 import { DEBEZIUM_VERSION, KAFKA_VERSION } from "../../lib/stack/bundles.ts";
-import { PROJECT_ROOT } from "../../lib/stack/paths.ts";
+import { PROJECT_ROOT } from "../../lib/env/paths.ts";
 import { PROMETHEUS_PACKAGES, prometheusConfig } from "../../lib/stack/prometheus.ts";
 
 const compose = (name: string) =>

@@ -15,9 +15,9 @@ import {
   parseLakeTopics,
   partitionFolder,
 } from "../../lib/lake/mod.ts";
-import { ConfigError } from "../../lib/config.ts";
+import { ConfigError } from "../../lib/env/config.ts";
 import { ORDER_SCHEMA } from "../../lib/schemas/order.ts";
-import { registryConfigFromEnv, wireSchemaId } from "../../lib/practice7/mod.ts";
+import { registryConfigFromEnv, wireSchemaId } from "../../lib/course/practice7/mod.ts";
 
 Deno.test("file names carry topic, partition and offset range, and sort by offset", () => {
   const a = fileName("orders", 2, 0n, 99n);

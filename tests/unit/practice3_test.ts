@@ -5,13 +5,13 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { join } from "node:path";
-import { blockKey, maskWords, wordsPattern } from "../../lib/practice3/filter.ts";
-import { blockCodec, messageCodec, wordCodec } from "../../lib/schemas/practice3.ts";
+import { blockKey, maskWords, wordsPattern } from "../../lib/course/practice3/filter.ts";
+import { blockCodec, messageCodec, wordCodec } from "../../lib/schemas/chat.ts";
 import { DeserializationError } from "../../lib/schemas/validator.ts";
 import { defaultBrokerProperties } from "../../lib/stack/kafka.ts";
 import { KAFKA_VERSION } from "../../lib/stack/bundles.ts";
-import { PROJECT_ROOT } from "../../lib/stack/paths.ts";
-import { practice3Topics, TOPICS } from "../../lib/practice3/topics.ts";
+import { PROJECT_ROOT } from "../../lib/env/paths.ts";
+import { practice3Topics, TOPICS } from "../../lib/course/practice3/topics.ts";
 
 Deno.test("maskWords: whole words, case-insensitive, Cyrillic and Latin", () => {
   const words = ["плохоеслово", "Bad"];

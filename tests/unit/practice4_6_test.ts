@@ -1,18 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { PROJECT_ROOT } from "../../lib/stack/paths.ts";
+import { PROJECT_ROOT } from "../../lib/env/paths.ts";
 import { nodePorts } from "../../lib/stack/kafka.ts";
 import { explainKafkaError } from "../../lib/kafka/errors.ts";
 import { createKafka } from "../../lib/kafka/client.ts";
 import { secureKafkaConfigFromEnv } from "../../lib/kafka/secure_config.ts";
-import {
-  BALANCED_TOPIC,
-  brokerLoad,
-  leaderSpread,
-  planDifferences,
-} from "../../lib/practice4/reassign.ts";
-import { PRACTICE6_ACLS, PRACTICE6_TOPICS } from "../../lib/practice6/mod.ts";
+import { brokerLoad, leaderSpread, planDifferences } from "../../lib/stack/reassign.ts";
+import { BALANCED_TOPIC } from "../../lib/course/practice4/mod.ts";
+import { PRACTICE6_ACLS, PRACTICE6_TOPICS } from "../../lib/course/practice6/mod.ts";
 
 // deno-lint-ignore no-explicit-any
 type Yaml = any;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DeserializationError, orderCodec, SerializationError } from "../../lib/schemas/mod.ts";
-import { sampleOrder, unserializableOrder } from "../../lib/practice2/producer.ts";
+import { sampleOrder, unserializableOrder } from "../../lib/course/practice2/producer.ts";
 
 const enc = new TextEncoder();
 

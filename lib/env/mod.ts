@@ -1,0 +1,16 @@
+/**
+ * The ground floor: configuration from env and flags, where things live (project root, cache,
+ * stack folder), the running stack's endpoints, and the one wait/retry helper. Every other
+ * folder may import it; it imports none of them.
+ *
+ * @example
+ * ```ts
+ * import { localEndpoints, pollUntil } from "./mod.ts";
+ * const { kafka } = localEndpoints();
+ * ```
+ * @module
+ */
+export * from "./config.ts";
+export * from "./endpoints.ts";
+export * from "./paths.ts";
+export * from "./wait.ts";

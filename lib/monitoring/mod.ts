@@ -1,0 +1,7 @@
+/**
+ * Observability of every Deno service: the shared prom-client registry, /metrics and /healthz
+ * serving, and the consumer-lag exporter.
+ * @module
+ */
+export * from "./metrics.ts";
+export * from "./lag.ts";
