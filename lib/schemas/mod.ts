@@ -7,3 +7,4 @@ export * from "./order.ts";
 export * from "./hadoop_event.ts";
 export * from "./user_avro.ts";
 export * from "./chat.ts";
+export * from "./product.ts";

@@ -34,7 +34,18 @@ import { StackError } from "./service.ts";
 import type { KafkaClientOptions } from "../kafka/mod.ts";
 
 /** Users of the secure cluster. `admin` is the super user and the brokers' own principal. */
-export const SECURE_USERS = ["admin", "producer", "consumer"] as const;
+export const SECURE_USERS = [
+  "admin",
+  "producer",
+  "consumer",
+  // the final project's principals (lib/marketplace/topology.ts)
+  "shop-api",
+  "product-filter",
+  "client-api",
+  "connect",
+  "mirror-maker",
+  "analytics",
+] as const;
 /** A user of the secure cluster. */
 export type SecureUser = typeof SECURE_USERS[number];
 
@@ -235,7 +246,19 @@ export class SecureKafkaCluster implements Service {
   /** Generates CA, broker keystores, truststore, passwords and client files once. */
   async ensureSecrets(): Promise<SecureSecrets> {
     const file = join(this.#secretsDir, "secrets.json");
-    if (await exists(file)) return this.secrets();
+    if (await exists(file)) {
+      const known = this.secrets();
+      // Secrets from before a user was added (SCRAM users are created at format time only):
+      // they no longer describe this cluster, so start it afresh like a first start.
+      if (SECURE_USERS.every((u) => known.users[u])) return known;
+      console.error(
+        `The secure cluster's credentials in ${this.#secretsDir} lack users ${
+          SECURE_USERS.filter((u) => !known.users[u]).join(", ")
+        }: generating new ones`,
+      );
+      this.#secrets = undefined;
+      await Deno.remove(file);
+    }
     const dir = this.#secretsDir;
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });

@@ -1,0 +1,7 @@
+/**
+ * The marketplace analytics platform «Покупай выгодно» (the course's final project): its
+ * declared topology and one module per service — SHOP API, product filter, forbidden list,
+ * CLIENT API, mirror, lake and analytics.
+ * @module
+ */
+export * from "./topology.ts";
