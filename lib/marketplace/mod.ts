@@ -5,3 +5,4 @@
  * @module
  */
 export * from "./topology.ts";
+export * from "./setup.ts";

@@ -8,3 +8,4 @@ export * from "./hadoop_event.ts";
 export * from "./user_avro.ts";
 export * from "./chat.ts";
 export * from "./product.ts";
+export * from "./user_activity.ts";
