@@ -8,7 +8,7 @@
  * and prints what was produced and consumed. The stack keeps running afterwards
  * (`deno task stack down` stops it). Exit code 1 when a consumer missed an order.
  */
-import { envInt, envNumber, runMain } from "../lib/env/mod.ts";
+import { envInt, envNumber, runMain, sleep } from "../lib/env/mod.ts";
 import {
   createKafka,
   describePartitions,
@@ -84,7 +84,7 @@ await runMain(async () => {
     console.log(
       `  sent ${order.order_id} user=${order.user_id} total=${order.total_price} → partition ${meta.partition} offset ${meta.offset}`,
     );
-    if (intervalSec > 0) await new Promise((r) => setTimeout(r, intervalSec * 1000));
+    if (intervalSec > 0) await sleep(intervalSec * 1000);
   }
   await producer.disconnect();
 
@@ -104,8 +104,8 @@ await runMain(async () => {
 
   const deadline = Date.now() + 60_000;
   const complete = () => sent.every((id) => seen.single.has(id) && seen.batch.has(id));
-  while (!complete() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  await new Promise((r) => setTimeout(r, 2_500)); // let the malformed record reach both DLQ paths
+  while (!complete() && Date.now() < deadline) await sleep(200);
+  await sleep(2_500); // let the malformed record reach both DLQ paths
   await Promise.all(consumers.map((c) => c.stop()));
 
   step("result");

@@ -9,6 +9,7 @@ import { createKafka, kafkaConfigFromEnv } from "../lib/kafka/mod.ts";
 import type { Kafka } from "kafkajs";
 
 import type { StackOptions } from "../lib/stack/mod.ts";
+import { pollUntil } from "../lib/env/mod.ts";
 
 /** Env of the test stack, also set on this process so clients and subprocesses find it. */
 export const TEST_ENV: Record<string, string> = testStackEnv();
@@ -61,24 +62,13 @@ export function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
 }
 
-/** Polls `fn` until it returns a truthy value or the timeout passes. */
-export async function eventually<T>(
+/** Polls `fn` until it returns a truthy value or the timeout passes (lib/env's pollUntil). */
+export function eventually<T>(
   fn: () => T | Promise<T>,
   timeoutMs = 30_000,
   what = "condition",
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`Timed out after ${timeoutMs}ms waiting for ${what}${last ? `: ${last}` : ""}`);
+): Promise<NonNullable<T>> {
+  return pollUntil(what, fn, { timeoutMs });
 }
 
 /** Runs a `deno task`, returning exit code, stdout and stderr. */

@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { ConfigError, envString } from "../env/mod.ts";
+import { ConfigError, envString, sleep } from "../env/mod.ts";
 import { localEndpoints } from "../env/mod.ts";
 
 /** Connect answered with an error (HTTP status and Connect's own message). */
@@ -168,7 +168,7 @@ export class ConnectClient {
         if (err instanceof ConnectError && err.status === 200) throw err;
         lastErr = (err as Error).message;
       }
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
     throw new ConnectError(
       `Connector '${name}' not running after ${timeoutMs} ms: ${

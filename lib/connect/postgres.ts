@@ -11,7 +11,7 @@
  * @module
  */
 import pg from "pg";
-import { ConfigError, envString } from "../env/mod.ts";
+import { ConfigError, envString, sleep } from "../env/mod.ts";
 import { localEndpoints } from "../env/mod.ts";
 
 /** `$POSTGRES_URL`, else the local stack's PostgreSQL, else the default local server. */
@@ -110,7 +110,7 @@ export async function dropSlotWhenIdle(
         return true;
       }
       if (Date.now() > deadline) return false;
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
   });
 }

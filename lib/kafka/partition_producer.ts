@@ -29,6 +29,7 @@ import {
   type PartitionMetadata,
   type Producer,
 } from "kafkajs";
+import { sleep } from "../env/mod.ts";
 
 /** Options of a {@linkcode PartitionedProducer}. */
 export interface PartitionedProducerOptions {
@@ -220,7 +221,7 @@ export class PartitionedProducer {
           }
           this.retries++;
           this.#onRetry?.({ topic: q.topic, partition: q.partition, attempt, error: text.trim() });
-          await new Promise((r) => setTimeout(r, this.#backoffMs));
+          await sleep(this.#backoffMs);
         }
       }
     }

@@ -14,6 +14,7 @@
 import { type Kafka, Partitioners } from "kafkajs";
 import { explainKafkaError, KafkaAccessError } from "./errors.ts";
 import type { KafkaClientOptions } from "./client.ts";
+import { sleep } from "../env/mod.ts";
 
 /** Outcome of one access attempt. */
 export type Access =
@@ -116,7 +117,7 @@ export async function tryRead(
     const deadline = Date.now() + timeoutMs;
     const done = () => joined && values.length >= min && Date.now() - lastAt >= idleMs;
     while (!done() && failure === undefined && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     if (failure !== undefined) {
       return { allowed: false, error: explainKafkaError(failure, options, action) };

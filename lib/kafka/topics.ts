@@ -9,6 +9,7 @@
  * @module
  */
 import type { Admin } from "kafkajs";
+import { pollUntil } from "../env/mod.ts";
 
 /** A topic as the project declares it. */
 export interface TopicSpec {
@@ -60,13 +61,13 @@ export async function ensureTopic(admin: Admin, spec: TopicSpec): Promise<boolea
     // kafkajs' wait for leaders gives up when the broker it asks has not learnt of the new
     // topic yet (UNKNOWN_TOPIC_OR_PARTITION, common on a fresh cluster); wait here instead.
     if (!/does not host this topic-partition/.test(String(err))) throw err;
-    const deadline = Date.now() + 30_000;
-    for (;;) {
+    await pollUntil(`every partition of '${topic}' to have a leader`, async () => {
       const parts = await describePartitions(admin, topic).catch(() => []);
-      if (parts.length === partitions && parts.every((p) => p.leader >= 0)) return true;
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+      return parts.length === partitions && parts.every((p) => p.leader >= 0);
+    }).catch(() => {
+      throw err;
+    });
+    return true;
   }
 }
 

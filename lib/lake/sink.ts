@@ -43,6 +43,7 @@ import { type Column, ColumnError, columnsFromSchema } from "./columns.ts";
 import { createParquetBuffer, type ParquetBuffer, type ParquetWriterName } from "./parquet.ts";
 import { fileName, parseFileName, partitionFolder, tempFolder } from "./layout.ts";
 import type { WebHdfs } from "./webhdfs.ts";
+import { sleep } from "../env/mod.ts";
 
 /** A topic the sink writes, with the JSON Schema of its events. */
 export interface LakeTopic {
@@ -374,7 +375,7 @@ export class LakeSink {
             offset: `${from}`,
           });
         }
-        await new Promise((r) => setTimeout(r, 1_000));
+        await sleep(1_000);
         return;
       }
       await heartbeat();

@@ -59,6 +59,7 @@ import { DeserializationError } from "../schemas/mod.ts";
 import { streamMetrics } from "./metrics.ts";
 import { chunks } from "./_chunks.ts";
 import { type TableSet, TableSet as Tables, type TableSpec, type TableView } from "./table.ts";
+import { sleep } from "../env/mod.ts";
 
 /** Processing guarantee. */
 export type Guarantee = "exactly_once" | "at_least_once";
@@ -332,7 +333,7 @@ export class StreamApp {
       const tasks = [...this.#tasks.values()];
       this.#tasks.clear();
       await Promise.all(tasks.map((t) => this.#closeTask(t)));
-      await new Promise((r) => setTimeout(r, Math.min(10_000, 1_000 * attempt)));
+      await sleep(Math.min(10_000, 1_000 * attempt));
       if (!this.#running) return;
       try {
         this.#log(`[${this.appId}] starting a new consumer (attempt ${attempt})`);
@@ -498,7 +499,7 @@ export class StreamApp {
         }; retrying`,
       );
       await this.#dropTask(task);
-      await new Promise((r) => setTimeout(r, 1_000));
+      await sleep(1_000);
       return;
     }
     const records = batch.messages.filter((m) => BigInt(m.offset) >= task.next!);
@@ -531,7 +532,7 @@ export class StreamApp {
         }: ${msg}; its records will be processed again by the partition's owner`,
       );
       await this.#dropTask(task);
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
       return;
     }
     task.next = last + 1n;

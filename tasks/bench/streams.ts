@@ -20,7 +20,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { type Admin, type Kafka, Partitioners } from "kafkajs";
-import { parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
+import { parseFlags, parseIntValue, runMain, sleep } from "../../lib/env/mod.ts";
 import { createKafka, ensureTopic, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { bundleClasspath } from "../../lib/stack/mod.ts";
 import { cacheDir, PROJECT_ROOT } from "../../lib/env/mod.ts";
@@ -72,7 +72,7 @@ async function measure(
       const rate = first && t > first.t ? (total - first.c) / span : total / wall;
       return { rate, wall };
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   throw new Error(`${label} did not finish within 15 minutes`);
 }

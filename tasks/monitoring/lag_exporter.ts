@@ -3,7 +3,7 @@
  * group lag of the cluster in KAFKA_BOOTSTRAP_SERVERS on /metrics (and /healthz). The stack
  * starts it with `--monitoring`; Prometheus scrapes it.
  */
-import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
+import { ConfigError, parseFlags, parseIntValue, runMain, sleep } from "../../lib/env/mod.ts";
 import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { collectLag } from "../../lib/monitoring/mod.ts";
 import { counter, serveMetrics } from "../../lib/monitoring/mod.ts";
@@ -31,6 +31,6 @@ await runMain(async () => {
       errors.inc();
       console.error(`lag collection failed: ${(err as Error).message}`);
     }
-    await new Promise((r) => setTimeout(r, interval));
+    await sleep(interval);
   }
 });

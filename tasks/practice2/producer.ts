@@ -7,7 +7,7 @@
  * Env: SEND_MSG_COUNT (default 10, 0 = until Ctrl-C), SEND_MSG_INTERVAL_SECONDS (default 1),
  * KAFKA_BOOTSTRAP_SERVERS (default: the local stack). Flag: --topic NAME (default orders).
  */
-import { envInt, envNumber, parseFlags, runMain } from "../../lib/env/mod.ts";
+import { envInt, envNumber, parseFlags, runMain, sleep } from "../../lib/env/mod.ts";
 import { createKafka, kafkaConfigFromEnv, requireTopic } from "../../lib/kafka/mod.ts";
 import { OrderProducer, sampleOrder, unserializableOrder } from "../../lib/course/practice2/mod.ts";
 import { SerializationError } from "../../lib/schemas/mod.ts";
@@ -49,7 +49,7 @@ await runMain(async () => {
           ` partition ${meta.partition} offset ${meta.offset}`,
       );
       if (intervalSec > 0 && (count === 0 || i < count)) {
-        await new Promise((r) => setTimeout(r, intervalSec * 1000));
+        await sleep(intervalSec * 1000);
       }
     }
   } finally {

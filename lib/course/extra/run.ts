@@ -18,6 +18,7 @@ import { dropSlotWhenIdle, withClient } from "../../connect/mod.ts";
 import { ensureTopic } from "../../kafka/mod.ts";
 import { extraSourceConfig } from "./connector.ts";
 import { type ExperimentConfig, type ExperimentResult, median } from "./experiments.ts";
+import { sleep } from "../../env/mod.ts";
 
 /** Options of {@linkcode runExperiment}. */
 export interface RunExperimentOptions {
@@ -65,12 +66,12 @@ export async function runExperiment(options: RunExperimentOptions): Promise<Expe
     while (Date.now() < waitDeadline) {
       const m = await sourceTaskMetrics(metricsUrl, name).catch(() => undefined);
       if (m && m.writeTotal > 0) break;
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
     started = performance.now();
     const first = (await sourceTaskMetrics(metricsUrl, name)).writeTotal;
     while (true) {
-      await new Promise((r) => setTimeout(r, 2000));
+      await sleep(2000);
       const m = await sourceTaskMetrics(metricsUrl, name);
       elapsed = (performance.now() - started) / 1000;
       written = m.writeTotal;

@@ -19,6 +19,7 @@ import { PartitionedProducer } from "../../kafka/mod.ts";
 import { describePartitions, ensureTopic, type PartitionInfo } from "../../kafka/mod.ts";
 import type { KafkaCluster } from "../../stack/mod.ts";
 import { BALANCED_TOPIC } from "./topics.ts";
+import { sleep } from "../../env/mod.ts";
 
 /** Options of {@linkcode runFailoverDrill}. */
 export interface FailoverOptions {
@@ -96,8 +97,6 @@ function isrSummary(parts: PartitionInfo[]): string {
   const max = Math.max(...sizes);
   return min === max ? String(min) : `${min}–${max}`;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until every partition of `topics` has `size` in-sync replicas. */
 export async function waitIsr(
