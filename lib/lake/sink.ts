@@ -50,6 +50,13 @@ export interface LakeTopic {
   topic: string;
   /** JSON Schema of the events (lib/schemas); also gives the Parquet column types. */
   schema: object;
+  /**
+   * Shapes each valid event into its row (e.g. flattens nested objects); a throw sends the
+   * record to the DLQ. The columns then come from `table`.
+   */
+  transform?: (event: Record<string, unknown>) => Record<string, unknown>;
+  /** JSON Schema of the rows `transform` makes (gives the columns). @default schema */
+  table?: object;
 }
 
 /** Where a fault-injection crash happens (tests of the crash windows). */
@@ -103,6 +110,7 @@ interface Table {
   topic: string;
   columns: Column[];
   validate: Validator<Record<string, unknown>>;
+  transform?: (event: Record<string, unknown>) => Record<string, unknown>;
 }
 
 interface PartState {
@@ -197,7 +205,8 @@ export class LakeSink {
     for (const t of topics) {
       this.#tables.set(t.topic, {
         topic: t.topic,
-        columns: columnsFromSchema(t.schema),
+        columns: columnsFromSchema(t.table ?? t.schema),
+        transform: t.transform,
         validate: compileSchema<Record<string, unknown>>(t.schema),
       });
     }
@@ -425,8 +434,8 @@ export class LakeSink {
       stage = "validate";
       const v = st.table.validate(parsed);
       if (!v.ok) throw new Error(v.error);
-      event = v.value;
       stage = "column";
+      event = st.table.transform ? st.table.transform(v.value) : v.value;
       st.buffer.append(event, { partition: st.partition, offset, timestamp: ts });
     } catch (err) {
       const reason = err instanceof ColumnError || stage !== "column"
