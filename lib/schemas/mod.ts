@@ -9,3 +9,4 @@ export * from "./user_avro.ts";
 export * from "./chat.ts";
 export * from "./product.ts";
 export * from "./user_activity.ts";
+export * from "./debezium.ts";

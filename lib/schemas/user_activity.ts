@@ -57,10 +57,13 @@ export const USER_EVENT_SCHEMA = {
     at: TIME,
   },
   allOf: [
-    { if: { properties: { type: { const: "review" } } }, then: { required: ["rating"] } },
+    {
+      if: { properties: { type: { const: "review" } } },
+      then: { required: ["rating"], properties: { rating: {} } },
+    },
     {
       if: { properties: { type: { enum: ["add_to_cart", "purchase"] } } },
-      then: { required: ["quantity"] },
+      then: { required: ["quantity"], properties: { quantity: {} } },
     },
   ],
 } as const;
