@@ -4,3 +4,4 @@
  * @module
  */
 export * from "./cdc.ts";
+export * from "./consumer.ts";
