@@ -1,0 +1,334 @@
+/**
+ * Generated marketplace activity for tests and benchmarks of the lake and the analytics jobs:
+ * products, user events, requests and responses (valid by their schemas in lib/schemas),
+ * deterministic for a seed, with a planted pattern — every "pattern" user buys both
+ * `planted.x` and `planted.y`, every "target" user buys `planted.x` only, and no one else
+ * touches either — so `planted.y` must be recommended to the targets. A few products are out
+ * of stock. {@linkcode produceActivity} sends it all to Kafka with a few malformed records.
+ *
+ * @example
+ * ```ts
+ * import { generateActivity, produceActivity } from "./activity_gen.ts";
+ * const data = generateActivity({ users: 50, products: 40, seed: 7 });
+ * await produceActivity(kafka, data, { invalidPerTopic: 3 });
+ * ```
+ * @module
+ */
+import type { Kafka, Message } from "kafkajs";
+import { Buffer } from "node:buffer";
+import type {
+  Product,
+  UserEvent,
+  UserEventType,
+  UserRequest,
+  UserResponse,
+} from "../schemas/mod.ts";
+import {
+  productCodec,
+  userEventCodec,
+  userRequestCodec,
+  userResponseCodec,
+} from "../schemas/mod.ts";
+import { TOPICS } from "./topology.ts";
+
+/** Options of {@linkcode generateActivity}. */
+export interface ActivityOptions {
+  /** Users. @default 60 */
+  users?: number;
+  /** Products. @default 40 */
+  products?: number;
+  /** Sessions per user (at most). @default 3 */
+  sessions?: number;
+  /** Events per session (at most). @default 8 */
+  eventsPerSession?: number;
+  /** Searches per user (at most). @default 2 */
+  searches?: number;
+  /** PRNG seed. @default 1 */
+  seed?: number;
+  /** Start of the activity (ms); it spans `days` days from here. @default two days ago, hour start */
+  start?: number;
+  /** Days the activity spans. @default 2 */
+  days?: number;
+  /** Id prefix, so runs do not collide. @default "g" */
+  prefix?: string;
+}
+
+/** What {@linkcode generateActivity} made. */
+export interface Activity {
+  products: Product[];
+  events: UserEvent[];
+  requests: UserRequest[];
+  responses: UserResponse[];
+  /** Buyers of `x` also buy `y`: `targets` bought only `x`. */
+  planted: { x: string; y: string; pattern: string[]; targets: string[] };
+}
+
+const CATEGORIES = ["Электроника", "Книги", "Дом", "Спорт", "Игрушки"];
+const BRANDS = ["XYZ", "Acme", "Родник", "Nova"];
+
+/** A small deterministic PRNG (mulberry32). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Generates a deterministic activity set; see the module doc. */
+export function generateActivity(options: ActivityOptions = {}): Activity {
+  const {
+    users = 60,
+    products: nProducts = 40,
+    sessions = 3,
+    eventsPerSession = 8,
+    searches = 2,
+    seed = 1,
+    days = 2,
+    prefix = "g",
+  } = options;
+  if (nProducts < 6) {
+    throw new RangeError(`'products' must be at least 6: current value is ${nProducts}`);
+  }
+  if (users < 10) throw new RangeError(`'users' must be at least 10: current value is ${users}`);
+  const hour = 3_600_000;
+  const start = options.start ?? Math.floor((Date.now() - days * 24 * hour) / hour) * hour;
+  const span = days * 24 * hour - hour;
+  const rnd = prng(seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  const products: Product[] = Array.from({ length: nProducts }, (_, i) => {
+    const created = iso(start - 30 * 24 * hour);
+    return {
+      product_id: `${prefix}-p${i}`,
+      name: `Товар ${i} «${pick(["умные часы", "книга", "мяч", "лампа"])}»`,
+      description: `Описание товара ${i} 🚀`,
+      price: { amount: Math.round((5 + rnd() * 500) * 100) / 100, currency: "RUB" },
+      category: CATEGORIES[i % CATEGORIES.length],
+      brand: BRANDS[i % BRANDS.length],
+      // Every 7th product is out of stock.
+      stock: { available: i % 7 === 6 ? 0 : 1 + Math.floor(rnd() * 100), reserved: i % 3 },
+      sku: `SKU-${prefix}-${i}`,
+      tags: ["tag", CATEGORIES[i % CATEGORIES.length]],
+      images: [{ url: `https://example.com/${i}.jpg`, alt: `image ${i}` }],
+      specifications: { weight: `${i * 10} g` },
+      created_at: created,
+      updated_at: created,
+      index: "products",
+      store_id: `store-${i % 3}`,
+    };
+  });
+  const x = products[0], y = products[1];
+  // Random activity never touches the planted pair.
+  const pool = products.slice(2);
+
+  const events: UserEvent[] = [];
+  const requests: UserRequest[] = [];
+  const responses: UserResponse[] = [];
+  let eventNo = 0, requestNo = 0;
+  const userIds = Array.from({ length: users }, (_, u) => `${prefix}-u${u}`);
+  const pattern = userIds.slice(0, Math.max(3, Math.floor(users / 8)));
+  const targets = userIds.slice(
+    pattern.length,
+    pattern.length + Math.max(2, Math.floor(users / 15)),
+  );
+  const event = (
+    user: string,
+    session: string,
+    type: UserEventType,
+    p: Product,
+    at: number,
+  ): void => {
+    const e: UserEvent = {
+      event_id: `${prefix}-e${eventNo++}`,
+      user_id: user,
+      session_id: session,
+      type,
+      product_id: p.product_id,
+      at: iso(at),
+    };
+    if (type === "add_to_cart" || type === "purchase") e.quantity = 1 + Math.floor(rnd() * 3);
+    if (type === "purchase") e.price = p.price.amount;
+    if (type === "review") {
+      e.rating = 1 + Math.floor(rnd() * 5);
+      e.text = `Отзыв: ${pick(["отлично", "так себе", "👍"])}`;
+    }
+    events.push(e);
+  };
+
+  for (const [u, user] of userIds.entries()) {
+    const favourite = CATEGORIES[u % CATEGORIES.length];
+    const liked = pool.filter((p) => p.category === favourite);
+    const nSessions = 1 + Math.floor(rnd() * sessions);
+    for (let s = 0; s < nSessions; s++) {
+      const session = `${user}-s${s}`;
+      let at = start + Math.floor(rnd() * span);
+      const n = 1 + Math.floor(rnd() * eventsPerSession);
+      for (let k = 0; k < n; k++) {
+        at += 1000 + Math.floor(rnd() * 60_000);
+        const p = rnd() < 0.7 && liked.length ? pick(liked) : pick(pool);
+        event(user, session, "view", p, at);
+        const r = rnd();
+        if (r < 0.3) event(user, session, "add_to_cart", p, at + 500);
+        if (r < 0.15) event(user, session, "purchase", p, at + 900);
+        if (r < 0.05) event(user, session, "review", p, at + 950);
+      }
+    }
+    if (pattern.includes(user) || targets.includes(user)) {
+      const at = start + Math.floor(rnd() * span);
+      const session = `${user}-planted`;
+      for (const p of pattern.includes(user) ? [x, y] : [x]) {
+        event(user, session, "view", p, at);
+        event(user, session, "add_to_cart", p, at + 100);
+        event(user, session, "purchase", p, at + 200);
+      }
+    }
+    const nSearches = Math.floor(rnd() * (searches + 1));
+    for (let q = 0; q < nSearches; q++) {
+      const at = start + Math.floor(rnd() * span);
+      const request_id = `${prefix}-r${requestNo++}`;
+      const found = rnd() < 0.6;
+      const query = found ? pick(["часы", "книга", "мяч"]) : pick(["телепорт", "машина времени"]);
+      requests.push({
+        request_id,
+        user_id: user,
+        method: "GET",
+        path: "/search",
+        query,
+        at: iso(at),
+      });
+      responses.push({
+        request_id,
+        user_id: user,
+        status: 200,
+        latency_ms: Math.round(rnd() * 5000) / 100,
+        product_ids: found ? [pick(pool).product_id] : [],
+        at: iso(at + 20),
+      });
+    }
+  }
+  events.sort((a, b) => a.at.localeCompare(b.at));
+  return {
+    products,
+    events,
+    requests,
+    responses,
+    planted: { x: x.product_id, y: y.product_id, pattern, targets },
+  };
+}
+
+/** Options of {@linkcode produceActivity}. */
+export interface ProduceActivityOptions {
+  /** Put before each topic name (a test's own topics). @default "" */
+  topicPrefix?: string;
+  /** Malformed records added to each topic (they must end in its DLQ). @default 0 */
+  invalidPerTopic?: number;
+}
+
+/** How many records went to each topic, valid and not. */
+export type ProducedCounts = Record<string, { valid: number; invalid: number }>;
+
+/**
+ * Produces an activity set to its topics (acks=all, idempotent; Kafka timestamp = the event's
+ * time), keyed as the platform keys them, with `invalidPerTopic` malformed records in each.
+ */
+export async function produceActivity(
+  kafka: Kafka,
+  data: Activity,
+  options: ProduceActivityOptions = {},
+): Promise<ProducedCounts> {
+  const { topicPrefix = "", invalidPerTopic = 0 } = options;
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const counts: ProducedCounts = {};
+  const send = async (topic: string, messages: Message[], invalid: Message[]) => {
+    const all = [...messages];
+    // Spread the malformed records among the valid ones.
+    invalid.forEach((m, i) =>
+      all.splice(Math.floor(((i + 1) * all.length) / (invalid.length + 1)), 0, m)
+    );
+    for (let i = 0; i < all.length; i += 1000) {
+      await producer.send({
+        topic: topicPrefix + topic,
+        acks: -1,
+        messages: all.slice(i, i + 1000),
+      });
+    }
+    counts[topic] = { valid: messages.length, invalid: invalid.length };
+  };
+  const bad = (kind: string, n: number, at: number): Message[] =>
+    Array.from({ length: invalidPerTopic }, (_, i) => ({
+      key: `bad-${kind}-${i}`,
+      timestamp: String(at),
+      value: i % 3 === 0 ? "{not json" : JSON.stringify({ broken: true, n, i }),
+    }));
+  const t0 = Date.parse(data.events[0]?.at ?? new Date().toISOString());
+  try {
+    await send(
+      TOPICS.products,
+      data.products.map((p) =>
+        ({
+          key: p.product_id,
+          value: Buffer.from(productCodec.encode(p)),
+          timestamp: String(Date.parse(p.updated_at)),
+        }) as Message
+      ),
+      bad("product", 1, t0),
+    );
+    await send(
+      TOPICS.userEvents,
+      data.events.map((e) =>
+        ({
+          key: e.user_id,
+          value: Buffer.from(userEventCodec.encode(e)),
+          timestamp: String(Date.parse(e.at)),
+        }) as Message
+      ),
+      // A review without rating: valid JSON, fails the schema's if/then.
+      bad("event", 2, t0).map((m, i) =>
+        i % 3 === 1
+          ? {
+            ...m,
+            value: JSON.stringify({
+              event_id: `bad-${i}`,
+              user_id: "u",
+              session_id: "s",
+              type: "review",
+              product_id: "p",
+              at: new Date(t0).toISOString(),
+            }),
+          }
+          : m
+      ),
+    );
+    await send(
+      TOPICS.userRequests,
+      data.requests.map((r) =>
+        ({
+          key: r.request_id,
+          value: Buffer.from(userRequestCodec.encode(r)),
+          timestamp: String(Date.parse(r.at)),
+        }) as Message
+      ),
+      bad("request", 3, t0),
+    );
+    await send(
+      TOPICS.userResponses,
+      data.responses.map((r) =>
+        ({
+          key: r.request_id,
+          value: Buffer.from(userResponseCodec.encode(r)),
+          timestamp: String(Date.parse(r.at)),
+        }) as Message
+      ),
+      bad("response", 4, t0),
+    );
+  } finally {
+    await producer.disconnect();
+  }
+  return counts;
+}
