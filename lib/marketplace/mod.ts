@@ -6,3 +6,6 @@
  */
 export * from "./topology.ts";
 export * from "./setup.ts";
+export * from "./recommendations.ts";
+export * from "./client_api.ts";
+export * from "./users_sim.ts";

@@ -1,0 +1,385 @@
+/**
+ * Simulated marketplace users (the seed's `producer_client_api`): they use the CLIENT API as
+ * people do, so the topics `user-requests`, `user-responses` and `user-events` fill with
+ * realistic activity for the analytics.
+ *
+ * Behaviour, per user, in sessions (`s-<user>-<n>`):
+ * - **popularity skew**: products are browsed by a Zipf law (exponent 1.1) over a popularity
+ *   order of the catalogue, and a search result is opened by a Zipf law over its rank;
+ * - **searches**: most queries are common words of the catalogue (Cyrillic, Latin, CJK),
+ *   about one in ten finds nothing (an assortment gap: "телепорт", "iphone 27"…);
+ * - **funnel**: a viewed product goes to the cart with probability 0.25, a cart to a purchase
+ *   with 0.45, a purchase to a review with 0.35 (ratings skewed towards 4–5); some sessions
+ *   also ask for the user's recommendations;
+ * - think time between actions: exponential, mean `thinkMs`.
+ *
+ * Reproducible: each user's plan comes from a PRNG seeded by (`seed`, user number), and a
+ * session is planned before it runs ({@linkcode planSession}), so the same seed against the
+ * same catalogue makes the same requests (with `sessions` fixed rather than a duration, also
+ * the same number of them).
+ *
+ * @example
+ * ```ts
+ * import { runSimulation } from "./users_sim.ts";
+ * const report = await runSimulation({ baseUrl: "http://127.0.0.1:8280", users: 10, durationS: 20 });
+ * console.log(report.events); // { view: 180, add_to_cart: 41, purchase: 17, review: 6 }
+ * ```
+ * @module
+ */
+import type { UserEventType } from "../schemas/mod.ts";
+
+/** A PRNG of floats in [0, 1) (mulberry32): the same seed, the same sequence. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Zipf's law over ranks 0…n-1: rank r drawn with probability ∝ 1/(r+1)^s. */
+export class Zipf {
+  readonly #cdf: number[];
+  constructor(readonly n: number, readonly s = 1.1) {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RangeError(`Cannot draw as 'n' must be a positive integer: current value is ${n}`);
+    }
+    let sum = 0;
+    const weights = Array.from({ length: n }, (_, r) => (sum += 1 / Math.pow(r + 1, s)));
+    this.#cdf = weights.map((w) => w / sum);
+  }
+
+  /** A rank drawn with `rng`. */
+  sample(rng: () => number): number {
+    const u = rng();
+    let lo = 0, hi = this.n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.#cdf[mid] < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+/** Queries people type that the sample catalogue answers (several scripts on purpose). */
+export const COMMON_QUERIES: readonly string[] = [
+  "смартфон",
+  "наушники",
+  "часы",
+  "кроссовки",
+  "книга",
+  "тайга",
+  "LEGO",
+  "Samsung",
+  "чайник",
+  "пылесос",
+  "Kafka",
+  "мёд",
+  "ёлка",
+  "электроника",
+  "спорт",
+  "детские",
+  "Xiaomi",
+  "йога",
+  "着物",
+  "ушанка",
+];
+
+/** Queries that find nothing in the catalogue: what the marketplace lacks. */
+export const NO_MATCH_QUERIES: readonly string[] = [
+  "телепорт",
+  "iphone 27",
+  "машина времени",
+  "единорог живой",
+  "qwertyuiop",
+  "🦄 plush",
+];
+
+/** One step of a session, decided before it runs. */
+export type SessionStep =
+  | { op: "search"; query: string; expectEmpty: boolean; pickRank: number; funnel: FunnelPlan }
+  | { op: "browse"; productRank: number; funnel: FunnelPlan }
+  | { op: "recommendations" };
+
+/** What happens after a product is viewed: cart quantity, purchase, review rating. */
+export interface FunnelPlan {
+  cart?: number;
+  purchase?: boolean;
+  review?: number;
+}
+
+/** Probabilities of the funnel and of the session's other choices. */
+export const USER_BEHAVIOUR = {
+  search: 0.35,
+  noMatch: 0.1,
+  cart: 0.25,
+  purchase: 0.45,
+  review: 0.35,
+  recommendations: 0.15,
+  /** Mean steps of a session besides the first. */
+  meanExtraSteps: 3,
+} as const;
+
+const RATINGS = [5, 5, 5, 5, 5, 4, 4, 4, 3, 2, 1];
+
+function funnel(rng: () => number): FunnelPlan {
+  const f: FunnelPlan = {};
+  if (rng() < USER_BEHAVIOUR.cart) {
+    const u = rng();
+    f.cart = u < 0.7 ? 1 : u < 0.9 ? 2 : 3;
+    if (rng() < USER_BEHAVIOUR.purchase) {
+      f.purchase = true;
+      if (rng() < USER_BEHAVIOUR.review) f.review = RATINGS[Math.floor(rng() * RATINGS.length)];
+    }
+  }
+  return f;
+}
+
+/** Plans one session: its steps (pure; the same `rng` state gives the same plan). */
+export function planSession(rng: () => number, catalogSize: number): SessionStep[] {
+  const popularity = new Zipf(Math.max(1, catalogSize));
+  const resultRank = new Zipf(10, 1.0);
+  const steps: SessionStep[] = [];
+  // 1 + geometric number of steps with the given mean.
+  let n = 1;
+  while (rng() < USER_BEHAVIOUR.meanExtraSteps / (USER_BEHAVIOUR.meanExtraSteps + 1) && n < 20) n++;
+  for (let i = 0; i < n; i++) {
+    if (rng() < USER_BEHAVIOUR.search) {
+      const empty = rng() < USER_BEHAVIOUR.noMatch;
+      const list = empty ? NO_MATCH_QUERIES : COMMON_QUERIES;
+      // Popular queries are popular too: Zipf over the list.
+      const query = list[new Zipf(list.length, 1.0).sample(rng)];
+      steps.push({
+        op: "search",
+        query,
+        expectEmpty: empty,
+        pickRank: resultRank.sample(rng),
+        funnel: funnel(rng),
+      });
+    } else {
+      steps.push({ op: "browse", productRank: popularity.sample(rng), funnel: funnel(rng) });
+    }
+  }
+  if (rng() < USER_BEHAVIOUR.recommendations) steps.push({ op: "recommendations" });
+  return steps;
+}
+
+/** Options of {@linkcode runSimulation}. */
+export interface SimulationOptions {
+  /** Base URL of the CLIENT API. */
+  baseUrl: string;
+  /** Concurrent users. @default 20 */
+  users?: number;
+  /** How long to run, in seconds (ignored when `sessions` is set). @default 30 */
+  durationS?: number;
+  /** Sessions per user; when set, the run ends after them instead of after `durationS`. */
+  sessions?: number;
+  /** PRNG seed. @default 42 */
+  seed?: number;
+  /** Mean pause between a user's actions, in ms. @default 150 */
+  thinkMs?: number;
+  /** Number of the first user (`user-<n>`). @default 1000 */
+  firstUser?: number;
+  /** Called every few seconds with the report so far. */
+  onProgress?: (report: SimulationReport) => void;
+}
+
+/** What a simulation did (counted from the API's answers). */
+export interface SimulationReport {
+  users: number;
+  sessions: number;
+  requests: number;
+  /** Answers by route and HTTP status, e.g. `{ search: { "200": 40 } }`. */
+  statuses: Record<string, Record<string, number>>;
+  /** Actions accepted (202) by type. */
+  events: Record<UserEventType, number>;
+  searches: number;
+  /** Searches answered with no product. */
+  emptySearches: number;
+  /** Requests that failed outright (network) or answered 5xx. */
+  failures: number;
+  /** Products in the catalogue the users found. */
+  catalog: number;
+  /** Most viewed products, most first. */
+  topViewed: { product_id: string; views: number }[];
+  durationMs: number;
+  /** Request ids of every request, in the order they were answered. */
+  requestIds: string[];
+}
+
+/** Runs simulated users against the CLIENT API and reports what they did. */
+export async function runSimulation(options: SimulationOptions): Promise<SimulationReport> {
+  const {
+    baseUrl,
+    users = 20,
+    durationS = 30,
+    sessions,
+    seed = 42,
+    thinkMs = 150,
+    firstUser = 1000,
+    onProgress,
+  } = options;
+  if (!Number.isInteger(users) || users < 1) {
+    throw new RangeError(
+      `Cannot simulate as 'users' must be a positive integer: current value is ${users}`,
+    );
+  }
+  if (!(durationS > 0)) {
+    throw new RangeError(
+      `Cannot simulate as 'durationS' must be > 0: current value is ${durationS}`,
+    );
+  }
+  if (sessions !== undefined && (!Number.isInteger(sessions) || sessions < 1)) {
+    throw new RangeError(
+      `Cannot simulate as 'sessions' must be a positive integer: current value is ${sessions}`,
+    );
+  }
+  const started = performance.now();
+  const report: SimulationReport = {
+    users,
+    sessions: 0,
+    requests: 0,
+    statuses: {},
+    events: { view: 0, add_to_cart: 0, purchase: 0, review: 0 },
+    searches: 0,
+    emptySearches: 0,
+    failures: 0,
+    catalog: 0,
+    topViewed: [],
+    durationMs: 0,
+    requestIds: [],
+  };
+  const views = new Map<string, number>();
+
+  const call = async (
+    route: string,
+    user: string,
+    path: string,
+    init: RequestInit = {},
+  ): Promise<{ status: number; body: Record<string, unknown> } | undefined> => {
+    try {
+      const res = await fetch(`${baseUrl}${path}`, {
+        ...init,
+        headers: { "x-user-id": user, "content-type": "application/json", ...init.headers },
+      });
+      const body = await res.json().catch(() => ({}));
+      report.requests++;
+      const id = res.headers.get("x-request-id");
+      if (id) report.requestIds.push(id);
+      const byStatus = (report.statuses[route] ??= {});
+      byStatus[res.status] = (byStatus[res.status] ?? 0) + 1;
+      if (res.status >= 500) report.failures++;
+      return { status: res.status, body };
+    } catch {
+      report.failures++;
+      return undefined;
+    }
+  };
+
+  // The catalogue, as users find it: everything the common queries answer, in a popularity
+  // order shuffled by the seed (the same catalogue and seed give the same order).
+  const found = new Set<string>();
+  for (const q of COMMON_QUERIES) {
+    const r = await call(
+      "search",
+      `user-${firstUser}`,
+      `/products/search?q=${encodeURIComponent(q)}&limit=100`,
+    );
+    for (const p of (r?.body.products as { product_id: string }[] | undefined) ?? []) {
+      found.add(String(p.product_id));
+    }
+  }
+  const catalog = [...found].sort();
+  const shuffle = mulberry32(seed ^ 0x5eed);
+  for (let i = catalog.length - 1; i > 0; i--) {
+    const j = Math.floor(shuffle() * (i + 1));
+    [catalog[i], catalog[j]] = [catalog[j], catalog[i]];
+  }
+  report.catalog = catalog.length;
+  if (catalog.length === 0) {
+    throw new Error(
+      "The CLIENT API finds no products: load the catalogue first (deno task final:shop, with the filter and the products sink running)",
+    );
+  }
+
+  const deadline = started + durationS * 1000;
+  const progress = onProgress ? setInterval(() => onProgress(report), 5_000) : undefined;
+
+  const event = async (
+    user: string,
+    session: string,
+    type: UserEventType,
+    productId: string,
+    extra: Record<string, unknown> = {},
+  ) => {
+    const r = await call("event", user, "/events", {
+      method: "POST",
+      body: JSON.stringify({ type, product_id: productId, session_id: session, ...extra }),
+    });
+    if (r?.status === 202) report.events[type]++;
+  };
+
+  const view = async (user: string, session: string, productId: string, f: FunnelPlan) => {
+    await call("product", user, `/products/${encodeURIComponent(productId)}`);
+    await event(user, session, "view", productId);
+    views.set(productId, (views.get(productId) ?? 0) + 1);
+    if (f.cart) {
+      await event(user, session, "add_to_cart", productId, { quantity: f.cart });
+      if (f.purchase) {
+        await event(user, session, "purchase", productId, { quantity: f.cart });
+        if (f.review) {
+          await event(user, session, "review", productId, {
+            rating: f.review,
+            text: f.review >= 4 ? "Всё отлично 👍" : "Могло быть лучше",
+          });
+        }
+      }
+    }
+  };
+
+  const runUser = async (n: number) => {
+    const user = `user-${firstUser + n}`;
+    const rng = mulberry32((seed * 1_000_003 + n) >>> 0);
+    const pause = () => new Promise((r) => setTimeout(r, -Math.log(1 - rng()) * thinkMs));
+    for (let s = 0; sessions === undefined ? performance.now() < deadline : s < sessions; s++) {
+      const session = `s-${user}-${s}`;
+      report.sessions++;
+      for (const step of planSession(rng, catalog.length)) {
+        if (sessions === undefined && performance.now() >= deadline) break;
+        if (step.op === "recommendations") {
+          await call("recommendations", user, `/users/${user}/recommendations`);
+        } else if (step.op === "browse") {
+          await view(user, session, catalog[step.productRank], step.funnel);
+        } else {
+          report.searches++;
+          const r = await call(
+            "search",
+            user,
+            `/products/search?q=${encodeURIComponent(step.query)}`,
+          );
+          const ids = ((r?.body.products as { product_id: string }[] | undefined) ?? [])
+            .map((p) => String(p.product_id));
+          if (r?.status === 200 && ids.length === 0) report.emptySearches++;
+          if (ids.length > 0) {
+            await view(user, session, ids[step.pickRank % ids.length], step.funnel);
+          }
+        }
+        await pause();
+      }
+    }
+  };
+
+  try {
+    await Promise.all(Array.from({ length: users }, (_, n) => runUser(n)));
+  } finally {
+    if (progress !== undefined) clearInterval(progress);
+  }
+  report.topViewed = [...views].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, 10).map(([product_id, v]) => ({ product_id, views: v }));
+  report.durationMs = Math.round(performance.now() - started);
+  return report;
+}

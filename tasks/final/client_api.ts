@@ -1,0 +1,77 @@
+/**
+ * `deno task final:client-api` — the CLIENT API (lib/marketplace/client_api.ts): product
+ * search and product by id over PostgreSQL `analytics.products`, a user's recommendations from
+ * the `recommendations` topic, user actions (`POST /events`); every request, response and
+ * action recorded in `user-requests`, `user-responses`, `user-events` on the secure cluster as
+ * `client-api`. Users name themselves in the `X-User-Id` header (`user-<digits>`).
+ *
+ * Env: CLIENT_API_PORT (default the topology's port + STACK_PORT_OFFSET), CLIENT_API_HOST
+ * (127.0.0.1; 0.0.0.0 in a container), CLIENT_API_USER_PATTERN (regular expression of a known
+ * user id, default `^user-[0-9]{1,12}$`), POSTGRES_URL (any database of the server; the API
+ * reads `analytics`), KAFKA_* (default: the local stack's secure cluster).
+ * Runs until SIGINT/SIGTERM, then flushes what it recorded.
+ */
+import { ConfigError, envInt, envString, runMain } from "../../lib/env/mod.ts";
+import { createKafka, explainKafkaError, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { postgresUrlFromEnv, withDatabase } from "../../lib/connect/mod.ts";
+import {
+  ANALYTICS_DB,
+  ClientApi,
+  PRINCIPALS,
+  servicePort,
+  USER_ID_PATTERN,
+} from "../../lib/marketplace/mod.ts";
+
+await runMain(async () => {
+  const port = envInt("CLIENT_API_PORT", {
+    default: servicePort("client-api"),
+    min: 0,
+    max: 65_535,
+  });
+  const hostname = envString("CLIENT_API_HOST", "127.0.0.1");
+  const patternText = envString("CLIENT_API_USER_PATTERN", USER_ID_PATTERN.source);
+  let userPattern: RegExp;
+  try {
+    userPattern = new RegExp(patternText, "u");
+  } catch (err) {
+    throw new ConfigError(
+      `Cannot use CLIENT_API_USER_PATTERN as it must be a regular expression: current value is '${patternText}' (${
+        (err as Error).message
+      })`,
+    );
+  }
+  const postgresUrl = withDatabase(postgresUrlFromEnv(), ANALYTICS_DB);
+  const options = secureKafkaConfigFromEnv(PRINCIPALS.clientApi, { clientId: "client-api" });
+  const api = new ClientApi({
+    kafka: createKafka(options),
+    postgresUrl,
+    port,
+    hostname,
+    userPattern,
+  });
+  await api.start().catch((err) => {
+    throw explainKafkaError(err, options, "connect the CLIENT API to the secure cluster");
+  });
+  console.log(
+    `CLIENT API on ${api.url} (GET /products/search?q=…, /products/:id, /users/:id/recommendations, ` +
+      `POST /events, /metrics, /healthz) as '${options.username}' on ${
+        options.brokers.join(",")
+      }; ` +
+      `products from ${
+        new URL(postgresUrl).host
+      }/${ANALYTICS_DB}; users match ${userPattern.source}`,
+  );
+  api.recommendations.ready(120_000).then(
+    () => console.log(`recommendations: ${api.recommendations.size} users loaded`),
+    (err) => console.error(`recommendations: ${(err as Error).message}`),
+  );
+  const stop = Promise.withResolvers<void>();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, stop.resolve);
+  await stop.promise;
+  await api.stop();
+  const s = api.stats;
+  console.log(
+    `CLIENT API stopped: ${s.requests} requests (${s.refused} refused), ${s.events} events, ` +
+      `${s.searchesEmpty} searches found nothing`,
+  );
+});

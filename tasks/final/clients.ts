@@ -1,0 +1,99 @@
+/**
+ * `deno task final:clients [--users N] [--duration S] [--sessions N] [--seed N] [--think-ms N]
+ * [--url URL]` — the seed's `producer_client_api`: simulated users (Zipf popularity, sessions,
+ * view → cart → purchase → review funnel, some searches that find nothing) use the CLIENT API
+ * for S seconds (or N sessions each), then print what they did. Seeded: the same seed against
+ * the same catalogue makes the same requests.
+ *
+ * Env: CLIENT_API_URL (default http://127.0.0.1:<client-api port + STACK_PORT_OFFSET>).
+ */
+import { ConfigError, envString, flagInt, parseFlags, runMain } from "../../lib/env/mod.ts";
+import { runSimulation, servicePort, type SimulationReport } from "../../lib/marketplace/mod.ts";
+
+const HELP = "Usage: deno task final:clients [--users N] [--duration S] [--sessions N] " +
+  "[--seed N] [--think-ms N] [--url URL]";
+
+await runMain(async () => {
+  const flags = parseFlags(Deno.args, {
+    string: ["users", "duration", "sessions", "seed", "think-ms", "url"],
+    boolean: ["help"],
+  });
+  if (flags.booleans.help) {
+    console.log(HELP);
+    return;
+  }
+  const users = flagInt(flags, "users", 20, { min: 1, max: 10_000 });
+  const durationS = flagInt(flags, "duration", 30, { min: 1, max: 86_400 });
+  const sessions = flags.values.sessions === undefined
+    ? undefined
+    : flagInt(flags, "sessions", 1, { min: 1, max: 100_000 });
+  const seed = flagInt(flags, "seed", 42, { min: 0, max: 2 ** 31 - 1 });
+  const thinkMs = flagInt(flags, "think-ms", 150, { min: 0, max: 60_000 });
+  const url = flags.values.url ??
+    envString("CLIENT_API_URL", `http://127.0.0.1:${servicePort("client-api")}`);
+  try {
+    new URL(url);
+  } catch {
+    throw new ConfigError(
+      `Cannot use --url as it must be an http(s) URL: current value is '${url}'`,
+    );
+  }
+  const health = await fetch(`${url}/healthz`).then((r) => r.body?.cancel()).then(
+    () => true,
+    () => false,
+  );
+  if (!health) {
+    throw new ConfigError(
+      `No CLIENT API at ${url}: start it with \`deno task final:client-api\` (or pass --url)`,
+    );
+  }
+  console.log(
+    `${users} users → ${url} for ${
+      sessions ? `${sessions} sessions each` : `${durationS} s`
+    } (seed ${seed}, think ${thinkMs} ms)`,
+  );
+  const report = await runSimulation({
+    baseUrl: url,
+    users,
+    durationS,
+    sessions,
+    seed,
+    thinkMs,
+    onProgress: (r) =>
+      console.log(
+        `… ${r.requests} requests, ${r.sessions} sessions, ${r.events.view} views, ${r.events.purchase} purchases`,
+      ),
+  });
+  print(report);
+  if (report.failures > 0) Deno.exitCode = 1;
+});
+
+function print(r: SimulationReport): void {
+  const secs = r.durationMs / 1000;
+  console.log(
+    `\n${r.users} users, ${r.sessions} sessions, ${r.requests} requests in ${secs.toFixed(1)} s ` +
+      `(${(r.requests / secs).toFixed(0)}/s); catalogue seen: ${r.catalog} products`,
+  );
+  console.log("answers by route and status:");
+  for (const [route, byStatus] of Object.entries(r.statuses).sort()) {
+    const parts = Object.entries(byStatus).map(([s, n]) => `${s}×${n}`).join(" ");
+    console.log(`  ${route.padEnd(16)} ${parts}`);
+  }
+  const e = r.events;
+  const pct = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(1)}%` : "–");
+  console.log(
+    `events: view ${e.view}, add_to_cart ${e.add_to_cart} (${
+      pct(e.add_to_cart, e.view)
+    } of views), ` +
+      `purchase ${e.purchase} (${pct(e.purchase, e.add_to_cart)} of carts), review ${e.review}`,
+  );
+  console.log(
+    `searches: ${r.searches}, found nothing: ${r.emptySearches} (${
+      pct(r.emptySearches, r.searches)
+    })`,
+  );
+  console.log(
+    `most viewed: ${r.topViewed.map((t) => `${t.product_id}×${t.views}`).join(", ") || "none"}`,
+  );
+  console.log(`failures (network or 5xx): ${r.failures}`);
+}
