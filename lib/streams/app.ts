@@ -45,7 +45,6 @@
 import {
   type Admin,
   type Consumer,
-  type IHeaders,
   type Kafka,
   type KafkaMessage,
   type Message,
@@ -54,100 +53,28 @@ import {
   type Producer,
 } from "kafkajs";
 import { deadLetter, dlqTopic } from "../kafka/mod.ts";
-import { ensureTopic, type TopicSpec } from "../kafka/mod.ts";
+import { ensureTopic } from "../kafka/mod.ts";
 import { DeserializationError } from "../schemas/mod.ts";
 import { streamMetrics } from "./metrics.ts";
-import { chunks } from "./_chunks.ts";
-import { type TableSet, TableSet as Tables, type TableSpec, type TableView } from "./table.ts";
+import { type TableSet, TableSet as Tables } from "./table.ts";
+import {
+  type Guarantee,
+  type ProcessContext,
+  type SourceSpec,
+  type StreamAppOptions,
+  type TopicStats,
+  validateOptions,
+} from "./options.ts";
+import {
+  changelogMessages,
+  type Overlay,
+  type RecordWrites,
+  rollback,
+  writableTable,
+} from "./_overlay.ts";
+import { commitAtLeastOnce, commitTransaction } from "./_commit.ts";
+import { account, type Outcome } from "./_accounting.ts";
 import { sleep } from "../env/mod.ts";
-
-/** Processing guarantee. */
-export type Guarantee = "exactly_once" | "at_least_once";
-
-/** A decoded source record as the processing function sees it. */
-export interface StreamRecord<T> {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: string | null;
-  value: T;
-  timestamp: number;
-  headers: IHeaders;
-}
-
-/** A record to write to a sink topic. */
-export interface OutputMessage {
-  key?: string | null;
-  value: string | Uint8Array | null;
-  headers?: IHeaders;
-  partition?: number;
-}
-
-/** A table as the processing function sees it: committed state plus this transaction's writes. */
-export interface WritableTable<V> {
-  get(key: string): V | undefined;
-  has(key: string): boolean;
-  /** Sets a key; written to the changelog in the current transaction. */
-  set(key: string, value: V): void;
-  /** Deletes a key (a tombstone in the changelog). */
-  delete(key: string): void;
-  /** The committed table (without this transaction's writes), e.g. to iterate or cache. */
-  readonly committed: TableView<V>;
-}
-
-/** What the processing function can do with a record. */
-export interface ProcessContext {
-  /** Writes a record to a sink topic (declared in `sinks`). */
-  send(topic: string, message: OutputMessage): void;
-  /** A table by name. */
-  table<V = unknown>(name: string): WritableTable<V>;
-}
-
-/** A source topic and what to do with its records. */
-export interface SourceSpec<T> {
-  topic: string;
-  /**
-   * Turns the value bytes into a typed value; throw (ideally a {@linkcode DeserializationError})
-   * to send the record to the dead-letter topic.
-   */
-  decode(value: Buffer | null, message: KafkaMessage): T;
-  /** Processes one record; send nothing to filter it out; throw to dead-letter it. */
-  process(record: StreamRecord<T>, ctx: ProcessContext): void | Promise<void>;
-}
-
-/** Options of a {@linkcode StreamApp}. */
-export interface StreamAppOptions {
-  /** Application id: consumer group, transactional-id prefix and changelog prefix. */
-  appId: string;
-  // deno-lint-ignore no-explicit-any
-  sources: SourceSpec<any>[];
-  /** Topics the processor writes; created when missing. */
-  sinks: TopicSpec[];
-  /** Tables (global, changelog-backed). @default [] */
-  tables?: TableSpec[];
-  /** @default "exactly_once" */
-  guarantee?: Guarantee;
-  /** Replication factor of created changelog and dead-letter topics. @default min(3, brokers) */
-  replicationFactor?: number;
-  /** Consumer session timeout: how soon a crashed member's partitions move, ms. @default 10000 */
-  sessionTimeoutMs?: number;
-  /** Partitions processed at the same time (each with its own transaction). @default 3 */
-  concurrency?: number;
-  /** Broker-side timeout of an open transaction, ms. @default 30000 */
-  transactionTimeoutMs?: number;
-  /** Bytes fetched per partition and so at most processed per transaction. @default 1048576 */
-  maxBytesPerPartition?: number;
-  /** Progress and error lines. @default console.error */
-  log?: (line: string) => void;
-}
-
-/** Counts per source topic since start (committed work only). */
-export interface TopicStats {
-  in: number;
-  out: number;
-  filtered: number;
-  dlq: number;
-}
 
 const DEBUG = Boolean(Deno.env.get("STREAMS_DEBUG"));
 const FENCED =
@@ -160,42 +87,6 @@ interface Task {
   /** Next offset to process: the committed offset read after fencing, then our own commits. */
   next?: bigint;
   busy: Promise<void>;
-}
-
-interface Outcome {
-  kind: "out" | "filtered" | "dlq";
-  messages: { topic: string; message: Message }[];
-  tableWrites: Map<string, Map<string, unknown>>;
-}
-
-function validateOptions(o: StreamAppOptions): void {
-  if (!/^[A-Za-z0-9._-]{1,200}$/.test(o.appId ?? "")) {
-    throw new RangeError(
-      `Cannot create a stream processor as 'appId' must be 1-200 of [A-Za-z0-9._-]: current value is '${o.appId}'`,
-    );
-  }
-  if (!Array.isArray(o.sources) || o.sources.length === 0) {
-    throw new RangeError("Cannot create a stream processor as 'sources' must not be empty");
-  }
-  const ints: [string, number | undefined, number][] = [
-    ["sessionTimeoutMs", o.sessionTimeoutMs, 6_000],
-    ["concurrency", o.concurrency, 1],
-    ["transactionTimeoutMs", o.transactionTimeoutMs, 1_000],
-    ["maxBytesPerPartition", o.maxBytesPerPartition, 1_024],
-    ["replicationFactor", o.replicationFactor, 1],
-  ];
-  for (const [name, v, min] of ints) {
-    if (v !== undefined && (!Number.isInteger(v) || v < min)) {
-      throw new RangeError(
-        `Cannot create a stream processor as '${name}' must be an integer >= ${min}: current value is ${v}`,
-      );
-    }
-  }
-  if (o.guarantee !== undefined && !["exactly_once", "at_least_once"].includes(o.guarantee)) {
-    throw new RangeError(
-      `Cannot create a stream processor as 'guarantee' must be exactly_once or at_least_once: current value is '${o.guarantee}'`,
-    );
-  }
 }
 
 /** See the module doc. */
@@ -510,16 +401,22 @@ export class StreamApp {
     }
     const source = this.#sources.get(task.topic)!;
     const outcomes: Outcome[] = [];
-    const pendingTables = new Map<string, Map<string, unknown>>();
+    const pendingTables: Overlay = new Map();
     for (const m of records) outcomes.push(await this.#processOne(source, task, m, pendingTables));
     const last = BigInt(records[records.length - 1].offset);
     const messages = outcomes.flatMap((o) => o.messages);
     const processedAt = performance.now();
     try {
+      const at = {
+        group: this.appId,
+        topic: task.topic,
+        partition: task.partition,
+        nextOffset: last + 1n,
+      };
       if (this.guarantee === "exactly_once") {
-        await this.#commitTransaction(task, messages, last + 1n);
+        await commitTransaction(task.producer!, at, messages, this.#partitionOf);
       } else {
-        await this.#commitAtLeastOnce(task, messages, last + 1n);
+        await commitAtLeastOnce(task.producer!, this.#consumer!, at, messages, this.#partitionOf);
       }
     } catch (err) {
       this.#metrics.aborts.inc({ app: this.appId });
@@ -545,7 +442,14 @@ export class StreamApp {
         } ms, commit ${(committedAt - processedAt).toFixed(0)} ms`,
       );
     }
-    this.#account(task.topic, outcomes, messages, (committedAt - fetchedAt) / 1000);
+    account(
+      this.#metrics,
+      this.appId,
+      this.stats.get(task.topic)!,
+      task.topic,
+      outcomes,
+      (committedAt - fetchedAt) / 1000,
+    );
     const lag = BigInt(batch.highWatermark) - (last + 1n);
     this.#metrics.lag.set(
       { app: this.appId, topic: task.topic, partition: String(task.partition) },
@@ -565,7 +469,7 @@ export class StreamApp {
     source: SourceSpec<unknown>,
     task: Task,
     m: KafkaMessage,
-    pendingTables: Map<string, Map<string, unknown>>,
+    pendingTables: Overlay,
   ): Promise<Outcome> {
     const raw = {
       topic: task.topic,
@@ -578,7 +482,6 @@ export class StreamApp {
     const dead = (error: string, stage: string): Outcome => ({
       kind: "dlq",
       messages: [{ topic: dlqTopic(task.topic), message: deadLetter(raw, error, stage) }],
-      tableWrites: new Map(),
     });
     let value: unknown;
     try {
@@ -588,7 +491,7 @@ export class StreamApp {
       return dead((err as Error).message, stage);
     }
     const out: { topic: string; message: Message }[] = [];
-    const writes = new Map<string, Map<string, unknown>>();
+    const writes: RecordWrites = new Map();
     const ctx: ProcessContext = {
       send: (topic, message) => {
         if (!this.#sinkNames.has(topic)) {
@@ -600,7 +503,7 @@ export class StreamApp {
         }
         out.push({ topic, message: message as Message });
       },
-      table: <V>(name: string) => this.#writableTable<V>(name, pendingTables, writes),
+      table: <V>(name: string) => writableTable<V>(this.tables, name, pendingTables, writes),
     };
     try {
       await source.process({
@@ -613,142 +516,14 @@ export class StreamApp {
         headers: m.headers ?? {},
       }, ctx);
     } catch (err) {
-      // Roll this record's table writes back out of the batch overlay.
-      for (const [name, keys] of writes) {
-        const overlay = pendingTables.get(name)!;
-        for (const [k, prev] of keys) {
-          if (prev === NOT_PENDING) overlay.delete(k);
-          else overlay.set(k, prev);
-        }
-      }
+      rollback(pendingTables, writes);
       return dead((err as Error).message, "process");
     }
-    for (const [name, keys] of writes) {
-      const table = this.tables.get(name);
-      const overlay = pendingTables.get(name)!;
-      for (const k of keys.keys()) {
-        const v = overlay.get(k);
-        out.push({
-          topic: table.changelog,
-          message: { key: k, value: v === TOMBSTONE ? null : JSON.stringify(v) },
-        });
-      }
-    }
+    out.push(...changelogMessages(this.tables, pendingTables, writes));
     return {
       kind: out.length > 0 ? "out" : "filtered",
       messages: out,
-      tableWrites: writes,
     };
-  }
-
-  #writableTable<V>(
-    name: string,
-    pending: Map<string, Map<string, unknown>>,
-    writes: Map<string, Map<string, unknown>>,
-  ): WritableTable<V> {
-    const committed = this.tables.get<V>(name);
-    let overlay = pending.get(name);
-    if (!overlay) pending.set(name, overlay = new Map());
-    const o = overlay;
-    const remember = (key: string) => {
-      let w = writes.get(name);
-      if (!w) writes.set(name, w = new Map());
-      if (!w.has(key)) w.set(key, o.has(key) ? o.get(key) : NOT_PENDING);
-    };
-    return {
-      committed,
-      get: (key) => {
-        if (o.has(key)) {
-          const v = o.get(key);
-          return v === TOMBSTONE ? undefined : v as V;
-        }
-        return committed.get(key);
-      },
-      has: (key) => (o.has(key) ? o.get(key) !== TOMBSTONE : committed.has(key)),
-      set: (key, value) => {
-        if (value === null || value === undefined) {
-          throw new TypeError(`Cannot set '${key}' in table '${name}' to ${value}: use delete()`);
-        }
-        remember(key);
-        o.set(key, value);
-      },
-      delete: (key) => {
-        remember(key);
-        o.set(key, TOMBSTONE);
-      },
-    };
-  }
-
-  async #commitTransaction(
-    task: Task,
-    messages: { topic: string; message: Message }[],
-    nextOffset: bigint,
-  ): Promise<void> {
-    const producer = task.producer!;
-    const txn = await producer.transaction();
-    try {
-      for (const chunk of chunks(messages, this.#partitionOf)) {
-        await txn.sendBatch({ acks: -1, topicMessages: chunk });
-      }
-      await txn.sendOffsets({
-        consumerGroupId: this.appId,
-        topics: [{
-          topic: task.topic,
-          partitions: [{ partition: task.partition, offset: String(nextOffset) }],
-        }],
-      });
-      await txn.commit();
-    } catch (err) {
-      await txn.abort().catch(() => {});
-      throw err;
-    }
-  }
-
-  async #commitAtLeastOnce(
-    task: Task,
-    messages: { topic: string; message: Message }[],
-    nextOffset: bigint,
-  ): Promise<void> {
-    for (const chunk of chunks(messages, this.#partitionOf)) {
-      await task.producer!.sendBatch({ acks: -1, topicMessages: chunk });
-    }
-    await this.#consumer!.commitOffsets([
-      { topic: task.topic, partition: task.partition, offset: String(nextOffset) },
-    ]);
-  }
-
-  #account(
-    topic: string,
-    outcomes: Outcome[],
-    messages: { topic: string; message: Message }[],
-    latencySeconds: number,
-  ): void {
-    const s = this.stats.get(topic)!;
-    const labels = { app: this.appId, topic };
-    let out = 0, filtered = 0, dlq = 0;
-    for (const o of outcomes) {
-      if (o.kind === "out") out++;
-      else if (o.kind === "filtered") filtered++;
-      else dlq++;
-    }
-    s.in += outcomes.length;
-    s.out += out;
-    s.filtered += filtered;
-    s.dlq += dlq;
-    this.#metrics.recordsIn.inc(labels, outcomes.length);
-    if (out) this.#metrics.recordsOut.inc(labels, out);
-    if (filtered) this.#metrics.recordsFiltered.inc(labels, filtered);
-    if (dlq) this.#metrics.recordsDlq.inc(labels, dlq);
-    const produced = new Map<string, number>();
-    for (const m of messages) produced.set(m.topic, (produced.get(m.topic) ?? 0) + 1);
-    for (const [t, n] of produced) {
-      this.#metrics.recordsProduced.inc({ app: this.appId, topic: t }, n);
-    }
-    this.#metrics.transactions.inc({ app: this.appId });
-    // Every record of the batch waited from the fetch to the commit.
-    for (let i = 0; i < outcomes.length; i++) {
-      this.#metrics.latency.observe({ app: this.appId }, latencySeconds);
-    }
   }
 }
 
@@ -764,6 +539,3 @@ function safeResolve(resolve: (offset: string) => void, offset: string): void {
     // revoked meanwhile
   }
 }
-
-const TOMBSTONE = Symbol("tombstone");
-const NOT_PENDING = Symbol("not pending");

@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+export * from "./options.ts";
 export * from "./app.ts";
 export * from "./table.ts";
 export * from "./metrics.ts";

@@ -1,0 +1,61 @@
+/**
+ * The two commit strategies of a partition's batch. Exactly-once: outputs, changelog records,
+ * dead letters and the consumed offset in ONE transaction of the partition's producer.
+ * At-least-once: outputs acknowledged first, then the offset committed by the consumer.
+ * @module
+ */
+import type { Consumer, Message, Producer } from "kafkajs";
+import { chunks } from "./_chunks.ts";
+
+/** Where a batch came from and the offset to commit after it. */
+export interface BatchPosition {
+  group: string;
+  topic: string;
+  partition: number;
+  nextOffset: bigint;
+}
+
+/** Picks the partition of an output message. */
+export type PartitionOf = (topic: string, message: Message) => number;
+
+/** Writes `messages` and the offset in one transaction; aborts and rethrows on any failure. */
+export async function commitTransaction(
+  producer: Producer,
+  at: BatchPosition,
+  messages: { topic: string; message: Message }[],
+  partitionOf: PartitionOf,
+): Promise<void> {
+  const txn = await producer.transaction();
+  try {
+    for (const chunk of chunks(messages, partitionOf)) {
+      await txn.sendBatch({ acks: -1, topicMessages: chunk });
+    }
+    await txn.sendOffsets({
+      consumerGroupId: at.group,
+      topics: [{
+        topic: at.topic,
+        partitions: [{ partition: at.partition, offset: String(at.nextOffset) }],
+      }],
+    });
+    await txn.commit();
+  } catch (err) {
+    await txn.abort().catch(() => {});
+    throw err;
+  }
+}
+
+/** Writes `messages` (acks=all), then commits the offset: a crash repeats, never loses. */
+export async function commitAtLeastOnce(
+  producer: Producer,
+  consumer: Consumer,
+  at: BatchPosition,
+  messages: { topic: string; message: Message }[],
+  partitionOf: PartitionOf,
+): Promise<void> {
+  for (const chunk of chunks(messages, partitionOf)) {
+    await producer.sendBatch({ acks: -1, topicMessages: chunk });
+  }
+  await consumer.commitOffsets([
+    { topic: at.topic, partition: at.partition, offset: String(at.nextOffset) },
+  ]);
+}
