@@ -9,3 +9,6 @@ export * from "./setup.ts";
 export * from "./recommendations.ts";
 export * from "./client_api.ts";
 export * from "./users_sim.ts";
+export * from "./catalog.ts";
+export * from "./store_keys.ts";
+export * from "./shop_api.ts";

@@ -1,0 +1,38 @@
+/**
+ * `deno task final:shop-api` — the SHOP API (lib/marketplace/shop_api.ts): stores POST their
+ * products to `/products`; valid ones go to `input-products` on the secure cluster as
+ * `shop-api`. Env: SHOP_API_PORT (default the topology's port + STACK_PORT_OFFSET),
+ * SHOP_API_HOST (default 127.0.0.1; 0.0.0.0 in a container), SHOP_API_KEYS_FILE, KAFKA_*.
+ * Runs until SIGINT/SIGTERM, then flushes what it accepted.
+ */
+import { envInt, envString, runMain } from "../../lib/env/mod.ts";
+import { createKafka, explainKafkaError, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import {
+  loadStoreKeys,
+  PRINCIPALS,
+  servicePort,
+  startShopApi,
+  storeKeysFile,
+} from "../../lib/marketplace/mod.ts";
+
+await runMain(async () => {
+  const port = envInt("SHOP_API_PORT", { default: servicePort("shop-api"), min: 0, max: 65_535 });
+  const hostname = envString("SHOP_API_HOST", "127.0.0.1");
+  const keys = await loadStoreKeys(storeKeysFile());
+  const options = secureKafkaConfigFromEnv(PRINCIPALS.shopApi, { clientId: "shop-api" });
+  const api = await startShopApi({ kafka: createKafka(options), keys, port, hostname }).catch(
+    (err) => {
+      throw explainKafkaError(err, options, "connect the SHOP API to input-products");
+    },
+  );
+  console.log(
+    `SHOP API on ${api.url} (POST /products, /metrics, /healthz) for ${
+      Object.keys(keys).length
+    } stores → input-products as '${options.username}' on ${options.brokers.join(",")}`,
+  );
+  const stop = Promise.withResolvers<void>();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, stop.resolve);
+  await stop.promise;
+  await api.close();
+  console.log("SHOP API stopped");
+});
