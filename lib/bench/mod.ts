@@ -4,3 +4,5 @@
  * @module
  */
 export * from "./bench.ts";
+export * from "./stats.ts";
+export * from "./report.ts";

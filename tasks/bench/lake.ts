@@ -24,6 +24,7 @@ import { ORDER_SCHEMA } from "../../lib/schemas/mod.ts";
 import { fetchBundle } from "../../lib/stack/mod.ts";
 import { localEndpoints } from "../../lib/env/mod.ts";
 import { PYTHON_PACKAGES, pythonEnv } from "../../lib/stack/mod.ts";
+import { markdownTable, writeReport } from "../../lib/bench/mod.ts";
 import { run } from "../../lib/stack/mod.ts";
 import { PROJECT_ROOT } from "../../lib/env/mod.ts";
 
@@ -187,35 +188,33 @@ await runMain(async () => {
     cpus: navigator.hardwareConcurrency,
   };
   const md = [
-    `# bench:lake (${result.date}, ${events} order events, 3 partitions, ${result.cpus} CPUs)`,
-    "",
-    "| writer to HDFS Parquet | wall s (process start → done) | events/s |",
-    "| --- | ---: | ---: |",
-    `| lake sink (Deno, ${writers[0].writer}) | ${sinkSeconds.toFixed(1)} | ${
-      Math.round(sinkRate)
-    } |`,
-    `| Spark Structured Streaming, availableNow (whole run) | ${sparkSeconds.toFixed(1)} | ${
-      Math.round(sparkRate)
-    } |`,
-    `| Spark, streaming query only (session already up) | ${spark.streaming_seconds.toFixed(1)} | ${
-      Math.round(sparkQueryRate)
-    } |`,
-    "",
+    markdownTable(
+      ["writer to HDFS Parquet", "wall s (process start → done)", "events/s"],
+      [
+        [`lake sink (Deno, ${writers[0].writer})`, sinkSeconds.toFixed(1), Math.round(sinkRate)],
+        [
+          "Spark Structured Streaming, availableNow (whole run)",
+          sparkSeconds.toFixed(1),
+          Math.round(sparkRate),
+        ],
+        [
+          "Spark, streaming query only (session already up)",
+          spark.streaming_seconds.toFixed(1),
+          Math.round(sparkQueryRate),
+        ],
+      ],
+      ["left", "right", "right"],
+    ),
     `Ratio lake sink / Spark: **${result.ratio.toFixed(2)}×** (whole run), ${
       result.ratioToStreamingQuery.toFixed(2)
     }× against the streaming query alone.`,
-    "",
-    "| Parquet writer | rows/s (encode) | file bytes | pyarrow reads all rows |",
-    "| --- | ---: | ---: | --- |",
-    ...writers.map((w) =>
-      `| ${w.writer} | ${w.rowsPerSec} | ${w.bytes} | ${w.pyarrowReadsAll ? "yes" : "NO"} |`
+    markdownTable(
+      ["Parquet writer", "rows/s (encode)", "file bytes", "pyarrow reads all rows"],
+      writers.map((w) => [w.writer, w.rowsPerSec, w.bytes, w.pyarrowReadsAll ? "yes" : "NO"]),
+      ["left", "right", "right", "left"],
     ),
-  ].join("\n");
-  await Deno.mkdir(join(PROJECT_ROOT, "bench-results"), { recursive: true });
-  await Deno.writeTextFile(
-    join(PROJECT_ROOT, "bench-results/lake.json"),
-    JSON.stringify(result, null, 2) + "\n",
-  );
-  await Deno.writeTextFile(join(PROJECT_ROOT, "bench-results/lake.md"), md + "\n");
-  console.log(`\n${md}\n\nSaved bench-results/lake.{json,md}`);
+  ].join("\n\n");
+  const title = `bench:lake — ${events} order events, 3 partitions, ${result.cpus} CPUs`;
+  const saved = await writeReport("lake", { title, markdown: md, json: result });
+  console.log(`\n${md}\n\nSaved ${saved} and lake.json`);
 });

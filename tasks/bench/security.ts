@@ -33,7 +33,7 @@ import {
 } from "../../lib/kafka/mod.ts";
 import { localEndpoints } from "../../lib/env/mod.ts";
 import { PROJECT_ROOT } from "../../lib/env/mod.ts";
-import { producerPerfTest } from "../../lib/bench/mod.ts";
+import { markdownTable, producerPerfTest, Samples, writeReport } from "../../lib/bench/mod.ts";
 
 const TOPIC = "bench-security";
 
@@ -47,11 +47,6 @@ interface Row {
   /** records/s of every round. */
   samples: number[];
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function denoProduce(
   kafka: Kafka,
@@ -191,11 +186,10 @@ await runMain(async () => {
   console.log(
     `bench:security — ${records} records of ${size} B, acks=all, idempotent, topic ${TOPIC} (6 partitions, RF 3)`,
   );
-  const rows: Row[] = [];
-  const samples = new Map<string, number[]>();
+  const samples = new Samples();
+  const key = (client: string, listener: string) => `${client}\u0000${listener}`;
   const sample = (client: string, listener: string, rps: number) => {
-    const key = `${client}\u0000${listener}`;
-    samples.set(key, [...(samples.get(key) ?? []), rps]);
+    samples.add(key(client, listener), rps);
     console.log(
       `  ${client.padEnd(26)} ${listener.padEnd(34)} ${
         String(Math.round(rps)).padStart(8)
@@ -240,75 +234,48 @@ await runMain(async () => {
       sample(P, MAIN, records / d.seconds);
     }
   }
-  for (const [key, xs] of samples) {
-    const [client, listener] = key.split("\u0000");
-    const recordsPerSec = median(xs);
-    rows.push({
+  const rows: Row[] = samples.labels().map((label) => {
+    const [client, listener] = label.split("\u0000");
+    const recordsPerSec = samples.median(label);
+    return {
       client,
       listener,
       records,
       seconds: Math.round(records / recordsPerSec * 100) / 100,
       recordsPerSec: Math.round(recordsPerSec),
       mbPerSec: Math.round(recordsPerSec * size / 1e6 * 100) / 100,
-      samples: xs.map(Math.round),
-    });
-  }
+      samples: samples.get(label).map(Math.round),
+    };
+  });
   console.log(`\nMedian of ${rounds} round(s):`);
-  console.table(rows.map((r) => ({
-    client: r.client,
-    listener: r.listener,
-    "records/s": r.recordsPerSec,
-    "MB/s": r.mbPerSec,
-  })));
+  const table = markdownTable(
+    ["client", "listener", "records/s", "MB/s"],
+    rows.map((r) => [r.client, r.listener, r.recordsPerSec, r.mbPerSec]),
+    ["left", "left", "right", "right"],
+  );
+  console.log(table);
   // Ratios pair the samples of one round (taken minutes apart, the machine's load drifts),
   // then take the median over rounds.
-  const pairs = (a: [string, string], b: [string, string]) => {
-    const xs = samples.get(a.join("\u0000"))!;
-    const ys = samples.get(b.join("\u0000"))!;
-    return median(xs.map((x, i) => x / ys[i]));
-  };
-  const ratios = {
-    projectTlsOverPlain: pairs([P, SSL], [P, PLAIN]),
-    javaTlsOverPlain: pairs([J, SSL], [J, PLAIN]),
-    projectOverJavaTls: pairs([P, SSL], [J, SSL]),
-    projectOverJavaPlain: pairs([P, PLAIN], [J, PLAIN]),
-  };
   const r2 = (x: number) => Math.round(x * 100) / 100;
-  console.log(
-    `\nSASL_SSL ÷ SASL_PLAINTEXT: project ${r2(ratios.projectTlsOverPlain)}, Java ${
-      r2(ratios.javaTlsOverPlain)
-    }`,
-  );
-  console.log(
-    `project ÷ Java: over SASL_SSL ${r2(ratios.projectOverJavaTls)}, over SASL_PLAINTEXT ${
-      r2(ratios.projectOverJavaPlain)
-    }`,
-  );
-  await Deno.mkdir(outDir, { recursive: true });
-  const result = {
-    at: new Date().toISOString(),
-    records,
-    recordSize: size,
-    rounds,
-    rows,
-    ratios: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, r2(v)])),
+  const ratios = {
+    projectTlsOverPlain: r2(samples.ratio(key(P, SSL), key(P, PLAIN))),
+    javaTlsOverPlain: r2(samples.ratio(key(J, SSL), key(J, PLAIN))),
+    projectOverJavaTls: r2(samples.ratio(key(P, SSL), key(J, SSL))),
+    projectOverJavaPlain: r2(samples.ratio(key(P, PLAIN), key(J, PLAIN))),
   };
-  await Deno.writeTextFile(join(outDir, "security.json"), JSON.stringify(result, null, 2) + "\n");
-  const md = [
-    `# bench:security (${result.at})`,
-    "",
-    `${records} records of ${size} B, acks=all, idempotent, 6 partitions, RF 3, user \`producer\` with SCRAM-SHA-512.`,
-    "",
-    `Median of ${rounds} round(s); ratios paired within a round, then the median; samples in security.json.`,
-    "",
-    "| client | listener | records/s | MB/s |",
-    "| --- | --- | ---: | ---: |",
-    ...rows.map((r) => `| ${r.client} | ${r.listener} | ${r.recordsPerSec} | ${r.mbPerSec} |`),
-    "",
-    `SASL_SSL ÷ SASL_PLAINTEXT: project ${result.ratios.projectTlsOverPlain}, Java ${result.ratios.javaTlsOverPlain}. ` +
-    `Project ÷ Java: ${result.ratios.projectOverJavaTls} (SASL_SSL), ${result.ratios.projectOverJavaPlain} (SASL_PLAINTEXT).`,
-    "",
-  ].join("\n");
-  await Deno.writeTextFile(join(outDir, "security.md"), md);
-  console.log(`Saved ${join(outDir, "security.json")} and security.md`);
+  const summary =
+    `SASL_SSL ÷ SASL_PLAINTEXT: project ${ratios.projectTlsOverPlain}, Java ${ratios.javaTlsOverPlain}. ` +
+    `Project ÷ Java: ${ratios.projectOverJavaTls} (SASL_SSL), ${ratios.projectOverJavaPlain} (SASL_PLAINTEXT).`;
+  console.log(`\n${summary}`);
+  const md = await writeReport("security", {
+    title: "bench:security",
+    markdown: [
+      `${records} records of ${size} B, acks=all, idempotent, 6 partitions, RF 3, user \`producer\` with SCRAM-SHA-512.`,
+      `Median of ${rounds} round(s); ratios paired within a round, then the median; samples in security.json.`,
+      table,
+      summary,
+    ].join("\n\n"),
+    json: { records, recordSize: size, rounds, rows, ratios },
+  }, outDir);
+  console.log(`Saved ${md} and security.json`);
 });

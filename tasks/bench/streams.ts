@@ -28,6 +28,7 @@ import { createPractice3App } from "../../lib/course/practice3/mod.ts";
 import { blockKey } from "../../lib/course/practice3/mod.ts";
 import { changelogTopic } from "../../lib/streams/mod.ts";
 import type { Guarantee } from "../../lib/streams/mod.ts";
+import { markdownTable, writeReport } from "../../lib/bench/mod.ts";
 
 const JAVA_SRC = join(PROJECT_ROOT, "tasks/bench/java/StreamsFilterBench.java");
 const WORD = "плохоеслово";
@@ -293,25 +294,32 @@ await runMain(async () => {
     rows: rows.map((r) => ({ ...r, ratioToKafkaStreams: r.messagesPerSec / ref })),
     ratio,
   };
-  const md = [
-    `# bench:streams — ${total} messages, ${partitions} partitions, ${brokers} brokers, ${rounds} round(s), ${result.date}`,
-    "",
-    "| processor | guarantee | messages/s (mean) | per round | wall s (with start-up) | × Kafka Streams |",
-    "| --- | --- | ---: | --- | ---: | ---: |",
-    ...result.rows.map((r) =>
-      `| ${r.name} | ${r.guarantee} | ${Math.round(r.messagesPerSec)} | ${r.samples.join(", ")} | ${
-        r.wallSec.toFixed(1)
-      } | ${r.ratioToKafkaStreams.toFixed(2)} |`
-    ),
-    "",
-  ].join("\n");
-  await Deno.mkdir(outDir, { recursive: true });
-  await Deno.writeTextFile(join(outDir, "streams.json"), JSON.stringify(result, null, 2) + "\n");
-  await Deno.writeTextFile(join(outDir, "streams.md"), md);
+  const title =
+    `bench:streams — ${total} messages, ${partitions} partitions, ${brokers} brokers, ${rounds} round(s)`;
+  const md = markdownTable(
+    [
+      "processor",
+      "guarantee",
+      "messages/s (mean)",
+      "per round",
+      "wall s (with start-up)",
+      "× Kafka Streams",
+    ],
+    result.rows.map((r) => [
+      r.name,
+      r.guarantee,
+      Math.round(r.messagesPerSec),
+      r.samples.join(", "),
+      r.wallSec.toFixed(1),
+      r.ratioToKafkaStreams.toFixed(2),
+    ]),
+    ["left", "left", "right", "left", "right", "right"],
+  );
+  const saved = await writeReport("streams", { title, markdown: md, json: result }, outDir);
   console.log("\n" + md);
   console.log(
     `ratio: project exactly-once ÷ Kafka Streams exactly_once_v2 = ${ratio.toFixed(2)}×`,
   );
-  console.log(`saved ${join(outDir, "streams.json")} and streams.md`);
+  console.log(`saved ${saved} and streams.json`);
   Deno.exit(0);
 });

@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+import { median as medianOf } from "../../bench/mod.ts";
 import type { SourceTuning } from "./connector.ts";
 
 /** One configuration of the matrix. */
@@ -90,10 +91,7 @@ export const MORE_MATRIX: ExperimentConfig[] = [
 
 /** Median of numbers (0 for none). */
 export function median(values: number[]): number {
-  if (values.length === 0) return 0;
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  return values.length === 0 ? 0 : medianOf(values);
 }
 
 const fmt = (n: number) => n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(1) : n.toFixed(3);

@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  markdownTable,
+  median,
+  pairedRatio,
+  percentile,
+  Samples,
+  writeReport,
+} from "../../lib/bench/mod.ts";
+
+Deno.test("bench stats: median, nearest-rank percentile, ratios paired within a round", () => {
+  assert.equal(median([5, 1, 3]), 3);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.equal(percentile([10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 0.5), 50);
+  assert.equal(percentile([10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 0.99), 100);
+  // Round 2 is slow for both: the paired ratio stays 0.5 where medians alone would say 0.4.
+  assert.equal(pairedRatio([50, 10, 60], [100, 20, 120]), 0.5);
+  const s = new Samples();
+  for (const [a, b] of [[50, 100], [10, 20], [60, 120]]) {
+    s.add("ours", a);
+    s.add("java", b);
+  }
+  assert.deepEqual(s.labels(), ["ours", "java"]);
+  assert.equal(s.ratio("ours", "java"), 0.5);
+  assert.throws(() => median([]), /no samples/);
+  assert.throws(() => percentile([1], 1.5), /'q' must be in \[0, 1\]: current value is 1.5/);
+  assert.throws(() => pairedRatio([1], [1, 2]), /differ in length: 1 and 2/);
+});
+
+Deno.test("bench report: markdown table and the json + md pair on disk", async () => {
+  const table = markdownTable(["client", "records/s"], [["a|b", 12345.678]], ["left", "right"]);
+  assert.equal(table, "| client | records/s |\n| --- | ---: |\n| a\\|b | 12,345.68 |");
+  const dir = await Deno.makeTempDir();
+  try {
+    const md = await writeReport(
+      "x/demo",
+      { title: "bench:demo", markdown: table, json: { n: 1 } },
+      dir,
+    );
+    assert.equal(md, join(dir, "x/demo.md"));
+    assert.match(await Deno.readTextFile(md), /^# bench:demo \(.+\)\n\n\| client/);
+    const json = JSON.parse(await Deno.readTextFile(join(dir, "x/demo.json")));
+    assert.deepEqual([json.name, json.n], ["x/demo", 1]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
