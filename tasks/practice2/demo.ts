@@ -1,5 +1,5 @@
 /**
- * `deno task demo` — the main job: practice 2 end to end on a real local cluster.
+ * `deno task demo:practice2` — practice 2 end to end on a real local cluster.
  *
  * Brings up the stack (3 KRaft nodes + PostgreSQL; a no-op when it is already up), creates
  * `orders` (3 partitions, RF 2), starts the single and the batch consumer, produces
@@ -8,19 +8,19 @@
  * and prints what was produced and consumed. The stack keeps running afterwards
  * (`deno task stack down` stops it). Exit code 1 when a consumer missed an order.
  */
-import { envInt, envNumber, runMain, sleep } from "../lib/env/mod.ts";
+import { envInt, envNumber, runMain, sleep } from "../../lib/env/mod.ts";
 import {
   createKafka,
   describePartitions,
   dlqTopic,
   ensureTopic,
   formatDescription,
-} from "../lib/kafka/mod.ts";
-import { type ConsumedOrder, OrderConsumer } from "../lib/course/practice2/mod.ts";
-import { OrderProducer, sampleOrder, unserializableOrder } from "../lib/course/practice2/mod.ts";
-import { ORDERS_TOPIC } from "../lib/course/practice2/mod.ts";
-import { SerializationError } from "../lib/schemas/mod.ts";
-import { Stack } from "../lib/stack/mod.ts";
+} from "../../lib/kafka/mod.ts";
+import { type ConsumedOrder, OrderConsumer } from "../../lib/course/practice2/mod.ts";
+import { OrderProducer, sampleOrder, unserializableOrder } from "../../lib/course/practice2/mod.ts";
+import { ORDERS_TOPIC } from "../../lib/course/practice2/mod.ts";
+import { SerializationError } from "../../lib/schemas/mod.ts";
+import { Stack } from "../../lib/stack/mod.ts";
 
 const step = (s: string) => console.log(`\n== ${s}`);
 
