@@ -1,6 +1,6 @@
 /**
  * `deno task final:clients [--users N] [--duration S] [--sessions N] [--seed N] [--think-ms N]
- * [--url URL]` — the seed's `producer_client_api`: simulated users (Zipf popularity, sessions,
+ * [--url URL] [--first-user N]` — the seed's `producer_client_api`: simulated users (Zipf popularity, sessions,
  * view → cart → purchase → review funnel, some searches that find nothing) use the CLIENT API
  * for S seconds (or N sessions each), then print what they did. Seeded: the same seed against
  * the same catalogue makes the same requests.
@@ -11,11 +11,11 @@ import { ConfigError, envString, flagInt, parseFlags, runMain } from "../../lib/
 import { runSimulation, servicePort, type SimulationReport } from "../../lib/marketplace/mod.ts";
 
 const HELP = "Usage: deno task final:clients [--users N] [--duration S] [--sessions N] " +
-  "[--seed N] [--think-ms N] [--url URL]";
+  "[--seed N] [--think-ms N] [--url URL] [--first-user N]";
 
 await runMain(async () => {
   const flags = parseFlags(Deno.args, {
-    string: ["users", "duration", "sessions", "seed", "think-ms", "url"],
+    string: ["users", "duration", "sessions", "seed", "think-ms", "url", "first-user"],
     boolean: ["help"],
   });
   if (flags.booleans.help) {
@@ -29,6 +29,7 @@ await runMain(async () => {
     : flagInt(flags, "sessions", 1, { min: 1, max: 100_000 });
   const seed = flagInt(flags, "seed", 42, { min: 0, max: 2 ** 31 - 1 });
   const thinkMs = flagInt(flags, "think-ms", 150, { min: 0, max: 60_000 });
+  const firstUser = flagInt(flags, "first-user", 1000, { min: 0, max: 999_999_999_999 - 10_000 });
   const url = flags.values.url ??
     envString("CLIENT_API_URL", `http://127.0.0.1:${servicePort("client-api")}`);
   try {
@@ -48,7 +49,7 @@ await runMain(async () => {
     );
   }
   console.log(
-    `${users} users → ${url} for ${
+    `${users} users (user-${firstUser}…user-${firstUser + users - 1}) → ${url} for ${
       sessions ? `${sessions} sessions each` : `${durationS} s`
     } (seed ${seed}, think ${thinkMs} ms)`,
   );
@@ -59,6 +60,7 @@ await runMain(async () => {
     sessions,
     seed,
     thinkMs,
+    firstUser,
     onProgress: (r) =>
       console.log(
         `… ${r.requests} requests, ${r.sessions} sessions, ${r.events.view} views, ${r.events.purchase} purchases`,
