@@ -6,6 +6,9 @@
  */
 export * from "./topology.ts";
 export * from "./setup.ts";
+export * from "./forbidden.ts";
+export * from "./products_sink.ts";
+export * from "./filter.ts";
 export * from "./recommendations.ts";
 export * from "./client_api.ts";
 export * from "./users_sim.ts";

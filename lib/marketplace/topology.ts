@@ -23,6 +23,12 @@ export const TOPICS = {
   products: "products",
   /** Products the filter blocked, with the reason (audit trail). */
   productsBlocked: "products.blocked",
+  /**
+   * `products` in Kafka Connect's JSON envelope (schema + flattened payload; a tombstone when
+   * a product gets blocked), written by the filter in the same transaction as `products`:
+   * what the JDBC sink upserts into PostgreSQL (the sink needs records with a schema).
+   */
+  productsConnect: "products.connect",
   /** The forbidden-products table: Debezium CDC of PostgreSQL `forbidden_products` (compacted). */
   forbiddenProducts: "forbidden-products",
   /** Every CLIENT API request. */
@@ -49,9 +55,16 @@ export const FINAL_TOPICS: TopicSpec[] = [
     ...REPLICATED,
     config: { ...REPLICATED.config, "max.message.bytes": String(MAX_PRODUCT_BYTES) },
   },
-  { topic: TOPICS.inputProductsDlq, partitions: 1, ...REPLICATED },
+  {
+    topic: TOPICS.inputProductsDlq,
+    partitions: 1,
+    ...REPLICATED,
+    // A dead letter keeps the refused bytes plus headers: room for the largest input record.
+    config: { ...REPLICATED.config, "max.message.bytes": String(2 * MAX_PRODUCT_BYTES) },
+  },
   { topic: TOPICS.products, partitions: 3, ...REPLICATED },
   { topic: TOPICS.productsBlocked, partitions: 1, ...REPLICATED },
+  { topic: TOPICS.productsConnect, partitions: 3, ...REPLICATED },
   { topic: TOPICS.forbiddenProducts, partitions: 1, replicationFactor: 3, config: TABLE },
   { topic: TOPICS.userRequests, partitions: 3, ...REPLICATED },
   { topic: TOPICS.userResponses, partitions: 3, ...REPLICATED },
@@ -125,6 +138,7 @@ export const FINAL_ACLS: AclGrant[] = [
   ...topicAcl(PRINCIPALS.productFilter, TOPICS.forbiddenProducts, "READ", "DESCRIBE"),
   ...topicAcl(PRINCIPALS.productFilter, TOPICS.products, "WRITE", "DESCRIBE"),
   ...topicAcl(PRINCIPALS.productFilter, TOPICS.productsBlocked, "WRITE", "DESCRIBE"),
+  ...topicAcl(PRINCIPALS.productFilter, TOPICS.productsConnect, "WRITE", "DESCRIBE"),
   ...topicAcl(PRINCIPALS.productFilter, TOPICS.inputProductsDlq, "WRITE", "DESCRIBE"),
   ...prefixed(PRINCIPALS.productFilter, "topic", `${GROUPS.productFilter}-`, "ALL"),
   ...prefixed(PRINCIPALS.productFilter, "group", GROUPS.productFilter, "READ"),
@@ -140,9 +154,12 @@ export const FINAL_ACLS: AclGrant[] = [
   ...topicAcl(PRINCIPALS.clientApi, TOPICS.userEvents, "WRITE", "DESCRIBE"),
   ...topicAcl(PRINCIPALS.clientApi, TOPICS.recommendations, "READ", "DESCRIBE"),
   ...prefixed(PRINCIPALS.clientApi, "group", GROUPS.clientApi, "READ"),
-  // Connect: Debezium writes the forbidden table; the JDBC sink reads products.
+  // Connect (the main cluster's worker, its connectors' clients overridden to cluster A as
+  // `connect`): Debezium writes the forbidden table and keeps its source offsets in a topic
+  // of its own here (`connect-…`); the JDBC sink reads products.connect.
   ...topicAcl(PRINCIPALS.connect, TOPICS.forbiddenProducts, "WRITE", "DESCRIBE"),
-  ...topicAcl(PRINCIPALS.connect, TOPICS.products, "READ", "DESCRIBE"),
+  ...topicAcl(PRINCIPALS.connect, TOPICS.productsConnect, "READ", "DESCRIBE"),
+  ...prefixed(PRINCIPALS.connect, "topic", GROUPS.connect, "ALL"),
   ...prefixed(PRINCIPALS.connect, "group", GROUPS.connect, "READ"),
   // MirrorMaker 2 reads what it mirrors (read-only on cluster A; its internal topics live on B).
   ...[...new Set([TOPICS.products, TOPICS.userRequests, TOPICS.userResponses, TOPICS.userEvents])]

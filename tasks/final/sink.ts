@@ -1,0 +1,24 @@
+/**
+ * `deno task final:sink` — registers the final project's two connectors on the Connect worker
+ * (idempotent) and waits until both run: Debezium CDC of `analytics.forbidden_products` →
+ * `forbidden-products`, and the JDBC sink `products.connect` → `analytics.products`. Both
+ * reach the secure cluster A as principal `connect` through per-connector client overrides.
+ *
+ * Env: CONNECT_URL, POSTGRES_URL, FINAL_KAFKA_BOOTSTRAP_SERVERS + CONNECT_CLIENT_PROPERTIES
+ * (default: the local stack's).
+ */
+import { runMain } from "../../lib/env/mod.ts";
+import { ConnectClient, postgresUrlFromEnv } from "../../lib/connect/mod.ts";
+import { registerFinalConnectors } from "../../lib/marketplace/mod.ts";
+
+await runMain(async () => {
+  const connect = new ConnectClient();
+  const statuses = await registerFinalConnectors(connect, postgresUrlFromEnv());
+  for (const s of statuses) {
+    console.log(
+      `connector '${s.name}' ${s.connector.state}, tasks: ${
+        s.tasks.map((t) => t.state).join(", ")
+      }`,
+    );
+  }
+});

@@ -1,0 +1,492 @@
+/**
+ * The final project's forbidden list, product filter and products in PostgreSQL, against the
+ * real secure cluster, the real Connect worker (Debezium CDC + JDBC sink) and PostgreSQL:
+ * the seed's steps 3–7, forbid/unforbid while running, restart keeping the table, bad records
+ * to the DLQ, and kill -9 three times during a load. Every check reads what is really in the
+ * topics (read_committed consumer as admin) and in PostgreSQL (psql).
+ */
+import assert from "node:assert/strict";
+import type { Kafka } from "kafkajs";
+import { eventually, runTask, spawnTask, TEST_ENV, testStack, unique } from "../_stack.ts";
+import { createKafka, DLQ_HEADERS, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { ConnectClient, postgresUrlFromEnv, withDatabase } from "../../lib/connect/mod.ts";
+import {
+  ANALYTICS_DB,
+  FINAL_TOPICS,
+  registerFinalConnectors,
+  setupFinalTopology,
+  TOPICS,
+} from "../../lib/marketplace/mod.ts";
+import { generateProducts, sampleProducts } from "../../lib/marketplace/catalog.ts";
+import type { Product } from "../../lib/schemas/mod.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+let kafka: Kafka;
+let pgUrl: string;
+
+async function setup(): Promise<void> {
+  if (kafka) return;
+  await testStack({ secure: true, connect: true, postgres: true });
+  kafka = createKafka(
+    secureKafkaConfigFromEnv("admin", { clientId: "final-filter-test", logLevel: "NOTHING" }),
+  );
+  const admin = kafka.admin();
+  await admin.connect();
+  await setupFinalTopology(admin);
+  // A stack whose DLQ predates its declared size limit gets it (ensureTopic never alters).
+  const dlq = FINAL_TOPICS.find((s) => s.topic === TOPICS.inputProductsDlq)!;
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: [{
+      type: 2, // TOPIC
+      name: dlq.topic,
+      configEntries: Object.entries(dlq.config!).map(([name, value]) => ({ name, value })),
+    }],
+  });
+  await admin.disconnect();
+  pgUrl = postgresUrlFromEnv();
+  await registerFinalConnectors(new ConnectClient(), pgUrl);
+}
+
+/** psql against the analytics database: rows of one column (a client other than ours). */
+async function psql(sql: string): Promise<string[]> {
+  const out = await new Deno.Command("psql", {
+    args: [withDatabase(pgUrl, ANALYTICS_DB), "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  if (!out.success) throw new Error(`psql failed: ${dec.decode(out.stderr)}`);
+  return dec.decode(out.stdout).split("\n").filter((l) => l !== "");
+}
+
+const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
+async function produce(
+  messages: {
+    key: string | null;
+    value: string | Uint8Array | null;
+    headers?: Record<string, string>;
+  }[],
+): Promise<void> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  for (let i = 0; i < messages.length; i += 2_000) {
+    await producer.send({
+      topic: TOPICS.inputProducts,
+      acks: -1,
+      messages: messages.slice(i, i + 2_000).map((m) => ({
+        key: m.key,
+        value: m.value === null
+          ? null
+          : typeof m.value === "string"
+          ? m.value
+          : Buffer.from(m.value),
+        headers: m.headers,
+      })),
+    });
+  }
+  await producer.disconnect();
+}
+
+interface Seen {
+  key: string | null;
+  value: string | null;
+  headers: Record<string, string>;
+  partition: number;
+  offset: string;
+}
+
+/**
+ * Reads `topic` from the beginning at read_committed until `done(records)` holds (records kept
+ * only when `keep` says so), then reads one more second to catch duplicates.
+ */
+async function readUntil(
+  topic: string,
+  keep: (r: Seen) => boolean,
+  done: (records: Seen[]) => boolean,
+  timeoutMs = 60_000,
+): Promise<Seen[]> {
+  const consumer = kafka.consumer({
+    groupId: unique("final-filter-test-read"),
+    readUncommitted: false,
+    maxWaitTimeInMs: 200,
+  });
+  const records: Seen[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = String(v);
+        const r = {
+          key: m.key?.toString("utf8") ?? null,
+          value: m.value?.toString("utf8") ?? null,
+          headers,
+          partition: batch.partition,
+          offset: m.offset,
+        };
+        if (keep(r)) records.push(r);
+      }
+      await Promise.resolve();
+    },
+  });
+  try {
+    await eventually(() => done(records), timeoutMs, `records in ${topic}`);
+    await new Promise((r) => setTimeout(r, 1_000));
+  } finally {
+    await consumer.disconnect();
+  }
+  return records;
+}
+
+function countBy(records: Seen[], key: (r: Seen) => string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of records) m.set(key(r), (m.get(key(r)) ?? 0) + 1);
+  return m;
+}
+
+/** Waits until Debezium has written `id`'s state (present or tombstone) to forbidden-products. */
+async function cdcReached(id: string, present: boolean): Promise<number> {
+  const t0 = Date.now();
+  await readUntil(
+    TOPICS.forbiddenProducts,
+    (r) => r.key === id,
+    // A delete arrives as JSON `null` (see forbidden.ts), which the table applies as a delete.
+    (rs) => rs.length > 0 && !["null", null].includes(rs[rs.length - 1].value) === present,
+    30_000,
+  );
+  return Date.now() - t0;
+}
+
+async function startFilter(appId: string) {
+  const proc = await spawnTask("final:filter", [], { FILTER_APP_ID: appId, METRICS_PORT: "0" });
+  await eventually(
+    () => proc.lines.some((l) => l.startsWith("processing")),
+    90_000,
+    `filter ${appId} processing (lines: ${proc.lines.join(" | ")})`,
+  );
+  const port = Number(/:(\d+)\/metrics/.exec(proc.lines.find((l) => l.includes("/metrics"))!)![1]);
+  return { ...proc, port };
+}
+
+async function metrics(port: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (
+    const m of text.matchAll(/^product_filter_records_total\{[^}]*outcome="(\w+)"[^}]*\} (\d+)/gm)
+  ) {
+    out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+const withId = (p: Product, id: string): Product => ({ ...p, product_id: id });
+
+Deno.test(
+  "final: seed steps 3–7, forbid/unforbid while running, restart keeps the table, bad records to the DLQ",
+  opts,
+  async (t) => {
+    await setup();
+    const run = unique("ff");
+    const appId = `product-filter-${run}`;
+    const products = sampleProducts().map((p) => withId(p, `${run}-${p.product_id}`));
+    const [banned1, banned2] = [products[3].product_id, products[7].product_id];
+    const allowed = products.filter((p) => p.product_id !== banned1 && p.product_id !== banned2);
+    const mine = (r: Seen) => r.key?.startsWith(run) ?? false;
+
+    // Step 4: forbid two products with plain SQL (psql), as the seed does.
+    await psql(
+      `insert into forbidden_products (product_id, reason) values (${
+        q(banned1)
+      }, 'counterfeit «подделка» 🚫'), (${q(banned2)}, 'recalled')`,
+    );
+    await cdcReached(banned1, true);
+    await cdcReached(banned2, true);
+
+    // Step 3: the sample straight into input-products (as admin), then the filter (step 5).
+    await produce(products.map((p) => ({ key: p.product_id, value: JSON.stringify(p) })));
+    let filter = await startFilter(appId);
+    try {
+      await t.step(
+        "products (Kafka, read_committed) and PostgreSQL hold exactly the allowed ones",
+        async () => {
+          const passed = await readUntil(
+            TOPICS.products,
+            mine,
+            (rs) => rs.length >= allowed.length,
+          );
+          const counts = countBy(passed, (r) => r.key!);
+          assert.deepEqual(
+            [...counts.keys()].sort(),
+            allowed.map((p) => p.product_id).sort(),
+          );
+          assert.ok(
+            [...counts.values()].every((n) => n === 1),
+            "each allowed product exactly once",
+          );
+          const value = JSON.parse(passed.find((r) => r.key === allowed[0].product_id)!.value!);
+          assert.deepEqual(value, allowed[0]);
+          const blocked = await readUntil(TOPICS.productsBlocked, mine, (rs) => rs.length >= 2);
+          assert.deepEqual(
+            blocked.map((r) => [r.key, JSON.parse(r.value!).reason]).sort(),
+            [[banned1, "counterfeit «подделка» 🚫"], [banned2, "recalled"]].sort(),
+          );
+          // Step 6: SELECT in PostgreSQL (the JDBC sink), with a client other than ours.
+          const ids = await eventually(
+            async () => {
+              const rows = await psql(
+                `select product_id from products where product_id like ${q(run + "%")} order by 1`,
+              );
+              return rows.length >= allowed.length ? rows : undefined;
+            },
+            60_000,
+            "products in PostgreSQL",
+          );
+          assert.deepEqual(ids, allowed.map((p) => p.product_id).sort());
+          const [row] = await psql(
+            `select name || '|' || price_amount || '|' || price_currency || '|' || (tags->>0) || '|' || pg_typeof(created_at) from products where product_id = ${
+              q(allowed[0].product_id)
+            }`,
+          );
+          const a = allowed[0];
+          assert.equal(
+            row,
+            `${a.name}|${a.price.amount}|${a.price.currency}|${a.tags[0]}|timestamp with time zone`,
+          );
+          const m = await metrics(filter.port);
+          assert.ok(m.in >= products.length, `metrics in=${m.in}`);
+          assert.equal(m.in, m.passed + m.forbidden + m.dlq);
+        },
+      );
+
+      await t.step(
+        "forbid while running blocks later records within seconds; unforbid lets them flow",
+        async () => {
+          const target = allowed[0];
+          const before = Date.now();
+          const r = await runTask("final:forbid", ["add", target.product_id, "price fraud"]);
+          assert.equal(r.code, 0, r.stderr);
+          const cdcMs = await cdcReached(target.product_id, true);
+          console.log(
+            `forbid → forbidden-products: ${Date.now() - before} ms (CDC read ${cdcMs} ms)`,
+          );
+          await new Promise((res) => setTimeout(res, 2_000)); // the filter's table follower
+          const v2 = { ...target, stock: { available: 1, reserved: 0 } };
+          await produce([{ key: target.product_id, value: JSON.stringify(v2) }]);
+          const blocked = await readUntil(
+            TOPICS.productsBlocked,
+            (x) => x.key === target.product_id,
+            (rs) => rs.length >= 1,
+          );
+          assert.equal(JSON.parse(blocked[0].value!).reason, "price fraud");
+          // Its row leaves PostgreSQL (tombstone in products.connect).
+          await eventually(
+            async () =>
+              (await psql(
+                `select count(*) from products where product_id = ${q(target.product_id)}`,
+              ))[0] === "0",
+            60_000,
+            "forbidden product's row deleted",
+          );
+          const r2 = await runTask("final:forbid", ["remove", target.product_id]);
+          assert.equal(r2.code, 0, r2.stderr);
+          await cdcReached(target.product_id, false);
+          await new Promise((res) => setTimeout(res, 2_000));
+          const v3 = { ...target, stock: { available: 3, reserved: 1 } };
+          await produce([{ key: target.product_id, value: JSON.stringify(v3) }]);
+          const passed = await readUntil(
+            TOPICS.products,
+            (x) => x.key === target.product_id,
+            (rs) => rs.length >= 2,
+          );
+          assert.equal(
+            passed.length,
+            2,
+            "the original and the record after unforbid; not the blocked one",
+          );
+          assert.deepEqual(JSON.parse(passed[1].value!).stock, { available: 3, reserved: 1 });
+          await eventually(
+            async () =>
+              (await psql(
+                `select stock_available || '/' || stock_reserved from products where product_id = ${
+                  q(target.product_id)
+                }`,
+              ))[0] === "3/1",
+            60_000,
+            "row back in PostgreSQL",
+          );
+        },
+      );
+
+      await t.step(
+        "bad records produced straight into input-products end in the DLQ; the filter carries on",
+        async () => {
+          const good = products[0];
+          const bad: [string, Uint8Array | string | null][] = [
+            ["not JSON", "{not json"],
+            ["empty array", "[]"],
+            ["empty string", '""'],
+            ["required field missing", JSON.stringify({ ...good, name: undefined })],
+            ["product_id a number", JSON.stringify({ ...good, product_id: 42 })],
+            [
+              "amount a string",
+              JSON.stringify({ ...good, price: { amount: "10", currency: "RUB" } }),
+            ],
+            [
+              "amount negative",
+              JSON.stringify({ ...good, price: { amount: -1, currency: "RUB" } }),
+            ],
+            ["stock null", JSON.stringify({ ...good, stock: null })],
+            ["invalid UTF-8", new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])],
+            ["oversize", JSON.stringify({ ...good, description: "ю".repeat(520_000) })],
+            ["null value", null],
+          ];
+          // One send each: the oversize record alone nearly fills the topic's record-batch limit.
+          for (const [what, v] of bad) {
+            await produce([{ key: `${run}-bad`, value: v, headers: { "test.case": what } }]);
+          }
+          const after = withId(good, `${run}-after-bad`);
+          await produce([{ key: after.product_id, value: JSON.stringify(after) }]);
+          const dead = await readUntil(
+            TOPICS.inputProductsDlq,
+            (r) => r.key === `${run}-bad`,
+            (rs) => rs.length >= bad.length,
+          );
+          assert.deepEqual(
+            dead.map((r) => r.headers["test.case"]).sort(),
+            bad.map(([w]) => w).sort(),
+          );
+          for (const d of dead) {
+            assert.ok(
+              d.headers[DLQ_HEADERS.error]?.length > 0,
+              `reason for ${d.headers["test.case"]}`,
+            );
+            assert.equal(d.headers[DLQ_HEADERS.topic], TOPICS.inputProducts);
+          }
+          const oversize = dead.find((d) => d.headers["test.case"] === "oversize")!;
+          assert.match(oversize.headers[DLQ_HEADERS.error], /over the limit/);
+          const ok = await readUntil(
+            TOPICS.products,
+            (r) => r.key === after.product_id,
+            (rs) => rs.length >= 1,
+          );
+          assert.equal(ok.length, 1);
+          const m = await metrics(filter.port);
+          assert.ok(m.dlq >= bad.length);
+          assert.equal(m.in, m.passed + m.forbidden + m.dlq);
+        },
+      );
+
+      await t.step("a restarted filter restores the forbidden table from the topic", async () => {
+        filter.child.kill("SIGTERM");
+        await filter.done();
+        filter = await startFilter(appId);
+        const restored = filter.lines.find((l) => l.startsWith("processing"))!;
+        assert.match(restored, /forbidden table: [1-9]\d* entries/);
+        const again = [banned1, banned2].map((id) => withId(products[0], id));
+        await produce(again.map((p) => ({ key: p.product_id, value: JSON.stringify(p) })));
+        const blocked = await readUntil(
+          TOPICS.productsBlocked,
+          (r) => r.key === banned1 || r.key === banned2,
+          (rs) => rs.length >= 4,
+        );
+        assert.equal(blocked.length, 4);
+        const passed = await readUntil(
+          TOPICS.products,
+          (r) => r.key === banned1 || r.key === banned2,
+          () => true,
+        );
+        assert.equal(passed.length, 0, "a forbidden product never reaches products");
+      });
+    } finally {
+      filter.child.kill("SIGTERM");
+      await filter.done();
+    }
+    assert.equal(TEST_ENV.STACK_DIR.length > 0, true);
+  },
+);
+
+const KILL_N = Number(Deno.env.get("FINAL_KILL_N") ?? 20_000);
+
+Deno.test(
+  `final: kill -9 the filter three times during ${KILL_N} products — each allowed product exactly once, counts reconcile`,
+  opts,
+  async () => {
+    await setup();
+    const run = unique("fk");
+    const appId = `product-filter-${run}`;
+    const products = generateProducts(KILL_N, { idPrefix: `${run}-`, seed: 7 });
+    const banned = products.filter((_, i) => i % 1000 === 17).map((p) => p.product_id);
+    await psql(
+      `insert into forbidden_products (product_id, reason) values ${
+        banned.map((id) => `(${q(id)}, 'kill test')`).join(",")
+      }`,
+    );
+    await cdcReached(banned[banned.length - 1], true);
+    const messages: { key: string | null; value: string }[] = products.map((p) => ({
+      key: p.product_id,
+      value: JSON.stringify(p),
+    }));
+    const BAD = 20;
+    for (let i = 0; i < BAD; i++) {
+      messages.splice(Math.floor((i + 0.5) * messages.length / BAD), 0, {
+        key: `${run}-bad-${i}`,
+        value: `{bad ${i}`,
+      });
+    }
+    await produce(messages);
+
+    // Kill -9 three times while it works, restarting each time.
+    let seenDone = 0;
+    for (let kill = 1; kill <= 3; kill++) {
+      const f = await startFilter(appId);
+      const ran = 3_000 + Math.floor(Math.random() * 3_000);
+      await new Promise((r) => setTimeout(r, ran));
+      const progress = f.lines.filter((l) => l.startsWith("progress")).pop() ?? "";
+      f.child.kill("SIGKILL");
+      const { status } = await f.done();
+      assert.equal(status.signal, "SIGKILL");
+      console.log(
+        `kill -9 #${kill} after ${ran} ms of processing (${progress || "no progress line yet"})`,
+      );
+      seenDone++;
+    }
+    assert.equal(seenDone, 3);
+    const f = await startFilter(appId);
+    try {
+      const allowed = new Set(
+        products.map((p) => p.product_id).filter((id) => !banned.includes(id)),
+      );
+      const mine = (r: Seen) => r.key?.startsWith(`${run}-`) ?? false;
+      const passed = await readUntil(
+        TOPICS.products,
+        mine,
+        (rs) => new Set(rs.map((r) => r.key)).size >= allowed.size,
+        180_000,
+      );
+      const blocked = await readUntil(
+        TOPICS.productsBlocked,
+        mine,
+        (rs) => rs.length >= banned.length,
+      );
+      const dead = await readUntil(TOPICS.inputProductsDlq, mine, (rs) => rs.length >= BAD);
+      const passedCounts = countBy(passed, (r) => r.key!);
+      const dupes = [...passedCounts].filter(([, n]) => n > 1);
+      assert.deepEqual(dupes, [], "no allowed product twice in products");
+      assert.equal(passedCounts.size, allowed.size);
+      for (const id of passedCounts.keys()) assert.ok(allowed.has(id), `${id} is allowed`);
+      assert.deepEqual(blocked.map((r) => r.key).sort(), [...banned].sort());
+      assert.equal(dead.length, BAD);
+      assert.equal(passed.length + blocked.length + dead.length, messages.length);
+      console.log(
+        `kill test: input=${messages.length} products=${passed.length} blocked=${blocked.length} dlq=${dead.length}`,
+      );
+    } finally {
+      f.child.kill("SIGTERM");
+      await f.done();
+    }
+  },
+);
