@@ -172,7 +172,8 @@ export function generateActivity(options: ActivityOptions = {}): Activity {
         at += 1000 + Math.floor(rnd() * 60_000);
         const p = rnd() < 0.7 && liked.length ? pick(liked) : pick(pool);
         event(user, session, "view", p, at);
-        const r = rnd();
+        // Targets only browse at random: their one cart and purchase is the planted `x`.
+        const r = targets.includes(user) ? 1 : rnd();
         if (r < 0.3) event(user, session, "add_to_cart", p, at + 500);
         if (r < 0.15) event(user, session, "purchase", p, at + 900);
         if (r < 0.05) event(user, session, "review", p, at + 950);

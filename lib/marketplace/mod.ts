@@ -15,3 +15,6 @@ export * from "./users_sim.ts";
 export * from "./catalog.ts";
 export * from "./store_keys.ts";
 export * from "./shop_api.ts";
+export * from "./lake.ts";
+export * from "./activity_gen.ts";
+export * from "./publish.ts";

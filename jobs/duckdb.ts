@@ -1,0 +1,165 @@
+/**
+ * The jobs on DuckDB, embedded (`@duckdb/node-api`): the default engine.
+ *
+ * How DuckDB reaches the lake: this DuckDB build has `parquet` and `json` built in but no
+ * `httpfs` (and extensions cannot be downloaded here; even with it, WebHDFS is not an
+ * S3/HTTP-range source DuckDB knows). So the lake's Parquet files are copied over WebHDFS into
+ * a local cache that is kept in sync: lake files are immutable (named by their offset range),
+ * so a run downloads only files it has not seen — the incremental part — and DuckDB reads the
+ * local copies with `read_parquet`. Marts are written with `COPY … (FORMAT parquet)` to a
+ * local folder, uploaded to the run's HDFS staging folder and committed by renames
+ * ({@linkcode commitMart}).
+ *
+ * @example
+ * ```ts
+ * import { runDuckDbJobs } from "./duckdb.ts";
+ * const run = await runDuckDbJobs({ hdfs: new WebHdfs() });
+ * console.table(run.marts);
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { WebHdfs } from "../lib/lake/mod.ts";
+import {
+  commitMart,
+  type EngineRun,
+  JOBS,
+  jobTables,
+  type LakeLocation,
+  loadJobSql,
+  localCacheDir,
+  MARTS,
+  runId,
+  sqlType,
+  stagingFolder,
+  syncFolder,
+  uploadFolder,
+} from "./marts.ts";
+
+/** Options of {@linkcode runDuckDbJobs}. */
+export interface DuckDbJobsOptions extends LakeLocation {
+  hdfs: WebHdfs;
+  /** Rewrite daily marts only from this day (YYYY-MM-DD) on. */
+  since?: string;
+  /** Local cache of the lake. @default {@linkcode localCacheDir} */
+  cacheDir?: string;
+  /** Called as each job finishes. */
+  onJob?: (name: string, done: number, total: number) => void;
+}
+
+const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
+/** Opens an in-memory DuckDB set up like the jobs expect (UTC, 2 threads). */
+export async function openDuckDb(): Promise<DuckDBConnection> {
+  const instance = await DuckDBInstance.create(":memory:", { threads: "2" });
+  const con = await instance.connect();
+  await con.run("SET TimeZone = 'UTC'");
+  return con;
+}
+
+/** Runs every job of {@linkcode JOBS} on DuckDB and commits the marts to HDFS. */
+export async function runDuckDbJobs(options: DuckDbJobsOptions): Promise<EngineRun> {
+  const started = performance.now();
+  const { hdfs, since, martsRoot = "/lake/marts", onJob } = options;
+  const cache = options.cacheDir ?? localCacheDir(hdfs);
+  const run = runId();
+  const out = await Deno.makeTempDir({ prefix: "duckdb-marts-" });
+  const con = await openDuckDb();
+  try {
+    for (const t of jobTables(options)) {
+      const local = join(cache, t.folder.replace(/^\//, ""));
+      const { files } = await syncFolder(hdfs, t.folder, local);
+      const cols = t.columns.map((c) => `"${c.name}"::${sqlType(c.kind, "duckdb")} AS "${c.name}"`)
+        .join(", ");
+      const source = files > 0
+        ? `read_parquet(${
+          q(join(local, "dt=*", "hour=*", "*.parquet"))
+        }, hive_partitioning = false, union_by_name = true)`
+        : `(SELECT ${t.columns.map((c) => `NULL AS "${c.name}"`).join(", ")} WHERE false)`;
+      await con.run(`CREATE OR REPLACE VIEW ${t.table} AS SELECT ${cols} FROM ${source}`);
+    }
+    const results = [];
+    let done = 0;
+    for (const job of JOBS) {
+      const t = performance.now();
+      const sql = await loadJobSql(job);
+      if (job.kind === "view") {
+        await con.run(`CREATE OR REPLACE VIEW ${job.name} AS ${sql}`);
+      } else {
+        await con.run(`CREATE OR REPLACE TABLE ${job.name} AS ${sql}`);
+        const dir = join(out, job.name);
+        await Deno.mkdir(dir, { recursive: true });
+        if (job.daily) {
+          const rows = `SELECT * FROM ${job.name}${since ? ` WHERE dt >= DATE ${q(since)}` : ""}`;
+          await con.run(
+            `COPY (${rows} ORDER BY ${job.key.join(", ")}) TO ${q(dir)} ` +
+              `(FORMAT parquet, PARTITION_BY (dt), OVERWRITE_OR_IGNORE true)`,
+          );
+        } else {
+          await con.run(
+            `COPY (SELECT * FROM ${job.name} ORDER BY ${job.key.join(", ")}) TO ${
+              q(join(dir, "part-0.parquet"))
+            } (FORMAT parquet)`,
+          );
+        }
+        const rows = Number(
+          (await con.runAndReadAll(`SELECT count(*) FROM ${job.name}`)).getRows()[0][0],
+        );
+        results.push({ name: job.name, rows, seconds: (performance.now() - t) / 1000 });
+      }
+      onJob?.(job.name, ++done, JOBS.length);
+    }
+    const staging = stagingFolder(martsRoot, run);
+    for (const job of MARTS) {
+      await uploadFolder(hdfs, join(out, job.name), `${staging}/${job.name}`);
+      await commitMart(hdfs, job, staging, martsRoot, since);
+    }
+    await hdfs.delete(staging, { recursive: true }).catch(() => false);
+    return { engine: "duckdb", marts: results, seconds: (performance.now() - started) / 1000, run };
+  } finally {
+    con.closeSync();
+    await Deno.remove(out, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * Reads a committed mart from HDFS (copied to a temp folder) as plain rows, sorted by its key:
+ * dates as `YYYY-MM-DD`, timestamps as ISO strings, integers as numbers.
+ */
+export async function readMart(
+  hdfs: WebHdfs,
+  mart: string,
+  martsRoot = "/lake/marts",
+): Promise<Record<string, unknown>[]> {
+  const job = MARTS.find((m) => m.name === mart);
+  if (!job) throw new RangeError(`Unknown mart '${mart}' (known: ${MARTS.map((m) => m.name)})`);
+  const tmp = await Deno.makeTempDir({ prefix: `mart-${mart}-` });
+  const con = await openDuckDb();
+  try {
+    const { files } = await syncFolder(hdfs, `${martsRoot.replace(/\/$/, "")}/${mart}`, tmp);
+    if (files === 0) return [];
+    const glob = job.daily ? join(tmp, "dt=*", "*.parquet") : join(tmp, "*.parquet");
+    const reader = await con.runAndReadAll(
+      `SELECT * FROM read_parquet(${q(glob)}, hive_partitioning = ${
+        job.daily ? "true" : "false"
+      }) ORDER BY ${job.key.join(", ")}`,
+    );
+    const numeric = new Set(
+      reader.columnNames().filter((_, i) =>
+        /^(BIGINT|INTEGER|HUGEINT|SMALLINT|TINYINT|UBIGINT|UINTEGER|DOUBLE|FLOAT|DECIMAL.*)$/.test(
+          String(reader.columnTypes()[i]),
+        )
+      ),
+    );
+    return reader.getRowObjectsJson().map((r) => {
+      const row: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(r)) row[k] = numeric.has(k) && v !== null ? Number(v) : v;
+      if (row.dt !== undefined && row.dt !== null) row.dt = String(row.dt).slice(0, 10);
+      return row;
+    });
+  } finally {
+    con.closeSync();
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * What both engines share: the jobs (`jobs/*.sql`, one per mart, run in this order), the lake
+ * tables they read (lib/marketplace's final lake), and how a mart reaches HDFS — written whole
+ * under `/lake/marts/_tmp/<run>/<mart>/` first, then moved into `/lake/marts/<mart>/` by
+ * renames (a crashed job leaves no half-written mart). Daily marts are partitioned by `dt`
+ * (`/lake/marts/<mart>/dt=YYYY-MM-DD/`); with `since` only the days from `since` on are
+ * replaced, the others kept. Re-running gives the same marts: each run replaces what it writes.
+ *
+ * @example
+ * ```ts
+ * import { JOBS, loadJobSql, commitMart } from "./marts.ts";
+ * for (const job of JOBS) console.log(job.name, (await loadJobSql(job)).length);
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Column, WebHdfs } from "../lib/lake/mod.ts";
+import { FINAL_LAKE_TABLES } from "../lib/marketplace/mod.ts";
+import { cacheDir, ConfigError } from "../lib/env/mod.ts";
+
+/** One job: a SQL file of `jobs/`, a view the later jobs read or a mart written to HDFS. */
+export interface JobSpec {
+  /** Name of the SQL file (without `.sql`), of the view, of the mart. */
+  name: string;
+  /** A view is only read by later jobs; a mart is also written to `/lake/marts/<name>/`. */
+  kind: "view" | "mart";
+  /** Partitioned by its `dt` column (and incremental with `since`). */
+  daily?: boolean;
+  /** Columns that identify a row (sorting, comparing engines). */
+  key: string[];
+}
+
+/** The jobs, in the order they run (a job reads the views and marts before it). */
+export const JOBS: readonly JobSpec[] = [
+  { name: "products_current", kind: "view", key: ["product_id"] },
+  { name: "product_stats", kind: "mart", daily: true, key: ["dt", "product_id"] },
+  { name: "category_daily", kind: "mart", daily: true, key: ["dt", "category"] },
+  { name: "brand_store", kind: "mart", key: ["brand", "store_id"] },
+  { name: "user_behaviour", kind: "mart", key: ["user_id"] },
+  { name: "search_gaps", kind: "mart", key: ["query"] },
+  { name: "recommendations", kind: "mart", key: ["user_id", "rec_rank"] },
+];
+
+/** The marts (jobs of kind `mart`). */
+export const MARTS: readonly JobSpec[] = JOBS.filter((j) => j.kind === "mart");
+
+/** Where things are: lake root, marts root, topic prefix. */
+export interface LakeLocation {
+  /** Lake root on HDFS. @default "/lake/raw" */
+  root?: string;
+  /** Marts root on HDFS. @default "/lake/marts" */
+  martsRoot?: string;
+  /** Put before each topic name in the lake's folder names. @default "" */
+  prefix?: string;
+}
+
+/** A lake table as the jobs see it: SQL name, HDFS folder, columns. */
+export interface JobTable {
+  table: string;
+  folder: string;
+  columns: Column[];
+}
+
+/** The tables the jobs read, with their HDFS folders. */
+export function jobTables(location: LakeLocation = {}): JobTable[] {
+  const { root = "/lake/raw", prefix = "" } = location;
+  return FINAL_LAKE_TABLES.map((t) => ({
+    table: t.table,
+    folder: `${root.replace(/\/$/, "")}/${prefix}${t.topic}`,
+    columns: t.columns,
+  }));
+}
+
+/** The SQL of a job (`jobs/<name>.sql`), without comments and the trailing semicolon. */
+export async function loadJobSql(job: JobSpec): Promise<string> {
+  const text = await Deno.readTextFile(
+    fileURLToPath(new URL(`./${job.name}.sql`, import.meta.url)),
+  );
+  return text.split("\n").filter((l) => !l.trim().startsWith("--")).join("\n").trim().replace(
+    /;$/,
+    "",
+  );
+}
+
+/** Checks a `--since` value (YYYY-MM-DD). */
+export function parseSince(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(raw) || Number.isNaN(Date.parse(`${raw}T00:00:00Z`))) {
+    throw new ConfigError(
+      `Cannot use --since as it must be a date YYYY-MM-DD: current value is '${raw}'`,
+    );
+  }
+  return raw;
+}
+
+/** Column kind → DuckDB / Spark SQL type. */
+export function sqlType(kind: Column["kind"], engine: "duckdb" | "spark"): string {
+  const duck: Record<Column["kind"], string> = {
+    string: "VARCHAR",
+    json: "VARCHAR",
+    timestamp: "TIMESTAMPTZ",
+    int64: "BIGINT",
+    int32: "INTEGER",
+    float64: "DOUBLE",
+    bool: "BOOLEAN",
+  };
+  const spark: Record<Column["kind"], string> = {
+    string: "string",
+    json: "string",
+    timestamp: "timestamp",
+    int64: "bigint",
+    int32: "int",
+    float64: "double",
+    bool: "boolean",
+  };
+  return (engine === "duckdb" ? duck : spark)[kind];
+}
+
+/** A fresh id for a run's staging folder. */
+export function runId(): string {
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Staging folder of a run's marts on HDFS. */
+export function stagingFolder(martsRoot: string, run: string): string {
+  return `${martsRoot.replace(/\/$/, "")}/_tmp/${run}`;
+}
+
+/**
+ * Moves a mart written under `staging/<mart>` into `<martsRoot>/<mart>`: a whole mart by two
+ * renames (the old one aside, the new one in), a daily mart partition by partition (only days
+ * ≥ `since` when given; such days missing from the new run are removed).
+ */
+export async function commitMart(
+  hdfs: WebHdfs,
+  job: JobSpec,
+  staging: string,
+  martsRoot: string,
+  since?: string,
+): Promise<void> {
+  const root = martsRoot.replace(/\/$/, "");
+  const from = `${staging}/${job.name}`;
+  const to = `${root}/${job.name}`;
+  const aside = `${root}/_old/${job.name}-${runId()}`;
+  await hdfs.mkdirs(`${root}/_old`);
+  if (!job.daily) {
+    if (!(await hdfs.stat(from))) await hdfs.mkdirs(from);
+    const had = await hdfs.stat(to);
+    if (had && !(await hdfs.rename(to, aside))) throw new Error(`HDFS refused to move ${to} aside`);
+    if (!(await hdfs.rename(from, to))) throw new Error(`HDFS refused to rename ${from} to ${to}`);
+    if (had) await hdfs.delete(aside, { recursive: true });
+    return;
+  }
+  await hdfs.mkdirs(to);
+  const fresh = (await hdfs.list(from)).filter((f) => f.pathSuffix.startsWith("dt="));
+  const freshDays = new Set(fresh.map((f) => f.pathSuffix));
+  const inScope = (day: string) => !since || day.slice(3) >= since;
+  for (const f of fresh) {
+    if (!inScope(f.pathSuffix)) continue;
+    const target = `${to}/${f.pathSuffix}`;
+    const had = await hdfs.stat(target);
+    const old = `${aside}-${f.pathSuffix}`;
+    if (had && !(await hdfs.rename(target, old))) throw new Error(`HDFS refused to move ${target}`);
+    if (!(await hdfs.rename(`${from}/${f.pathSuffix}`, target))) {
+      throw new Error(`HDFS refused to rename ${from}/${f.pathSuffix} to ${target}`);
+    }
+    if (had) await hdfs.delete(old, { recursive: true });
+  }
+  for (const f of await hdfs.list(to)) {
+    if (f.pathSuffix.startsWith("dt=") && inScope(f.pathSuffix) && !freshDays.has(f.pathSuffix)) {
+      await hdfs.delete(`${to}/${f.pathSuffix}`, { recursive: true });
+    }
+  }
+}
+
+/** Local copies of HDFS folders, kept in sync (files are immutable: same name, same bytes). */
+export function localCacheDir(hdfs: WebHdfs): string {
+  return join(cacheDir(), "lake-cache", new URL(hdfs.url).host.replace(/[^A-Za-z0-9.-]/g, "_"));
+}
+
+/**
+ * Makes `local` a copy of the Parquet files under HDFS `folder` (skipping `_` folders): new
+ * files downloaded, files gone from HDFS deleted, the rest kept. Returns how many files it holds
+ * and how many it downloaded.
+ */
+export async function syncFolder(
+  hdfs: WebHdfs,
+  folder: string,
+  local: string,
+): Promise<{ files: number; downloaded: number }> {
+  const remote = (await hdfs.walk(folder)).filter((f) =>
+    f.path.endsWith(".parquet") &&
+    !f.path.slice(folder.length).split("/").some((p) => p.startsWith("_"))
+  );
+  const want = new Set<string>();
+  const todo: { path: string; local: string; length: number }[] = [];
+  for (const f of remote) {
+    const l = join(local, f.path.slice(folder.length + 1));
+    want.add(l);
+    const st = await Deno.stat(l).catch(() => undefined);
+    if (!st || st.size !== f.length) todo.push({ path: f.path, local: l, length: f.length });
+  }
+  let i = 0;
+  const worker = async () => {
+    while (i < todo.length) {
+      const t = todo[i++];
+      await Deno.mkdir(join(t.local, ".."), { recursive: true });
+      const tmp = `${t.local}.part`;
+      await Deno.writeFile(tmp, await hdfs.read(t.path));
+      await Deno.rename(tmp, t.local);
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  const walkLocal = async (dir: string): Promise<void> => {
+    for await (const e of Deno.readDir(dir)) {
+      const p = join(dir, e.name);
+      if (e.isDirectory) await walkLocal(p);
+      else if (!want.has(p)) await Deno.remove(p);
+    }
+  };
+  await Deno.mkdir(local, { recursive: true });
+  await walkLocal(local);
+  return { files: want.size, downloaded: todo.length };
+}
+
+/** Uploads every file under a local folder to HDFS `folder`, keeping the layout. */
+export async function uploadFolder(hdfs: WebHdfs, local: string, folder: string): Promise<number> {
+  let n = 0;
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    for await (const e of Deno.readDir(dir)) {
+      const p = join(dir, e.name);
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory) await walk(p, r);
+      else {
+        await hdfs.write(`${folder}/${r}`, await Deno.readFile(p), { overwrite: true });
+        n++;
+      }
+    }
+  };
+  await hdfs.mkdirs(folder);
+  await walk(local, "");
+  return n;
+}
+
+/** What a run of the jobs reports, per mart. */
+export interface MartResult {
+  name: string;
+  rows: number;
+  seconds: number;
+}
+
+/** What an engine run reports. */
+export interface EngineRun {
+  engine: "duckdb" | "spark";
+  marts: MartResult[];
+  /** Wall time of the whole run (reading, jobs, writing, commit). */
+  seconds: number;
+  /** The run's staging id. */
+  run: string;
+}

@@ -1,0 +1,91 @@
+"""The analytics jobs on Apache Spark (pyspark), the same SQL files as DuckDB runs.
+
+Usage: python spark_job.py <config.json>
+
+The config (written by jobs/spark.ts) names the Spark master, HDFS (fs.defaultFS), the lake
+tables (SQL name, hdfs:// folder, Spark DDL of the columns), the jobs in order (name, kind,
+daily, key, SQL), `since` and the HDFS staging folder. Spark reads the lake straight from
+hdfs://, runs each job as SQL (views registered for the later jobs; marts cached) and writes
+each mart as Parquet under <staging>/<mart>/ (daily marts partitioned by dt, rows from
+`since` on). jobs/spark.ts then commits the staged marts into /lake/marts like DuckDB's.
+Prints one JSON line per mart, then one with the totals.
+"""
+import json
+import sys
+import time
+
+t0 = time.time()
+config = json.load(open(sys.argv[1]))
+
+from pyspark.sql import SparkSession  # noqa: E402
+from pyspark.sql import functions as F  # noqa: E402
+from pyspark.sql.types import StructType  # noqa: E402
+
+spark = (
+    SparkSession.builder.master(config["master"])
+    .appName("final-analytics")
+    .config("spark.driver.memory", config.get("driver_memory", "1g"))
+    .config("spark.sql.shuffle.partitions", str(config.get("shuffle_partitions", 4)))
+    .config("spark.ui.enabled", "false")
+    .config("spark.hadoop.fs.defaultFS", config["default_fs"])
+    .config("spark.sql.session.timeZone", "UTC")
+    .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    .config("spark.sql.sources.partitionOverwriteMode", "static")
+    .getOrCreate()
+)
+spark.sparkContext.setLogLevel("ERROR")
+jvm = spark.sparkContext._jvm
+hconf = spark.sparkContext._jsc.hadoopConfiguration()
+fs = jvm.org.apache.hadoop.fs.FileSystem.get(jvm.java.net.URI(config["default_fs"]), hconf)
+started = time.time()
+
+
+def has_parquet(folder):
+    path = jvm.org.apache.hadoop.fs.Path(folder)
+    if not fs.exists(path):
+        return False
+    files = fs.listFiles(path, True)
+    while files.hasNext():
+        p = files.next().getPath().toString()
+        rel = p.split(folder, 1)[-1]
+        if p.endswith(".parquet") and not any(s.startswith("_") for s in rel.split("/")):
+            return True
+    return False
+
+
+for t in config["tables"]:
+    schema = StructType.fromDDL(t["ddl"])
+    if has_parquet(t["folder"]):
+        df = spark.read.schema(schema).option("basePath", t["folder"]).parquet(
+            t["folder"] + "/dt=*/hour=*"
+        )
+        df = df.select(*[f.name for f in schema.fields])
+    else:
+        df = spark.createDataFrame([], schema)
+    df.createOrReplaceTempView(t["table"])
+
+results = []
+for job in config["jobs"]:
+    t = time.time()
+    df = spark.sql(job["sql"])
+    if job["kind"] == "view":
+        df.createOrReplaceTempView(job["name"])
+        continue
+    df = df.cache()
+    df.createOrReplaceTempView(job["name"])
+    rows = df.count()
+    out = config["staging"] + "/" + job["name"]
+    if job.get("daily"):
+        part = df if not config.get("since") else df.filter(F.col("dt") >= F.lit(config["since"]).cast("date"))
+        part.orderBy(*job["key"]).write.mode("overwrite").partitionBy("dt").parquet(out)
+    else:
+        df.orderBy(*job["key"]).coalesce(1).write.mode("overwrite").parquet(out)
+    results.append({"name": job["name"], "rows": rows, "seconds": time.time() - t})
+    print(json.dumps({"mart": job["name"], "rows": rows}), flush=True)
+
+print(json.dumps({
+    "marts": results,
+    "jobs_seconds": time.time() - started,
+    "total_seconds": time.time() - t0,
+}), flush=True)
+spark.stop()

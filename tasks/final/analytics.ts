@@ -1,0 +1,104 @@
+/**
+ * `deno task final:analytics [--engine duckdb|spark] [--since YYYY-MM-DD] [--master URL]
+ * [--no-publish] [--top N]` — the analytics jobs of `jobs/*.sql` over the lake
+ * (`/lake/raw`): each mart written as Parquet under `/lake/marts/<mart>/` (daily marts by
+ * `dt`, only days from `--since` on replaced), then the recommendations published to topic
+ * `recommendations` on cluster A as principal `analytics` (key = user). Prints the top rows of
+ * each mart.
+ *
+ * Env: LAKE_ROOT (/lake/raw), MARTS_ROOT (/lake/marts), LAKE_TOPIC_PREFIX, WEBHDFS_URL,
+ * HDFS_URL (fs.defaultFS for Spark; default: the stack's), KAFKA_* of cluster A (default: the
+ * stack's secure cluster, user `analytics`).
+ */
+import {
+  ConfigError,
+  envString,
+  flagInt,
+  localEndpoints,
+  parseFlags,
+  runMain,
+} from "../../lib/env/mod.ts";
+import { createKafka, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { WebHdfs } from "../../lib/lake/mod.ts";
+import {
+  PRINCIPALS,
+  publishRecommendations,
+  type RecommendationRow,
+} from "../../lib/marketplace/mod.ts";
+import { checkMaster, runSparkJobs } from "../../jobs/spark.ts";
+import { readMart, runDuckDbJobs } from "../../jobs/duckdb.ts";
+import { JOBS, MARTS, parseSince } from "../../jobs/marts.ts";
+
+await runMain(async () => {
+  const flags = parseFlags(Deno.args, {
+    string: ["engine", "since", "master", "top"],
+    boolean: ["no-publish"],
+  });
+  const engine = flags.values.engine ?? "duckdb";
+  if (engine !== "duckdb" && engine !== "spark") {
+    throw new ConfigError(
+      `Cannot use --engine as it must be duckdb or spark: current value is '${engine}'`,
+    );
+  }
+  const since = parseSince(flags.values.since);
+  const master = checkMaster(flags.values.master ?? "local[2]");
+  const top = flagInt(flags, "top", 5);
+  const hdfs = new WebHdfs();
+  try {
+    await hdfs.list("/");
+  } catch (err) {
+    throw new ConfigError(
+      `HDFS NameNode at ${hdfs.url} is unreachable (${(err as Error).message.split("\n")[0]}): ` +
+        "start it with `deno task stack up --hdfs` or set WEBHDFS_URL",
+    );
+  }
+  const location = {
+    root: envString("LAKE_ROOT", "/lake/raw"),
+    martsRoot: envString("MARTS_ROOT", "/lake/marts"),
+    prefix: envString("LAKE_TOPIC_PREFIX", ""),
+  };
+  const started = performance.now();
+  const stamp = () => `${((performance.now() - started) / 1000).toFixed(1)}s`;
+  console.error(
+    `final:analytics on ${engine}${since ? ` since ${since}` : ""}: ${JOBS.length} jobs`,
+  );
+  const run = engine === "duckdb"
+    ? await runDuckDbJobs({
+      hdfs,
+      since,
+      ...location,
+      onJob: (name, done, total) =>
+        console.error(
+          `  [${"#".repeat(done).padEnd(total, ".")}] ${done}/${total} ${name} (${stamp()})`,
+        ),
+    })
+    : await runSparkJobs({
+      hdfs,
+      since,
+      master,
+      defaultFs: envString(
+        "HDFS_URL",
+        (localEndpoints().hdfsUrl as string | undefined) ?? "hdfs://localhost:9000",
+      ),
+      ...location,
+      onMart: (name, rows) => console.error(`  ${name}: ${rows} rows (${stamp()})`),
+    });
+  console.log(
+    `${engine}: ${MARTS.length} marts in ${run.seconds.toFixed(1)} s → ${location.martsRoot}`,
+  );
+  for (const m of run.marts) {
+    console.log(`\n${m.name}: ${m.rows} rows (${m.seconds.toFixed(2)} s)`);
+    const rows = await readMart(hdfs, m.name, location.martsRoot);
+    if (rows.length) console.table(rows.slice(0, top));
+  }
+  if (!flags.booleans["no-publish"]) {
+    const rows = await readMart(hdfs, "recommendations", location.martsRoot);
+    const kafka = createKafka(
+      secureKafkaConfigFromEnv(PRINCIPALS.analytics, { clientId: "final-analytics" }),
+    );
+    const users = await publishRecommendations(kafka, rows as unknown as RecommendationRow[], {
+      model: `${engine}:recommendations`,
+    });
+    console.log(`\npublished recommendations for ${users} users to topic 'recommendations'`);
+  }
+});

@@ -1,0 +1,79 @@
+/**
+ * `deno task final:lake [--drain]` — the lake of mirrored events: cluster B's copies of
+ * `products`, `user-events`, `user-requests`, `user-responses` → Parquet on HDFS
+ * (`/lake/raw/<topic>/dt=YYYY-MM-DD/hour=HH/<topic>+<partition>+<first>+<last>.parquet`),
+ * exactly once; records failing their schema go to `<topic>.dlq` on cluster B. Products are
+ * flattened (`price_amount`, `currency`, `stock_available`, …). Serves /metrics and /healthz.
+ *
+ * Env: LAKE_BOOTSTRAP_SERVERS (cluster B; default: the stack's mirror cluster, else its main
+ * cluster), LAKE_TOPICS (comma-separated subset, default all four), LAKE_TOPIC_PREFIX (put
+ * before each topic name, e.g. `A.` under MM2's default replication policy), LAKE_GROUP_ID
+ * (final-lake), LAKE_ROOT (/lake/raw), LAKE_ROLL_RECORDS (100000), LAKE_ROLL_INTERVAL_MS
+ * (60000), LAKE_METRICS_PORT (the `lake-sink` port of the topology; 0 = any), WEBHDFS_URL and
+ * KAFKA_* (security settings of cluster B). `--drain` stops once everything is written.
+ */
+import { envInt, envString, localEndpoints, parseFlags, runMain } from "../../lib/env/mod.ts";
+import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { serveMetrics } from "../../lib/monitoring/mod.ts";
+import { LakeSink, WebHdfs } from "../../lib/lake/mod.ts";
+import { finalLakeTopics, servicePort } from "../../lib/marketplace/mod.ts";
+
+await runMain(async () => {
+  const flags = parseFlags(Deno.args, { boolean: ["drain"] });
+  const topics = finalLakeTopics(
+    envString("LAKE_TOPICS", ""),
+    envString("LAKE_TOPIC_PREFIX", ""),
+  );
+  const endpoints = localEndpoints();
+  const bootstrap = envString(
+    "LAKE_BOOTSTRAP_SERVERS",
+    endpoints.kafka.mirror ?? endpoints.kafka.main ?? "localhost:9094",
+  );
+  const kafka = createKafka(kafkaConfigFromEnv({ clientId: "final-lake" }, {
+    get: (name) => name === "KAFKA_BOOTSTRAP_SERVERS" ? bootstrap : Deno.env.get(name),
+  }));
+  const sink = new LakeSink({
+    kafka,
+    hdfs: new WebHdfs(),
+    topics,
+    groupId: envString("LAKE_GROUP_ID", "final-lake"),
+    root: envString("LAKE_ROOT", "/lake/raw"),
+    rollRecords: envInt("LAKE_ROLL_RECORDS", { default: 100_000, min: 1 }),
+    rollIntervalMs: envInt("LAKE_ROLL_INTERVAL_MS", { default: 60_000, min: 100 }),
+    drain: flags.booleans.drain,
+  });
+  const server = serveMetrics({
+    port: envInt("LAKE_METRICS_PORT", { default: servicePort("lake-sink"), min: 0, max: 65535 }),
+    service: "final-lake",
+    healthy: () => sink.healthy,
+  });
+  console.error(
+    `final lake: ${topics.map((t) => t.topic).join(", ")} on ${bootstrap} → ` +
+      `${sink.options.hdfs.url}${sink.options.root} (metrics http://127.0.0.1:${server.addr.port}/metrics)`,
+  );
+  const report = () => {
+    const s = sink.stats;
+    console.error(
+      `final lake: ${s.written} written, ${s.deadLettered} to DLQ, ${s.files} files, ` +
+        `${s.adopted} adopted, ${s.skipped} skipped`,
+    );
+  };
+  const progress = setInterval(report, 5_000);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(progress);
+    await sink.stop();
+    report();
+    await server.shutdown();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await sink.start();
+  if (flags.booleans.drain) {
+    await sink.drained();
+    await stop();
+  }
+});
