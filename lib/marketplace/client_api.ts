@@ -206,15 +206,20 @@ export function searchSql(
     Object.entries(cols).map(([c, w]) => `(CASE WHEN ${like(c, i)} THEN ${w} ELSE 0 END)`)
   ).join(" + ");
   values.push(limit);
+  // Rank and pick on the folded text first; build the JSON of the chosen rows only.
   const text = `WITH c AS (
-  SELECT p.product_id::text AS id, to_jsonb(p) AS row,
+  SELECT p.product_id AS id,
     ${FOLD("coalesce(p.name::text, '')")} AS n,
     ${FOLD("coalesce(p.brand::text, '')")} AS b,
     ${FOLD("coalesce(p.category::text, '')")} AS k,
     ${FOLD("coalesce(p.description::text, '')")} AS d
-  FROM ${table} p)
-SELECT id, row, ${rank} AS rank FROM c WHERE ${where}
-ORDER BY rank DESC, n, id LIMIT $${values.length}`;
+  FROM ${table} p),
+hits AS (
+  SELECT id, n, ${rank} AS rank FROM c WHERE ${where}
+  ORDER BY rank DESC, n, id LIMIT $${values.length})
+SELECT h.id::text AS id, to_jsonb(p) AS row, h.rank
+FROM hits h JOIN ${table} p ON p.product_id = h.id
+ORDER BY h.rank DESC, h.n, h.id`;
   return { text, values };
 }
 

@@ -113,7 +113,7 @@ async function ensureProductsTable(): Promise<boolean> {
   if (exists[0] === "t") return false;
   const type = (f: { type: string; name?: string }) =>
     f.name === "io.debezium.data.Json"
-      ? "jsonb"
+      ? "json"
       : f.name === "io.debezium.time.ZonedTimestamp"
       ? "timestamptz"
       : ({ string: "text", double: "double precision", int64: "bigint" } as Record<string, string>)[
