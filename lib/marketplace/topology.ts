@@ -175,6 +175,8 @@ export const SERVICE_PORTS = {
   "client-api": 8280,
   "product-filter": 8380,
   "lake-sink": 8480,
+  /** Cluster health of A and B plus the analytics job status (`final:exporter`). */
+  "platform-exporter": 8580,
 } as const;
 
 /** A Deno service of the platform. */

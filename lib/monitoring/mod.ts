@@ -5,3 +5,5 @@
  */
 export * from "./metrics.ts";
 export * from "./lag.ts";
+export * from "./cluster.ts";
+export * from "./job_status.ts";

@@ -28,6 +28,20 @@ export const PROMETHEUS_PACKAGES = {
 /** Alert rules shared by the local stack and the compose files. */
 export const ALERT_RULES: string = join(PROJECT_ROOT, "compose/prometheus/alerts.yml");
 
+/** Alert rules of the marketplace platform (the final project), loaded beside {@linkcode ALERT_RULES}. */
+export const FINAL_ALERT_RULES: string = join(
+  PROJECT_ROOT,
+  "compose/prometheus/alerts_final.yml",
+);
+
+/**
+ * Folder for extra rule files of a stack (`<dir>/prometheus/rules/*.yml`, e.g. a drill's or an
+ * operator's own rules); Prometheus loads them on start and on `POST /-/reload`.
+ */
+export function extraRulesDir(stackDir: string): string {
+  return join(stackDir, "prometheus", "rules");
+}
+
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 
 /**
@@ -112,7 +126,7 @@ export function prometheusConfig(options: PrometheusOptions): Record<string, unk
     ...(alertmanager
       ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [alertmanager] }] }] } }
       : {}),
-    rule_files: [ALERT_RULES],
+    rule_files: [ALERT_RULES, FINAL_ALERT_RULES, join(extraRulesDir(dir), "*.yml")],
     scrape_configs: [
       { job_name: "prometheus", static_configs: [{ targets: [`127.0.0.1:${port}`] }] },
       ...Object.entries(targets).filter(([, t]) => t.length > 0).map(([job, t]) => ({

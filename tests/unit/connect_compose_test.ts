@@ -194,7 +194,10 @@ Deno.test("compose files run the local stack's versions, rules, dashboards and c
     await Deno.readTextFile(join(PROJECT_ROOT, "compose/prometheus/prometheus.yml")),
   );
   assert.deepEqual(jobs(composeProm), jobs(local as never));
-  assert.deepEqual(composeProm.rule_files.map((f: string) => f.split("/").pop()), ["alerts.yml"]);
+  assert.deepEqual(composeProm.rule_files.map((f: string) => f.split("/").pop()), [
+    "alerts.yml",
+    "alerts_final.yml",
+  ]);
   // The connector file is the one practice5:connector registers.
   const def = await readConnectorFile();
   assert.equal(def.config["connector.class"], "io.debezium.connector.postgresql.PostgresConnector");
