@@ -7,6 +7,8 @@
  *                                          --monitoring: Prometheus 9090, Alertmanager 9099, lag exporter
  *     [--registry] [--hdfs]                --registry: schema registry 8081 (Confluent API, Apicurio);
  *                                          --hdfs: HDFS NameNode 9000/9870 (WebHDFS) + DataNode
+ *     [--mirror] [--mirror-brokers N]      --mirror: cluster B (13094) + MirrorMaker 2 from the
+ *                                          secure cluster (implies --secure); B has 1 node or N
  *   down                                   stop everything this data folder started
  *   status                                 each process with pid, ports and health
  *   logs [service] [--lines N]             tail of each log (e.g. `logs kafka-main-0`)
@@ -16,13 +18,22 @@ import { Stack } from "../lib/stack/mod.ts";
 import { tailFile } from "../lib/stack/mod.ts";
 
 const USAGE =
-  "usage: deno task stack up [--brokers N] [--no-postgres] [--registry] [--hdfs] [--secure] [--connect] [--monitoring] [--no-jmx] | down | status | logs [name] [--lines N]";
+  "usage: deno task stack up [--brokers N] [--no-postgres] [--registry] [--hdfs] [--secure] [--connect] [--monitoring] [--no-jmx] [--mirror] [--mirror-brokers N] | down | status | logs [name] [--lines N]";
 
 await runMain(async () => {
   const [command, ...rest] = Deno.args;
   const flags = parseFlags(rest, {
-    string: ["brokers", "lines"],
-    boolean: ["no-postgres", "registry", "hdfs", "secure", "connect", "monitoring", "no-jmx"],
+    string: ["brokers", "lines", "mirror-brokers"],
+    boolean: [
+      "no-postgres",
+      "registry",
+      "hdfs",
+      "secure",
+      "connect",
+      "monitoring",
+      "no-jmx",
+      "mirror",
+    ],
   });
   switch (command) {
     case "up": {
@@ -38,6 +49,10 @@ await runMain(async () => {
         connect: flags.booleans.connect,
         monitoring: flags.booleans.monitoring,
         jmx: !flags.booleans["no-jmx"],
+        mirror: flags.booleans.mirror || flags.values["mirror-brokers"] !== undefined,
+        mirrorBrokers: flags.values["mirror-brokers"] !== undefined
+          ? parseIntValue("--mirror-brokers", flags.values["mirror-brokers"], { min: 1, max: 9 })
+          : 1,
       });
       const started = Date.now();
       await stack.up();
@@ -58,6 +73,10 @@ await runMain(async () => {
       if (stack.secureKafka) {
         console.log(`  Kafka secure:     ${stack.secureKafka.bootstrap()} (SASL_SSL)`);
         console.log(`  Secure secrets:   ${stack.secureKafka.secrets().dir}`);
+      }
+      if (stack.mirrorKafka && stack.mirrorMaker) {
+        console.log(`  Kafka mirror (B): ${stack.mirrorKafka.bootstrap()}`);
+        console.log(`  MirrorMaker 2:    ${stack.mirrorMaker.flow} (${stack.mirrorMaker.log})`);
       }
       break;
     }

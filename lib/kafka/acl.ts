@@ -29,7 +29,14 @@ export interface AclGrant {
   principal: string;
   resourceType: "topic" | "group" | "transactionalId" | "cluster";
   resourceName: string;
-  operation: "READ" | "WRITE" | "DESCRIBE" | "CREATE" | "IDEMPOTENT_WRITE" | "ALL";
+  operation:
+    | "READ"
+    | "WRITE"
+    | "DESCRIBE"
+    | "DESCRIBE_CONFIGS"
+    | "CREATE"
+    | "IDEMPOTENT_WRITE"
+    | "ALL";
   /** Literal name, or every name starting with it. @default "literal" */
   pattern?: "literal" | "prefixed";
 }

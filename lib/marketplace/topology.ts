@@ -161,10 +161,14 @@ export const FINAL_ACLS: AclGrant[] = [
   ...topicAcl(PRINCIPALS.connect, TOPICS.productsConnect, "READ", "DESCRIBE"),
   ...prefixed(PRINCIPALS.connect, "topic", GROUPS.connect, "ALL"),
   ...prefixed(PRINCIPALS.connect, "group", GROUPS.connect, "READ"),
-  // MirrorMaker 2 reads what it mirrors (read-only on cluster A; its internal topics live on B).
-  ...[...new Set([TOPICS.products, TOPICS.userRequests, TOPICS.userResponses, TOPICS.userEvents])]
-    .flatMap((t) => topicAcl(PRINCIPALS.mirrorMaker, t, "READ", "DESCRIBE")),
+  // MirrorMaker 2 reads what it mirrors (read-only on cluster A; its internal topics live on B):
+  // records, topic configs (copied to B's new topics), and the committed offsets of the groups
+  // whose positions it translates for B (checkpoints).
+  ...MIRRORED_TOPICS.flatMap((t) =>
+    topicAcl(PRINCIPALS.mirrorMaker, t, "READ", "DESCRIBE", "DESCRIBE_CONFIGS")
+  ),
   ...prefixed(PRINCIPALS.mirrorMaker, "group", GROUPS.mirrorMaker, "READ", "DESCRIBE"),
+  ...prefixed(PRINCIPALS.mirrorMaker, "group", GROUPS.analytics, "DESCRIBE"),
   // Analytics publishes recommendations back to cluster A.
   ...topicAcl(PRINCIPALS.analytics, TOPICS.recommendations, "WRITE", "DESCRIBE"),
 ];

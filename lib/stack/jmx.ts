@@ -20,7 +20,7 @@ export interface JmxAgentOptions {
   /** Port of the exporter's HTTP server on 127.0.0.1. */
   port: number;
   /** Rule set: a file name (without `.yml`) in `compose/prometheus/jmx/`. */
-  rules: "kafka-broker" | "connect";
+  rules: "kafka-broker" | "connect" | "mirror-maker";
 }
 
 /** Path of a rule set. */

@@ -21,6 +21,8 @@ export * from "./kafka_tools.ts";
 export * from "./reassign.ts";
 export * from "./postgres.ts";
 export * from "./connect.ts";
+export * from "./mirror.ts";
+export * from "./mirror_maker.ts";
 export * from "./registry.ts";
 export * from "./hdfs.ts";
 export * from "./prometheus.ts";

@@ -21,6 +21,13 @@ import { HdfsCluster } from "./hdfs.ts";
 import { SchemaRegistryServer } from "./registry.ts";
 import { SecureKafkaCluster } from "./secure_kafka.ts";
 import { ConnectWorker } from "./connect.ts";
+import { MIRROR_JMX_PORT_BASE, mirrorCluster } from "./mirror.ts";
+import {
+  MIRROR_MAKER_JMX_PORT,
+  MIRROR_MAKER_REST_PORT,
+  MirrorMaker,
+  saslSslClientProperties,
+} from "./mirror_maker.ts";
 import { jmxAgentArg, jmxRulesFile } from "./jmx.ts";
 import { LOCK_FILE } from "./artifacts.ts";
 import { AlertmanagerServer, PrometheusServer } from "./prometheus.ts";
@@ -52,6 +59,19 @@ export interface StackOptions {
   connect?: boolean;
   /** Run Prometheus (9090), Alertmanager (9099) and the consumer-lag exporter (9308). @default false */
   monitoring?: boolean;
+  /**
+   * Run cluster B (`mirror`, port base 13092, JMX exporter 7091+i) and MirrorMaker 2 (REST
+   * 8084, JMX exporter 7082) replicating the secure cluster into it; implies `secure`.
+   * @default false
+   */
+  mirror?: boolean;
+  /** Nodes of cluster B. @default 1 */
+  mirrorBrokers?: number;
+  /**
+   * Topics MirrorMaker 2 replicates (names or regexes); empty: every topic its principal
+   * `mirror-maker` may read on the secure cluster (its ACLs are the list). @default []
+   */
+  mirrorTopics?: string[];
 }
 
 type Resolved = Required<StackOptions>;
@@ -69,13 +89,35 @@ export function resolveStackOptions(options: StackOptions = {}): Resolved {
     jmx = true,
     connect = false,
     monitoring = false,
+    mirror = false,
+    mirrorBrokers = 1,
+    mirrorTopics = [],
   } = options;
+  if (!Number.isInteger(mirrorBrokers) || mirrorBrokers < 1 || mirrorBrokers > 9) {
+    throw new RangeError(
+      `Cannot start the stack as 'mirrorBrokers' must be 1 to 9: current value is ${mirrorBrokers}`,
+    );
+  }
   if (!Number.isInteger(brokers) || brokers < 1 || brokers > 9) {
     throw new RangeError(
       `Cannot start the stack as 'brokers' must be 1 to 9: current value is ${brokers}`,
     );
   }
-  return { dir, portOffset, brokers, postgres, secure, jmx, connect, monitoring, registry, hdfs };
+  return {
+    dir,
+    portOffset,
+    brokers,
+    postgres,
+    secure: secure || mirror, // MirrorMaker 2 reads the secure cluster (cluster A)
+    jmx,
+    connect,
+    monitoring,
+    registry,
+    hdfs,
+    mirror,
+    mirrorBrokers,
+    mirrorTopics,
+  };
 }
 
 /** The services of a local stack. */
@@ -90,6 +132,10 @@ export class Stack {
   readonly prometheus?: PrometheusServer;
   readonly alertmanager?: AlertmanagerServer;
   readonly lagExporter?: DenoService;
+  /** Cluster B, the analytics mirror (with `mirror`). */
+  readonly mirrorKafka?: KafkaCluster;
+  /** MirrorMaker 2, secure cluster → cluster B (with `mirror`). */
+  readonly mirrorMaker?: MirrorMaker;
 
   constructor(options: StackOptions = {}) {
     this.options = resolveStackOptions(options);
@@ -116,6 +162,39 @@ export class Stack {
     if (this.options.secure) {
       this.secureKafka = new SecureKafkaCluster({ dir, brokers: 3, portBase: 11092 + portOffset });
     }
+    if (this.options.mirror && this.secureKafka) {
+      const secure = this.secureKafka;
+      const mirrorJmx = (id: number) => MIRROR_JMX_PORT_BASE + id + portOffset;
+      const mirror = mirrorCluster({
+        dir,
+        brokers: this.options.mirrorBrokers,
+        portOffset,
+        jvmArgs: this.options.jmx
+          ? (id) => [jmxAgentArgSync(mirrorJmx(id), "kafka-broker")]
+          : undefined,
+      });
+      this.mirrorKafka = mirror;
+      this.mirrorMaker = new MirrorMaker({
+        dir,
+        source: {
+          bootstrap: secure.bootstrap(),
+          properties: () => {
+            const s = secure.secrets();
+            return saslSslClientProperties({
+              username: "mirror-maker",
+              password: s.users["mirror-maker"],
+              truststore: s.truststore,
+              truststorePassword: s.storePassword,
+            });
+          },
+        },
+        target: { bootstrap: mirror.bootstrap() },
+        topics: this.options.mirrorTopics,
+        replicationFactor: Math.min(3, this.options.mirrorBrokers),
+        restPort: MIRROR_MAKER_REST_PORT + portOffset,
+        jmxPort: this.options.jmx ? MIRROR_MAKER_JMX_PORT + portOffset : 0,
+      });
+    }
     if (this.options.connect) {
       this.connect = new ConnectWorker({
         dir,
@@ -134,6 +213,14 @@ export class Stack {
         targets: {
           kafka: this.options.jmx ? this.kafka.nodeIds.map((i) => `127.0.0.1:${jmxPort(i)}`) : [],
           connect: this.connect ? [`127.0.0.1:${this.connect.jmxPort}`] : [],
+          "kafka-mirror": this.mirrorKafka && this.options.jmx
+            ? this.mirrorKafka.nodeIds.map((i) =>
+              `127.0.0.1:${MIRROR_JMX_PORT_BASE + i + portOffset}`
+            )
+            : [],
+          "mirror-maker": this.mirrorMaker?.jmxPort
+            ? [`127.0.0.1:${this.mirrorMaker.jmxPort}`]
+            : [],
         },
       });
       this.lagExporter = new DenoService({
@@ -164,13 +251,14 @@ export class Stack {
       ...(this.registry ? [this.registry] : []),
       ...(this.hdfs ? [this.hdfs] : []),
       ...(this.secureKafka ? [this.secureKafka] : []),
+      ...(this.mirrorKafka ? [this.mirrorKafka] : []),
       ...this.#dependent,
     ];
   }
 
   /** Services that need the main cluster up first (started after it, in this order). */
   get #dependent(): Service[] {
-    return [this.connect, this.alertmanager, this.prometheus, this.lagExporter]
+    return [this.connect, this.mirrorMaker, this.alertmanager, this.prometheus, this.lagExporter]
       .filter((s): s is NonNullable<typeof s> => s !== undefined);
   }
 
@@ -188,6 +276,10 @@ export class Stack {
         caFile: join(dir, "ca.crt"),
         secretsFile: join(dir, "secrets.json"),
       };
+    }
+    if (this.mirrorKafka) endpoints.kafka.mirror = this.mirrorKafka.bootstrap();
+    if (this.mirrorMaker?.jmxPort) {
+      endpoints.mirrorMakerMetricsUrl = `http://127.0.0.1:${this.mirrorMaker.jmxPort}/metrics`;
     }
     if (this.connect) {
       endpoints.connectUrl = this.connect.url();
@@ -262,7 +354,7 @@ async function findPidFiles(dir: string): Promise<string[]> {
 }
 
 /** The JMX exporter argument once the agent is in the cache (`up` fetches it first). */
-function jmxAgentArgSync(port: number, rules: "kafka-broker" | "connect"): string {
+function jmxAgentArgSync(port: number, rules: "kafka-broker" | "connect" | "mirror-maker"): string {
   const lock = JSON.parse(Deno.readTextFileSync(LOCK_FILE));
   const jar = join(cacheDir(), "maven", lock.bundles["jmx-exporter"].files[0].path);
   return `-javaagent:${jar}=127.0.0.1:${port}:${jmxRulesFile(rules)}`;
