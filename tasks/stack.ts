@@ -10,15 +10,26 @@
  *     [--mirror] [--mirror-brokers N]      --mirror: cluster B (13094) + MirrorMaker 2 from the
  *                                          secure cluster (implies --secure); B has 1 node or N
  *   down                                   stop everything this data folder started
- *   status                                 each process with pid, ports and health
+ *   status                                 each process with pid, ports and health, then each
+ *                                          service's data: its shape and size
+ *   reset [SERVICE] [--yes]                delete a service's data (e.g. kafka-main, postgres;
+ *                                          all services when none is named) after saying what
+ *                                          it deletes and asking; --yes: do not ask (scripts)
  *   logs [service] [--lines N]             tail of each log (e.g. `logs kafka-main-0`)
  */
 import { ConfigError, parseFlags, parseIntValue, runMain } from "../lib/env/mod.ts";
 import { Stack } from "../lib/stack/mod.ts";
 import { tailFile } from "../lib/stack/mod.ts";
+import {
+  dataStatus,
+  describeReset,
+  executeReset,
+  formatBytes,
+  planReset,
+} from "../lib/stack/mod.ts";
 
 const USAGE =
-  "usage: deno task stack up [--brokers N] [--no-postgres] [--registry] [--hdfs] [--secure] [--connect] [--monitoring] [--no-jmx] [--mirror] [--mirror-brokers N] | down | status | logs [name] [--lines N]";
+  "usage: deno task stack up [--brokers N] [--no-postgres] [--registry] [--hdfs] [--secure] [--connect] [--monitoring] [--no-jmx] [--mirror] [--mirror-brokers N] | down | status | reset [SERVICE] [--yes] | logs [name] [--lines N]";
 
 await runMain(async () => {
   const [command, ...rest] = Deno.args;
@@ -33,6 +44,7 @@ await runMain(async () => {
       "monitoring",
       "no-jmx",
       "mirror",
+      "yes",
     ],
   });
   switch (command) {
@@ -96,6 +108,46 @@ await runMain(async () => {
         ports: Object.entries(r.ports).map(([k, v]) => `${k}:${v}`).join(" "),
         health: r.health ?? "",
       })));
+      console.table((await dataStatus(stack.services)).map((d) => ({
+        data: d.service,
+        shape: d.shape,
+        size: formatBytes(d.bytes),
+        folders: d.folders.join(" "),
+      })));
+      break;
+    }
+    case "reset": {
+      const saved = await Stack.load();
+      // Every service this folder may hold data of, not only those of the last `up`.
+      const every = new Stack({
+        ...saved.options,
+        postgres: true,
+        registry: true,
+        hdfs: true,
+        secure: true,
+        connect: true,
+        monitoring: true,
+        mirror: true,
+      });
+      const plan = await planReset(every.services, flags.positional[0]).catch((e) => {
+        throw new ConfigError((e as Error).message);
+      });
+      if (plan.items.length === 0) {
+        console.log(describeReset(plan));
+        break;
+      }
+      console.log(`This stops and deletes the data of:\n${describeReset(plan)}`);
+      if (!flags.booleans.yes) {
+        if (!Deno.stdin.isTerminal()) {
+          throw new ConfigError("Not deleting without a confirmation: pass --yes to reset");
+        }
+        const answer = prompt("Delete it? [y/N]");
+        if (!/^y(es)?$/i.test(answer?.trim() ?? "")) {
+          console.log("Nothing deleted.");
+          break;
+        }
+      }
+      console.log(`Reset: ${(await executeReset(plan)).join(", ")}`);
       break;
     }
     case "logs": {

@@ -3,6 +3,11 @@
  * Central (bundle `hadoop`), WebHDFS on, permissions off (a single-user practicum). The
  * NameNode is formatted once, on the first start; the data survives `stack down`.
  *
+ * The shape of its data is the cluster id and layout version in the NameNode's
+ * `name/current/VERSION`: a DataNode's blocks belong to that cluster id only, so data of
+ * another cluster id stops `up` before anything is touched (`deno task stack reset hdfs` is
+ * the way on). A format that never finished (no `VERSION`) is redone on the next start.
+ *
  * Ports (offset by the stack's port offset): NameNode RPC 9000 and HTTP/WebHDFS 9870,
  * DataNode HTTP 9864, data transfer 9866 and IPC 9867.
  *
@@ -28,6 +33,10 @@ import {
   tailFile,
 } from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
+import { checkShape, type Shape, type ShapedService } from "./shape.ts";
+
+/** The cluster id HDFS is formatted with. */
+export const HDFS_CLUSTER_ID = "practicum";
 
 /** Options of an {@linkcode HdfsCluster}. */
 export interface HdfsOptions {
@@ -99,8 +108,9 @@ const MAIN_CLASS: Record<Role, string> = {
 };
 
 /** A local single-DataNode HDFS; see the module doc. */
-export class HdfsCluster implements Service {
+export class HdfsCluster implements Service, ShapedService {
   readonly name = "hdfs";
+  readonly dataName = "hdfs";
   readonly root: string;
   readonly ports: HdfsPorts;
   readonly #heapMb: number;
@@ -123,6 +133,33 @@ export class HdfsCluster implements Service {
     };
     this.#heapMb = heapMb;
     this.#readyTimeoutSec = readyTimeoutSec;
+  }
+
+  /** The folder of HDFS's metadata, blocks, config and logs. */
+  dataFolders(): string[] {
+    return [this.root];
+  }
+
+  /** Cluster id and layout version from the NameNode's `VERSION`, or undefined before a format. */
+  async recordedShape(): Promise<Shape | undefined> {
+    const text = await Deno.readTextFile(join(this.root, "name", "current", "VERSION"))
+      .catch(() => undefined);
+    if (text === undefined) return undefined;
+    const get = (k: string) => text.match(new RegExp(`^${k}=(.*)$`, "m"))?.[1]?.trim() ?? "";
+    return { clusterId: get("clusterID"), layoutVersion: Number(get("layoutVersion")) };
+  }
+
+  /** Refuses data of another cluster id; touches nothing. */
+  async checkShape(): Promise<void> {
+    const recorded = await this.recordedShape();
+    if (recorded === undefined) return;
+    await checkShape({
+      service: this.dataName,
+      folder: this.root,
+      asked: { clusterId: HDFS_CLUSTER_ID },
+      recorded,
+      holdsData: () => Promise.resolve(true),
+    });
   }
 
   /** `hdfs://` URL of the file system (fs.defaultFS). */
@@ -211,7 +248,7 @@ export class HdfsCluster implements Service {
         "-nonInteractive",
         "-force",
         "-clusterid",
-        "practicum",
+        HDFS_CLUSTER_ID,
       ], { what: "formatting the HDFS NameNode", env: this.#env() });
     }
   }
@@ -257,6 +294,7 @@ export class HdfsCluster implements Service {
 
   /** Formats the NameNode once, starts both processes and waits until HDFS is writable. */
   async start(): Promise<void> {
+    await this.checkShape();
     const classpath = await bundleClasspath("hadoop");
     await this.#prepare(classpath);
     await this.#startRole("namenode", classpath);

@@ -32,6 +32,7 @@ import {
 } from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
 import { createKafka, type KafkaClientOptions } from "../kafka/mod.ts";
+import { checkShape, readShape, type Shape, type ShapedService, writeShape } from "./shape.ts";
 
 /** The seed's cluster id (`KAFKA_KRAFT_CLUSTER_ID`). */
 export const SEED_CLUSTER_ID = "abcdefghijklmnopqrstuv";
@@ -69,6 +70,16 @@ export interface KafkaClusterOptions {
    * bootstrap list (a secured cluster's admin credentials). @default plaintext
    */
   clientOptions?: () => Partial<KafkaClientOptions>;
+  /**
+   * Security of the listeners, recorded in the cluster's shape (a cluster's data is not
+   * reused under another security). @default "plaintext"
+   */
+  security?: string;
+  /**
+   * Names how to bring the cluster's old shape back when a start is refused for a shape
+   * change, e.g. `(old) => \`deno task stack up --brokers ${old.brokers}\``. @default its settings
+   */
+  shapeHint?: (old: Shape) => string;
 }
 
 /** Ports of one node. */
@@ -121,7 +132,7 @@ logger.request.level = WARN
 `;
 
 /** A local KRaft cluster; see the module doc. */
-export class KafkaCluster implements Service {
+export class KafkaCluster implements Service, ShapedService {
   readonly name: string;
   readonly brokers: number;
   readonly portBase: number;
@@ -134,6 +145,8 @@ export class KafkaCluster implements Service {
   readonly #nodeProperties?: (id: number, ports: NodePorts) => Record<string, string>;
   readonly #formatArgs?: () => string[];
   readonly #clientOptions?: () => Partial<KafkaClientOptions>;
+  readonly security: string;
+  readonly #shapeHint?: (old: Shape) => string;
 
   constructor(options: KafkaClusterOptions) {
     const {
@@ -149,6 +162,8 @@ export class KafkaCluster implements Service {
       nodeProperties,
       formatArgs,
       clientOptions,
+      security = "plaintext",
+      shapeHint,
     } = options;
     if (!Number.isInteger(brokers) || brokers < 1 || brokers > 9) {
       throw new RangeError(
@@ -172,6 +187,8 @@ export class KafkaCluster implements Service {
     this.#nodeProperties = nodeProperties;
     this.#formatArgs = formatArgs;
     this.#clientOptions = clientOptions;
+    this.security = security;
+    this.#shapeHint = shapeHint;
   }
 
   /** Client options for this cluster (bootstrap list plus any security options). */
@@ -228,15 +245,66 @@ export class KafkaCluster implements Service {
     };
   }
 
+  /** Name of the cluster's data for `stack reset` and `stack status`. */
+  get dataName(): string {
+    return `kafka-${this.name}`;
+  }
+
   #specFile(): string {
     return join(this.root, "cluster.json");
   }
 
-  #spec(): string {
-    return JSON.stringify({
+  /** The shape this cluster asks for: what its data folder is only valid for. */
+  shape(): Shape {
+    return {
       brokers: this.brokers,
       portBase: this.portBase,
       clusterId: this.clusterId,
+      security: this.security,
+    };
+  }
+
+  /** The folder of the cluster's data (every node, its config and logs). */
+  dataFolders(): string[] {
+    return [this.root];
+  }
+
+  /** The shape its data was made with (`cluster.json`), or undefined. */
+  recordedShape(): Promise<Shape | undefined> {
+    return readShape(this.#specFile());
+  }
+
+  /**
+   * Whether any node folder (also of nodes the asked shape lacks) holds more than a fresh
+   * format: a node that ever ran has partition folders (at least `__cluster_metadata-0`).
+   */
+  async holdsData(): Promise<boolean> {
+    try {
+      for await (const n of Deno.readDir(this.root)) {
+        if (!n.isDirectory || !n.name.startsWith("node-")) continue;
+        try {
+          for await (const e of Deno.readDir(join(this.root, n.name, "data"))) {
+            if (e.isDirectory) return true;
+          }
+        } catch { /* no data folder */ }
+      }
+    } catch { /* no cluster folder */ }
+    return false;
+  }
+
+  /** Refuses a shape change of a cluster whose folder holds data; touches nothing. */
+  async checkShape(): Promise<void> {
+    await this.#checkShape();
+  }
+
+  #checkShape() {
+    return checkShape({
+      service: this.dataName,
+      folder: this.root,
+      file: this.#specFile(),
+      asked: this.shape(),
+      holdsData: () => this.holdsData(),
+      oldShapeHint: this.#shapeHint,
     });
   }
 
@@ -247,21 +315,19 @@ export class KafkaCluster implements Service {
   }
 
   async #prepare(classpath: string): Promise<void> {
-    const running = this.nodeIds.some((i) => this.pid(i) !== undefined);
-    const previous = await Deno.readTextFile(this.#specFile()).catch(() => undefined);
-    if (previous !== undefined && previous !== this.#spec()) {
-      if (running) {
-        throw new StackError(
-          `Kafka cluster '${this.name}' is running as ${previous}; run \`deno task stack down\` before changing it`,
-        );
-      }
+    // A folder of another shape that holds data stops here, before anything is touched.
+    if (await this.#checkShape() === "empty") {
+      // Another shape, but no node ever ran on it (an interrupted first start): nothing of
+      // the user's is there, so it is made afresh for the asked shape.
       console.error(
-        `Kafka cluster '${this.name}' changes shape (${previous} → ${this.#spec()}): wiping its data`,
+        `Kafka cluster '${this.name}': ${this.root} holds no data yet; re-creating it as ${
+          JSON.stringify(this.shape())
+        }`,
       );
       await Deno.remove(this.root, { recursive: true });
     }
     await Deno.mkdir(this.root, { recursive: true });
-    await Deno.writeTextFile(this.#specFile(), this.#spec());
+    await writeShape(this.#specFile(), this.shape());
     await Deno.writeTextFile(join(this.root, "log4j2.properties"), LOG4J2);
     for (const id of this.nodeIds) {
       const node = this.node(id);

@@ -12,6 +12,7 @@
  */
 export * from "./stack.ts";
 export * from "./service.ts";
+export * from "./shape.ts";
 export * from "./process.ts";
 export * from "./artifacts.ts";
 export * from "./bundles.ts";

@@ -3,6 +3,12 @@
  * user for the practicals. When we are root it runs as an unprivileged user, since
  * PostgreSQL refuses to run as root. `wal_level=logical` so Debezium can read changes.
  *
+ * The shape of its data is the major version it was made with (`PG_VERSION`): binaries of
+ * another major version cannot open it, so `up` refuses before touching it and names the
+ * way on (the old version's binaries via `PG_BIN_DIR`, or `deno task stack reset postgres`).
+ * An `initdb` that never finished (no server ever ran on the folder) is redone on the next
+ * start.
+ *
  * @example
  * ```ts
  * import { PostgresServer } from "./postgres.ts";
@@ -16,6 +22,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { readPid, run, tailFile } from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
+import { checkShape, type Shape, type ShapedService, writeShape } from "./shape.ts";
 
 /** Options of a {@linkcode PostgresServer}. */
 export interface PostgresOptions {
@@ -94,6 +101,14 @@ export async function postgresBinDir(): Promise<string> {
 
 const isRoot = () => Deno.uid() === 0;
 
+/** Major version of the binaries in `bin` (`pg_ctl (PostgreSQL) 16.4` → 16). */
+async function binMajor(bin: string): Promise<number> {
+  const out = await run(join(bin, "pg_ctl"), ["--version"], { what: "pg_ctl --version" });
+  const m = out.match(/(\d+)(?:\.\d+)?/);
+  if (!m) throw new StackError(`Cannot read the PostgreSQL version from '${out.trim()}'`);
+  return Number(m[1]);
+}
+
 /** The unprivileged OS user the server runs as when we are root. */
 export const PG_OS_USER = "postgres";
 
@@ -110,8 +125,9 @@ async function ensureOsUser(): Promise<void> {
 }
 
 /** A local PostgreSQL server; see the module doc. */
-export class PostgresServer implements Service {
+export class PostgresServer implements Service, ShapedService {
   readonly name = "postgres";
+  readonly dataName = "postgres";
   readonly port: number;
   readonly database: string;
   readonly user: string;
@@ -146,6 +162,46 @@ export class PostgresServer implements Service {
     return join(this.root, "postgres.log");
   }
 
+  /** The folder of the server's data, config and log. */
+  dataFolders(): string[] {
+    return [this.root];
+  }
+
+  /** The major version the data was made with, or undefined before the first `initdb`. */
+  async recordedShape(): Promise<Shape | undefined> {
+    const v = await Deno.readTextFile(join(this.dataDir, "PG_VERSION")).catch(() => undefined);
+    return v === undefined ? undefined : { version: Number(v.trim()) };
+  }
+
+  /**
+   * Whether the data folder is a finished cluster: `initdb` completed (our record) or a
+   * server ran on it (`postmaster.opts`, also in folders from before the record existed).
+   */
+  async holdsData(): Promise<boolean> {
+    const has = (p: string) => Deno.stat(p).then(() => true, () => false);
+    return await has(join(this.dataDir, "PG_VERSION")) &&
+      (await has(join(this.root, "shape.json")) ||
+        await has(join(this.dataDir, "postmaster.opts")));
+  }
+
+  /** Refuses data made by another major version than the binaries at hand; touches nothing. */
+  async checkShape(): Promise<void> {
+    const bin = await findBinDir(); // no install here: start() installs when it may
+    if (bin === undefined) return;
+    const recorded = await this.recordedShape();
+    if (recorded === undefined) return;
+    const version = await binMajor(bin);
+    await checkShape({
+      service: this.dataName,
+      folder: this.root,
+      asked: { version },
+      recorded,
+      holdsData: () => this.holdsData(),
+      oldShapeHint: (old) =>
+        `the PostgreSQL ${old.version} binaries: PG_BIN_DIR=/usr/lib/postgresql/${old.version}/bin deno task stack up`,
+    });
+  }
+
   /** Connection URL of the practicum user. */
   url(database = this.database): string {
     return `postgres://${this.user}:${
@@ -174,6 +230,13 @@ export class PostgresServer implements Service {
 
   async start(): Promise<void> {
     if (this.#pidState().state === "running") {
+      const lines = await Deno.readTextFile(join(this.dataDir, "postmaster.pid")).catch(() => "");
+      const port = Number(lines.split("\n")[3]);
+      if (port && port !== this.port) {
+        throw new StackError(
+          `PostgreSQL of ${this.root} already runs on port ${port}, not ${this.port}: run \`deno task stack down\` first`,
+        );
+      }
       await this.#waitReady();
       return;
     }
@@ -191,11 +254,11 @@ export class PostgresServer implements Service {
         );
       }
     }
-    const initialized = await Deno.stat(join(this.dataDir, "PG_VERSION")).then(
-      () => true,
-      () => false,
-    );
+    await this.checkShape();
+    const initialized = await this.holdsData();
     if (!initialized) {
+      // No finished initdb and no server ever ran here (an interrupted first start): redo it.
+      await Deno.remove(this.dataDir, { recursive: true }).catch(() => {});
       await this.#as(
         join(bin, "initdb"),
         [
@@ -211,6 +274,7 @@ export class PostgresServer implements Service {
         ],
         "initdb",
       );
+      await writeShape(join(this.root, "shape.json"), { version: await binMajor(bin) });
     }
     const opts = [
       `-p ${this.port}`,

@@ -12,6 +12,17 @@
  * format (`--add-scram`), PLAIN users by the listener's JAAS config, as in the seed's
  * `kafka_server_jaas.conf`.
  *
+ * Credentials are upgraded in place, never by wiping the cluster: when {@linkcode SECURE_USERS}
+ * gains a user, the next start adds only that user's password to `secrets.json` (the others
+ * keep theirs), PLAIN learns it from the JAAS config written on each start, and SCRAM gets it
+ * from Kafka's ConfigCommand (`kafka-configs --alter --add-config SCRAM-SHA-512=[password=…]
+ * --entity-type users`) once the cluster runs. Users still owed a SCRAM credential are kept
+ * in `secrets.json` (`scramPending`), so an interrupted start finishes the job on the next one.
+ * When `secrets.json` is gone (never written, an interrupted generation, or deleted) it is
+ * generated afresh; a cluster that already had storage keeps its data and gets every user's
+ * SCRAM credential re-set the same way. The brokers and the readiness check authenticate as
+ * `admin` with PLAIN, which the JAAS config always has right.
+ *
  * Listeners of node `i` (port base `B`): INTERNAL `B+100i` (SASL_PLAINTEXT, inter-broker, PLAIN
  * as admin), CONTROLLER `B+100i+1` (SASL_PLAINTEXT, PLAIN as admin), EXTERNAL `B+100i+2`
  * (SASL_SSL, clients). INTERNAL is bound to 127.0.0.1 and is where the security benchmark
@@ -29,6 +40,8 @@
 import { join } from "node:path";
 import { KafkaCluster, nodePorts } from "./kafka.ts";
 import { run } from "./process.ts";
+import { runKafkaTool } from "./kafka_tools.ts";
+import type { Shape, ShapedService } from "./shape.ts";
 import type { ProcessStatus, Service } from "./service.ts";
 import { StackError } from "./service.ts";
 import type { KafkaClientOptions } from "../kafka/mod.ts";
@@ -77,6 +90,8 @@ export interface SecureSecrets {
   users: Record<SecureUser, string>;
   /** Java client properties per user over SASL_SSL (PLAIN), for Kafka's own tools. */
   javaClientProperties: Record<SecureUser, string>;
+  /** Users whose SCRAM credential the running cluster still has to get (see the module doc). */
+  scramPending?: SecureUser[];
 }
 
 const PLAIN = "org.apache.kafka.common.security.plain.PlainLoginModule";
@@ -167,7 +182,7 @@ export async function issueCertificate(dir: string, name: string, validityDays =
 }
 
 /** See the module doc. */
-export class SecureKafkaCluster implements Service {
+export class SecureKafkaCluster implements Service, ShapedService {
   readonly name = "secure";
   readonly cluster: KafkaCluster;
   readonly #secretsDir: string;
@@ -187,13 +202,36 @@ export class SecureKafkaCluster implements Service {
       // TLS + SASL start-up on a shared 2-core machine can take longer than the main cluster's.
       readyTimeoutSec: 180,
       nodeProperties: (id) => this.#nodeProperties(id),
+      security: "sasl_ssl",
       formatArgs: () =>
         SECURE_USERS.flatMap((u) => [
           "--add-scram",
           `SCRAM-SHA-512=[name=${u},password=${this.secrets().users[u]}]`,
         ]),
-      clientOptions: () => this.clientOptions("admin"),
+      // PLAIN: the JAAS config written on each start always holds admin's current password,
+      // while its SCRAM credential may still be pending (see the module doc).
+      clientOptions: () => this.clientOptions("admin", "plain"),
     });
+  }
+
+  /** Name of the cluster's data for `stack reset` and `stack status`. */
+  get dataName(): string {
+    return this.cluster.dataName;
+  }
+
+  /** The cluster's folder and its generated secrets (a reset deletes both). */
+  dataFolders(): string[] {
+    return [this.cluster.root, this.#secretsDir];
+  }
+
+  /** Refuses a shape change of a cluster that holds data (see {@linkcode KafkaCluster}). */
+  checkShape(): Promise<void> {
+    return this.cluster.checkShape();
+  }
+
+  /** The shape the cluster's data was made with. */
+  recordedShape(): Promise<Shape | undefined> {
+    return this.cluster.recordedShape();
   }
 
   /** Clients' bootstrap list (EXTERNAL, SASL_SSL). */
@@ -243,27 +281,75 @@ export class SecureKafkaCluster implements Service {
     };
   }
 
-  /** Generates CA, broker keystores, truststore, passwords and client files once. */
+  async #writeSecrets(secrets: SecureSecrets): Promise<void> {
+    const file = join(this.#secretsDir, "secrets.json");
+    // Write-then-rename: an interrupted write leaves the previous file whole.
+    await Deno.writeTextFile(`${file}.tmp`, JSON.stringify(secrets, null, 2) + "\n", {
+      mode: 0o600,
+    });
+    await Deno.rename(`${file}.tmp`, file);
+    this.#secrets = secrets;
+  }
+
+  async #writeClientProperties(
+    u: SecureUser,
+    password: string,
+    truststore: string,
+    storePassword: string,
+  ): Promise<string> {
+    const path = join(this.#secretsDir, `client-${u}.properties`);
+    await Deno.writeTextFile(
+      path,
+      [
+        "security.protocol=SASL_SSL",
+        "sasl.mechanism=PLAIN",
+        `sasl.jaas.config=${PLAIN} required username="${u}" password="${password}";`,
+        `ssl.truststore.location=${truststore}`,
+        "ssl.truststore.type=PKCS12",
+        `ssl.truststore.password=${storePassword}`,
+        "",
+      ].join("\n"),
+      { mode: 0o600 },
+    );
+    return path;
+  }
+
+  /**
+   * Generates CA, broker keystores, truststore, passwords and client files once; adds the
+   * passwords of users added since, in place (see the module doc). Never deletes the cluster.
+   */
   async ensureSecrets(): Promise<SecureSecrets> {
     const file = join(this.#secretsDir, "secrets.json");
     if (await exists(file)) {
       const known = this.secrets();
-      // Secrets from before a user was added (SCRAM users are created at format time only):
-      // they no longer describe this cluster, so start it afresh like a first start.
-      if (SECURE_USERS.every((u) => known.users[u])) return known;
+      const missing = SECURE_USERS.filter((u) => !known.users[u]);
+      if (missing.length === 0) return known;
       console.error(
         `The secure cluster's credentials in ${this.#secretsDir} lack users ${
-          SECURE_USERS.filter((u) => !known.users[u]).join(", ")
-        }: generating new ones`,
+          missing.join(", ")
+        }: adding them in place (the other users keep their passwords)`,
       );
-      this.#secrets = undefined;
-      await Deno.remove(file);
+      const users = { ...known.users };
+      const javaClientProperties = { ...known.javaClientProperties };
+      for (const u of missing) {
+        users[u] = randomPassword();
+        javaClientProperties[u] = await this.#writeClientProperties(
+          u,
+          users[u],
+          known.truststore,
+          known.storePassword,
+        );
+      }
+      const scramPending = [...new Set([...(known.scramPending ?? []), ...missing])];
+      await this.#writeSecrets({ ...known, users, javaClientProperties, scramPending });
+      return this.#secrets!;
     }
+    // Storage formatted before (with credentials that are gone) keeps its data; every user's
+    // SCRAM credential is re-set once the cluster runs.
+    const hadStorage = await exists(this.cluster.root);
     const dir = this.#secretsDir;
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-    // Fresh passwords do not match SCRAM credentials of an older format: start clean.
-    await Deno.remove(this.cluster.root, { recursive: true }).catch(() => {});
     console.error(`Generating CA, broker keystores and user credentials into ${dir}`);
     const storePassword = randomPassword();
     await generateCa(dir, "practicum-secure-ca", this.#validityDays);
@@ -308,33 +394,65 @@ export class SecureKafkaCluster implements Service {
     >;
     const javaClientProperties = {} as Record<SecureUser, string>;
     for (const u of SECURE_USERS) {
-      const path = join(dir, `client-${u}.properties`);
-      await Deno.writeTextFile(
-        path,
-        [
-          "security.protocol=SASL_SSL",
-          "sasl.mechanism=PLAIN",
-          `sasl.jaas.config=${PLAIN} required username="${u}" password="${users[u]}";`,
-          `ssl.truststore.location=${truststore}`,
-          "ssl.truststore.type=PKCS12",
-          `ssl.truststore.password=${storePassword}`,
-          "",
-        ].join("\n"),
-        { mode: 0o600 },
+      javaClientProperties[u] = await this.#writeClientProperties(
+        u,
+        users[u],
+        truststore,
+        storePassword,
       );
-      javaClientProperties[u] = path;
     }
-    const secrets: SecureSecrets = {
+    await this.#writeSecrets({
       dir,
       caFile: join(dir, "ca.crt"),
       truststore,
       storePassword,
       users,
       javaClientProperties,
-    };
-    await Deno.writeTextFile(file, JSON.stringify(secrets, null, 2) + "\n", { mode: 0o600 });
-    this.#secrets = secrets;
-    return secrets;
+      scramPending: hadStorage ? [...SECURE_USERS] : undefined,
+    });
+    return this.#secrets!;
+  }
+
+  /**
+   * Gives the running cluster the SCRAM credentials still owed (`scramPending`) with Kafka's
+   * ConfigCommand as `admin` over the INTERNAL listener (PLAIN), then clears the list.
+   */
+  async #applyPendingScram(): Promise<void> {
+    const s = this.secrets();
+    const pending = s.scramPending ?? [];
+    if (pending.length === 0) return;
+    const config = join(this.#secretsDir, "admin-internal.properties");
+    await Deno.writeTextFile(
+      config,
+      [
+        "security.protocol=SASL_PLAINTEXT",
+        "sasl.mechanism=PLAIN",
+        `sasl.jaas.config=${PLAIN} required username="admin" password="${s.users.admin}";`,
+        "",
+      ].join("\n"),
+      { mode: 0o600 },
+    );
+    console.error(
+      `Setting the SCRAM-SHA-512 credentials of ${pending.join(", ")} on the secure cluster`,
+    );
+    for (const u of pending) {
+      await runKafkaTool("kafka.admin.ConfigCommand", [
+        "--bootstrap-server",
+        this.internalBootstrap(),
+        "--command-config",
+        config,
+        "--alter",
+        "--add-config",
+        `SCRAM-SHA-512=[password=${s.users[u]}]`,
+        "--entity-type",
+        "users",
+        "--entity-name",
+        u,
+      ], { what: `setting the SCRAM credential of '${u}'` }).catch((err) => {
+        throw new StackError((err as Error).message);
+      });
+    }
+    await this.#writeSecrets({ ...s, scramPending: undefined });
   }
 
   #nodeProperties(id: number): Record<string, string> {
@@ -380,8 +498,10 @@ export class SecureKafkaCluster implements Service {
   }
 
   async start(): Promise<void> {
+    await this.cluster.checkShape(); // before the secrets are touched
     await this.ensureSecrets();
     await this.cluster.start();
+    await this.#applyPendingScram();
   }
 
   stop(): Promise<void> {

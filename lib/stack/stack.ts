@@ -21,6 +21,7 @@ import { HdfsCluster } from "./hdfs.ts";
 import { SchemaRegistryServer } from "./registry.ts";
 import { SecureKafkaCluster } from "./secure_kafka.ts";
 import { ConnectWorker } from "./connect.ts";
+import { checkShapes } from "./shape.ts";
 import { MIRROR_JMX_PORT_BASE, mirrorCluster } from "./mirror.ts";
 import {
   MIRROR_MAKER_JMX_PORT,
@@ -146,6 +147,12 @@ export class Stack {
       name: "main",
       brokers,
       portBase: 9092 + portOffset,
+      shapeHint: (old) =>
+        `\`${
+          old.portBase === 9092 + portOffset
+            ? ""
+            : `STACK_PORT_OFFSET=${Number(old.portBase) - 9092} `
+        }deno task stack up --brokers ${old.brokers}\` with your other flags`,
       jvmArgs: this.options.jmx
         ? (id) => [jmxAgentArgSync(jmxPort(id), "kafka-broker")]
         : undefined,
@@ -302,6 +309,8 @@ export class Stack {
 
   /** Starts every service that is not running and waits until each serves. */
   async up(): Promise<void> {
+    // A service whose data was made for another shape stops `up` before anything is touched.
+    await checkShapes(this.services);
     await Deno.mkdir(this.options.dir, { recursive: true });
     await Deno.writeTextFile(
       join(this.options.dir, "stack.json"),
