@@ -57,6 +57,16 @@ export interface ProductFilterOptions {
   appId?: string;
   /** @default "exactly_once" */
   guarantee?: Guarantee;
+  /**
+   * Topic names, for benchmarks and tests on topics of their own. Their specs are those of
+   * the declared topics. @default the declared names (TOPICS)
+   */
+  topics?: Partial<
+    Record<
+      "inputProducts" | "products" | "productsConnect" | "productsBlocked" | "forbiddenProducts",
+      string
+    >
+  >;
   /** Passed to the runtime. */
   streams?: Partial<
     Pick<StreamAppOptions, "sessionTimeoutMs" | "concurrency" | "log" | "maxBytesPerPartition">
@@ -84,16 +94,20 @@ export function createProductFilter(
   options: ProductFilterOptions = {},
 ): StreamApp {
   const { appId = GROUPS.productFilter, guarantee = "exactly_once", streams = {} } = options;
-  const spec = (t: string) => FINAL_TOPICS.find((s) => s.topic === t)!;
+  const T: Record<keyof typeof TOPICS, string> = { ...TOPICS, ...options.topics };
+  const spec = (name: keyof typeof TOPICS) => ({
+    ...FINAL_TOPICS.find((s) => s.topic === TOPICS[name])!,
+    topic: T[name],
+  });
   return new StreamApp(kafka, {
     appId,
     guarantee,
     replicationFactor: 3,
     ...streams,
-    sinks: [TOPICS.products, TOPICS.productsConnect, TOPICS.productsBlocked].map(spec),
-    tables: [{ name: FORBIDDEN_TABLE, changelog: TOPICS.forbiddenProducts }],
+    sinks: (["products", "productsConnect", "productsBlocked"] as const).map(spec),
+    tables: [{ name: FORBIDDEN_TABLE, changelog: T.forbiddenProducts }],
     sources: [{
-      topic: TOPICS.inputProducts,
+      topic: T.inputProducts,
       decode: (v) => decodeProduct(v),
       process: (record: { value: Product; partition: number; offset: string }, ctx) => {
         const p = record.value;
@@ -106,17 +120,17 @@ export function createProductFilter(
             forbidden_at: String(ban.created_at),
             blocked_at: new Date().toISOString(),
             source: {
-              topic: TOPICS.inputProducts,
+              topic: T.inputProducts,
               partition: record.partition,
               offset: record.offset,
             },
           };
-          ctx.send(TOPICS.productsBlocked, { key: p.product_id, value: JSON.stringify(blocked) });
-          ctx.send(TOPICS.productsConnect, { key: productRowKey(p.product_id), value: null });
+          ctx.send(T.productsBlocked, { key: p.product_id, value: JSON.stringify(blocked) });
+          ctx.send(T.productsConnect, { key: productRowKey(p.product_id), value: null });
           return;
         }
-        ctx.send(TOPICS.products, { key: p.product_id, value: JSON.stringify(p) });
-        ctx.send(TOPICS.productsConnect, {
+        ctx.send(T.products, { key: p.product_id, value: JSON.stringify(p) });
+        ctx.send(T.productsConnect, {
           key: productRowKey(p.product_id),
           value: productRow(p),
         });
@@ -138,7 +152,11 @@ export interface FilterCounts {
  * `passed`/`forbidden` from the records it committed to `products`/`products.blocked` (each
  * source record writes exactly one of those, or one dead letter).
  */
-export async function filterCounts(app: StreamApp): Promise<FilterCounts> {
+export async function filterCounts(
+  app: StreamApp,
+  topics: ProductFilterOptions["topics"] = {},
+): Promise<FilterCounts> {
+  const T: Record<keyof typeof TOPICS, string> = { ...TOPICS, ...topics };
   let counts: FilterCounts | undefined;
   // The runtime updates its stats and its counters in one synchronous step after each commit;
   // prom-client's counter values are live objects, so both are read after the await, in one
@@ -149,11 +167,11 @@ export async function filterCounts(app: StreamApp): Promise<FilterCounts> {
     const of = (topic: string) =>
       produced.values.find((v) => v.labels.app === app.appId && v.labels.topic === topic)
         ?.value ?? 0;
-    const s = app.stats.get(TOPICS.inputProducts)!;
+    const s = app.stats.get(T.inputProducts)!;
     counts = {
       in: s.in,
-      passed: of(TOPICS.products),
-      forbidden: of(TOPICS.productsBlocked),
+      passed: of(T.products),
+      forbidden: of(T.productsBlocked),
       dlq: s.dlq,
     };
     if (counts.in === counts.passed + counts.forbidden + counts.dlq) break;

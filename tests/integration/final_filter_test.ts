@@ -409,7 +409,7 @@ Deno.test(
   },
 );
 
-const KILL_N = Number(Deno.env.get("FINAL_KILL_N") ?? 20_000);
+const KILL_N = Number(Deno.env.get("FINAL_KILL_N") ?? 10_000);
 
 Deno.test(
   `final: kill -9 the filter three times during ${KILL_N} products — each allowed product exactly once, counts reconcile`,
@@ -439,20 +439,41 @@ Deno.test(
     }
     await produce(messages);
 
-    // Kill -9 three times while it works, restarting each time.
+    // Kill -9 three times while it works — each time once it has committed more since the last
+    // kill, so every kill lands mid-load with transactions open — restarting each time.
+    const admin = kafka.admin();
+    await admin.connect();
+    const committed = async () => {
+      const o = await admin.fetchOffsets({ groupId: appId, topics: [TOPICS.inputProducts] });
+      return o[0].partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    };
     let seenDone = 0;
-    for (let kill = 1; kill <= 3; kill++) {
-      const f = await startFilter(appId);
-      const ran = 3_000 + Math.floor(Math.random() * 3_000);
-      await new Promise((r) => setTimeout(r, ran));
-      const progress = f.lines.filter((l) => l.startsWith("progress")).pop() ?? "";
-      f.child.kill("SIGKILL");
-      const { status } = await f.done();
-      assert.equal(status.signal, "SIGKILL");
-      console.log(
-        `kill -9 #${kill} after ${ran} ms of processing (${progress || "no progress line yet"})`,
-      );
-      seenDone++;
+    let last = 0;
+    try {
+      for (let kill = 1; kill <= 3; kill++) {
+        const f = await startFilter(appId);
+        const before = last;
+        last = await eventually(
+          async () => {
+            const c = await committed();
+            return c > before ? c : 0;
+          },
+          90_000,
+          `filter commits past offset sum ${before}`,
+        );
+        await new Promise((r) => setTimeout(r, 300 + Math.floor(Math.random() * 700)));
+        f.child.kill("SIGKILL");
+        const { status } = await f.done();
+        assert.equal(status.signal, "SIGKILL");
+        const now = await committed();
+        console.log(
+          `kill -9 #${kill}: committed input offsets ${before} → ${now} (all topics' data)`,
+        );
+        last = now;
+        seenDone++;
+      }
+    } finally {
+      await admin.disconnect();
     }
     assert.equal(seenDone, 3);
     const f = await startFilter(appId);
