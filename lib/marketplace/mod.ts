@@ -18,3 +18,5 @@ export * from "./shop_api.ts";
 export * from "./lake.ts";
 export * from "./activity_gen.ts";
 export * from "./publish.ts";
+export * from "./marts.ts";
+export * from "./notebooks.ts";
