@@ -12,10 +12,11 @@
  * @module
  */
 
-/** Thrown when an env variable or a flag holds a value the program cannot use. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+import { ConfigError } from "./errors.ts";
+import { formatHelp, parseCli, type ParsedCli, type TaskSpec, wantsHelp } from "./cli.ts";
+import { describeUnreachable } from "./unreachable.ts";
+
+export { ConfigError };
 
 /** Bounds for {@linkcode envInt} and {@linkcode parseIntValue}. */
 export interface IntOptions {
@@ -172,19 +173,58 @@ export function parseFlags(args: readonly string[], spec: FlagSpec): Flags {
 }
 
 /**
- * Runs a task's main function: a {@linkcode ConfigError} prints its message and exits with
- * code 2; any other error prints its stack and exits with code 1.
+ * Runs a task's main function.
+ *
+ * With a {@linkcode TaskSpec}: `--help` / `-h` prints the task's help and exits 0 before
+ * anything else runs, and the arguments are parsed strictly (unknown flags and stray
+ * arguments exit 2 listing the known flags); `main` receives them.
+ *
+ * Errors: a {@linkcode ConfigError} prints its message and exits 2; a service that refused
+ * the connection (Kafka, PostgreSQL, Connect, registry, HDFS, Prometheus) prints ONE line naming
+ * it and the command that starts it, and exits 1; anything else prints its stack and exits 1.
+ * `DEBUG=1` adds the stack trace to the one-liners.
  */
-export async function runMain(main: () => Promise<void> | void): Promise<void> {
-  try {
-    await main();
-  } catch (err) {
+export async function runMain(
+  main: (cli: ParsedCli) => Promise<void> | void,
+  spec?: TaskSpec,
+): Promise<void> {
+  const fail = (err: unknown): never => {
+    const debug = Deno.env.get("DEBUG") === "1";
+    const trace = err instanceof Error ? (err.stack ?? err.message) : String(err);
     if (err instanceof ConfigError) {
       console.error(`error: ${err.message}`);
+      if (debug) console.error(trace);
       Deno.exit(2);
     }
-    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    const unreachable = describeUnreachable(err);
+    if (unreachable) {
+      console.error(`error: ${unreachable}`);
+      if (debug) console.error(trace);
+      Deno.exit(1);
+    }
+    console.error(trace);
     Deno.exit(1);
+  };
+  // A client library's background failure (a rejected promise nobody awaits) gets the same
+  // one-line treatment instead of Deno's uncaught-error dump.
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    if (describeUnreachable(e.reason)) {
+      e.preventDefault();
+      fail(e.reason);
+    }
+  });
+  const args = Deno.args;
+  if (spec && wantsHelp(args)) {
+    console.log(formatHelp(spec));
+    Deno.exit(0);
+  }
+  try {
+    const cli = spec
+      ? parseCli(spec, args)
+      : { spec: { task: "", summary: "", examples: [] }, values: {}, booleans: {}, positional: [] };
+    await main(cli);
+  } catch (err) {
+    fail(err);
   }
 }
 

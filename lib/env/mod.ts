@@ -14,3 +14,5 @@ export * from "./config.ts";
 export * from "./endpoints.ts";
 export * from "./paths.ts";
 export * from "./wait.ts";
+export * from "./cli.ts";
+export * from "./unreachable.ts";

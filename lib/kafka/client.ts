@@ -11,7 +11,14 @@
  */
 import { Kafka, type KafkaConfig, type logCreator, logLevel, type SASLOptions } from "kafkajs";
 import process from "node:process";
-import { ConfigError, envChoice, envString } from "../env/mod.ts";
+import {
+  anyAccepts,
+  ConfigError,
+  envChoice,
+  envString,
+  serviceAtPort,
+  ServiceUnreachableError,
+} from "../env/mod.ts";
 import { localEndpoints } from "../env/mod.ts";
 
 /** How to reach and authenticate to a cluster. */
@@ -42,6 +49,22 @@ export interface KafkaClientOptions {
 export const SECURITY_PROTOCOLS = ["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"] as const;
 /** One of {@linkcode SECURITY_PROTOCOLS}. */
 export type SecurityProtocol = typeof SECURITY_PROTOCOLS[number];
+
+/** The env variables {@linkcode kafkaConfigFromEnv} reads, for a task's `--help`. */
+export const KAFKA_ENV: Record<string, EnvDef> = {
+  KAFKA_BOOTSTRAP_SERVERS: {
+    description: "bootstrap servers, host:port[,host:port…]",
+    default: "the running local stack's, else localhost:9094",
+  },
+  KAFKA_SECURITY_PROTOCOL: {
+    description: "PLAINTEXT, SSL, SASL_SSL or SASL_PLAINTEXT",
+    default: "PLAINTEXT",
+  },
+  KAFKA_SASL_MECHANISM: { description: "plain, scram-sha-256 or scram-sha-512", default: "plain" },
+  KAFKA_SASL_USERNAME: { description: "SASL user (SASL_* protocols)" },
+  KAFKA_SASL_PASSWORD: { description: "SASL password (SASL_* protocols)" },
+  KAFKA_SSL_CA_FILE: { description: "PEM file of the CA that signed the brokers' certificates" },
+};
 
 /** Reads client options from env; bootstrap defaults to the running local stack. */
 export function kafkaConfigFromEnv(
@@ -80,8 +103,9 @@ export function kafkaConfigFromEnv(
     caFile: env.get("KAFKA_SSL_CA_FILE") || undefined,
     username: env.get("KAFKA_SASL_USERNAME") || undefined,
     password: env.get("KAFKA_SASL_PASSWORD") || undefined,
+    // KAFKAJS_LOG_LEVEL (older name) wins over LOG_LEVEL, the level every task documents.
     logLevel: envChoice(
-      "KAFKAJS_LOG_LEVEL",
+      env.get("KAFKAJS_LOG_LEVEL") ? "KAFKAJS_LOG_LEVEL" : "LOG_LEVEL",
       ["NOTHING", "ERROR", "WARN", "INFO", "DEBUG"] as const,
       "WARN",
       env,
@@ -108,6 +132,9 @@ const lineLogger: logCreator = (configured) => ({ namespace, level, log }) => {
   // PartitionedProducer and the streams runtime bound kafkajs' retries on purpose: they re-send
   // themselves, with the same sequence numbers, so this warning does not apply.
   if (/^Limiting retries for the idempotent producer/.test(message)) effective = logLevel.DEBUG;
+  // A consumer crashed on a retriable error (a rebalance, a coordinator moving) and kafkajs
+  // restarts it by design: information, not an error of a healthy run.
+  if (/^Restarting the consumer/.test(message)) effective = logLevel.INFO;
   if (effective > configured || effective === logLevel.NOTHING) return;
   const tag = LEVEL_NAMES[effective] ?? "LOG";
   const extra = error ? ` — ${error}` : "";
@@ -188,5 +215,45 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     }
     config.sasl = { mechanism: saslMechanism, username, password } as SASLOptions;
   }
-  return new Kafka(config);
+  return failFast(new Kafka(config), brokers);
+}
+
+/**
+ * The first `connect()` of every admin, producer and consumer made from `kafka` first checks
+ * that at least one bootstrap server accepts a TCP connection (within ~2 s), and otherwise
+ * throws a {@linkcode ServiceUnreachableError} naming the servers and how to start them —
+ * instead of kafkajs' retry loop (~20 s) ending in a stack trace. Later connects (after a
+ * disconnect, in a failover drill) go straight to kafkajs and its retries.
+ */
+function failFast(kafka: Kafka, brokers: string[]): Kafka {
+  let probe: Promise<void> | undefined;
+  const check = () =>
+    probe ??= anyAccepts(brokers).then((ok) => {
+      if (ok) return;
+      probe = undefined; // a later client may find the cluster up
+      const port = Number(brokers[0].slice(brokers[0].lastIndexOf(":") + 1));
+      const { service, hint } = serviceAtPort(port);
+      throw new ServiceUnreachableError(
+        service.startsWith("Kafka") ? service : "Kafka",
+        brokers.join(","),
+        hint,
+      );
+    });
+  for (const kind of ["admin", "producer", "consumer"] as const) {
+    const make = (kafka[kind] as (...a: unknown[]) => { connect(): Promise<void> }).bind(kafka);
+    (kafka as unknown as Record<string, unknown>)[kind] = (...args: unknown[]) => {
+      const client = make(...args);
+      const connect = client.connect.bind(client);
+      let first = true;
+      client.connect = async () => {
+        if (first) {
+          first = false;
+          await check();
+        }
+        return connect();
+      };
+      return client;
+    };
+  }
+  return kafka;
 }

@@ -4,17 +4,25 @@
  *   kafka-topics.sh --create --topic orders --partitions 3 --replication-factor 2
  *   kafka-topics.sh --describe --topic orders
  */
-import { runMain } from "../../lib/env/mod.ts";
+import { defineTask, runMain } from "../../lib/env/mod.ts";
 import {
   createKafka,
   describePartitions,
   ensureTopic,
   formatDescription,
+  KAFKA_ENV,
   kafkaConfigFromEnv,
   requireBrokers,
   topicConfig,
 } from "../../lib/kafka/mod.ts";
 import { ORDERS_TOPIC } from "../../lib/course/practice2/mod.ts";
+
+const SPEC = defineTask({
+  task: "practice2:topic",
+  summary: "Creates the orders topic (3 partitions, replication factor 2) and describes it.",
+  env: KAFKA_ENV,
+  examples: ["deno task practice2:topic"],
+});
 
 await runMain(async () => {
   const admin = createKafka(kafkaConfigFromEnv({ clientId: "practice2-topic" })).admin();
@@ -34,4 +42,4 @@ await runMain(async () => {
   } finally {
     await admin.disconnect();
   }
-});
+}, SPEC);
