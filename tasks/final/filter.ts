@@ -6,9 +6,10 @@
  * `servicePort("product-filter")` (METRICS_PORT overrides).
  *
  * Env: KAFKA_* (see secureKafkaConfigFromEnv), FILTER_APP_ID (default product-filter),
+ * PROCESSING_GUARANTEE (exactly_once, the default, or at_least_once — for drills only),
  * METRICS_PORT, METRICS_HOST (default 127.0.0.1).
  */
-import { envInt, envString, runMain } from "../../lib/env/mod.ts";
+import { envChoice, envInt, envString, runMain } from "../../lib/env/mod.ts";
 import { createKafka, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { serveMetrics } from "../../lib/monitoring/mod.ts";
 import {
@@ -29,7 +30,12 @@ await runMain(async () => {
   const kafka = createKafka(
     secureKafkaConfigFromEnv("product-filter", { clientId: appId, logLevel: "ERROR" }),
   );
-  const app = createProductFilter(kafka, { appId });
+  const guarantee = envChoice(
+    "PROCESSING_GUARANTEE",
+    ["exactly_once", "at_least_once"] as const,
+    "exactly_once",
+  );
+  const app = createProductFilter(kafka, { appId, guarantee });
   registerFilterMetrics(app);
   const server = serveMetrics({
     port,
