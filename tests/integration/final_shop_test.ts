@@ -1,0 +1,537 @@
+/**
+ * The final project's front door on the real secure cluster: `final:setup` (topics, ACLs, store
+ * keys), the ACL matrix of cluster A against the declared table, and the SHOP API end to end —
+ * the sample and generated products counted in `input-products` by an admin consumer, every
+ * bad input answered 4xx with its field and never produced, 401/403, and the service still
+ * serving after all of it.
+ */
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import {
+  AclOperationTypes,
+  AclPermissionTypes,
+  AclResourceTypes,
+  type Kafka,
+  ResourcePatternTypes,
+} from "kafkajs";
+import {
+  type AclGrant,
+  applyAcls,
+  createKafka,
+  explainKafkaError,
+  KafkaAccessError,
+  type KafkaClientOptions,
+  tryDescribe,
+} from "../../lib/kafka/mod.ts";
+import {
+  FINAL_ACLS,
+  FINAL_TOPICS,
+  PRINCIPALS,
+  sampleProducts,
+  type ShopApiReply,
+  storeKeysFile,
+  TOPICS,
+} from "../../lib/marketplace/mod.ts";
+import type { Product } from "../../lib/schemas/mod.ts";
+import { runKafkaTool, type SecureUser } from "../../lib/stack/mod.ts";
+import { eventually, runTask, spawnTask, TEST_ENV, testStack, unique } from "../_stack.ts";
+
+async function secureCluster() {
+  const stack = await testStack({ secure: true });
+  assert.ok(stack.secureKafka, "the test stack runs the secure cluster");
+  return stack.secureKafka;
+}
+
+let setupDone: Promise<void> | undefined;
+/** `final:setup` once per file; asserts what it prints. */
+function setup(): Promise<void> {
+  setupDone ??= (async () => {
+    await secureCluster();
+    const out = await runTask("final:setup");
+    assert.equal(out.code, 0, out.stdout + out.stderr);
+    assert.match(out.stdout, /Topics ready: input-products, input-products\.dlq, products/);
+    // The table is the cluster's: shop-api's row grants input-products only.
+    const row = out.stdout.split("\n").find((l) => l.includes("User:shop-api"))!;
+    assert.ok(row, out.stdout);
+    const cells = row.split("│").map((c) => c.trim()).filter(Boolean);
+    assert.equal(cells.filter((c) => c !== '"-"').length, 2, row); // name + input-products
+    assert.match(row, /"DESCRIBE,WRITE"/);
+    assert.match(out.stdout, /Store keys of \d+ stores in .*store-keys\.json/);
+  })();
+  return setupDone;
+}
+
+// ---------------------------------------------------------------- ACL matrix
+
+/** What FINAL_ACLS grant `principal` on `topic` (literal or prefixed; ALL counts as any). */
+function granted(principal: string, topic: string, op: "READ" | "WRITE"): boolean {
+  return FINAL_ACLS.some((g) =>
+    g.principal === `User:${principal}` && g.resourceType === "topic" &&
+    (g.pattern === "prefixed" ? topic.startsWith(g.resourceName) : g.resourceName === topic) &&
+    (g.operation === op || g.operation === "ALL")
+  );
+}
+
+function anyGrant(principal: string, topic: string): boolean {
+  return FINAL_ACLS.some((g) =>
+    g.principal === `User:${principal}` && g.resourceType === "topic" &&
+    (g.pattern === "prefixed" ? topic.startsWith(g.resourceName) : g.resourceName === topic)
+  );
+}
+
+/**
+ * Whether `topic` accepts writes from this client, without writing: a record over every topic's
+ * `max.message.bytes` is refused MESSAGE_TOO_LARGE after the broker authorized the write, and
+ * TOPIC_AUTHORIZATION_FAILED before.
+ */
+async function probeWrite(kafka: Kafka, options: KafkaClientOptions, topic: string) {
+  const producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
+  try {
+    await producer.connect();
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [{ key: "acl-probe", value: Buffer.alloc(2 * 1_048_576, 0x61) }],
+    });
+    return { allowed: true as const, detail: "written (topic limit above 2 MB?)" };
+  } catch (err) {
+    const text = `${(err as Error).message} ${(err as { type?: string }).type ?? ""}`;
+    if (/MESSAGE_TOO_LARGE|larger than|too large/i.test(text)) {
+      return { allowed: true as const, detail: "authorized (refused as too large)" };
+    }
+    return { allowed: false as const, error: explainKafkaError(err, options, `write ${topic}`) };
+  } finally {
+    await producer.disconnect().catch(() => {});
+  }
+}
+
+/**
+ * Whether `user` may read `topic`, by Kafka's own console consumer in assign mode (no group, so
+ * only the topic's ACL decides): it reads partition 0 from the earliest offset for a moment —
+ * an empty topic reads nothing and exits 0; a refused read fails with
+ * TopicAuthorizationException. (kafkajs' consumer cannot tell: on a one-partition topic its
+ * refused fetches do not surface.)
+ */
+async function probeRead(user: SecureUser, topic: string) {
+  const cluster = await secureCluster();
+  try {
+    await runKafkaTool("org.apache.kafka.tools.consumer.ConsoleConsumer", [
+      "--bootstrap-server",
+      cluster.bootstrap(),
+      "--consumer.config",
+      cluster.secrets().javaClientProperties[user],
+      "--topic",
+      topic,
+      "--partition",
+      "0",
+      "--offset",
+      "earliest",
+      "--max-messages",
+      "1",
+      "--timeout-ms",
+      "3000",
+    ], { what: `read ${topic} as ${user}` });
+    return { allowed: true as const };
+  } catch (err) {
+    const text = String((err as Error).message);
+    return {
+      allowed: false as const,
+      error: new KafkaAccessError(
+        /TopicAuthorization|not authorized/i.test(text) ? "authorization" : "other",
+        text.split("\n").find((l) => /Exception/.test(l)) ?? text.slice(0, 300),
+      ),
+    };
+  }
+}
+
+async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+}
+
+Deno.test({
+  name: "final: ACL matrix — every principal, an unknown user and plaintext × every final topic",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const cluster = await secureCluster();
+    await setup();
+    const topics = FINAL_TOPICS.map((t) => t.topic);
+    const principals = Object.values(PRINCIPALS);
+    // Reads need a group the principal may use: grant every principal a test-only group
+    // prefix, so that what a read probe meets is the topic's ACL and nothing else.
+    const groupPrefix = unique("final-acl-matrix");
+    const admin = createKafka({ ...cluster.clientOptions("admin"), logLevel: "NOTHING" }).admin();
+    await admin.connect();
+    const groupGrants: AclGrant[] = principals.map((p) => ({
+      principal: `User:${p}`,
+      resourceType: "group",
+      resourceName: groupPrefix,
+      operation: "READ",
+      pattern: "prefixed",
+    }));
+    await applyAcls(admin, groupGrants);
+    const mismatches: string[] = [];
+    const note = (cell: string, expected: boolean, res: { allowed: boolean; error?: Error }) => {
+      if (res.allowed !== expected) {
+        mismatches.push(
+          `${cell}: expected ${expected ? "allowed" : "denied"}, got ${
+            res.allowed ? "allowed" : `denied (${res.error?.message})`
+          }`,
+        );
+      } else if (!res.allowed && (res.error as { kind?: string })?.kind !== "authorization") {
+        mismatches.push(`${cell}: denied, but not by an ACL: ${res.error?.message}`);
+      }
+    };
+    let cells = 0;
+    try {
+      const jobs = principals.flatMap((p) => topics.map((t) => ({ p, t })));
+      await pool(jobs, 4, async ({ p, t }) => {
+        const opts = { ...cluster.clientOptions(p), logLevel: "NOTHING" as const, retries: 1 };
+        const kafka = createKafka(opts);
+        const read = granted(p, t, "READ"), write = granted(p, t, "WRITE");
+        if (!anyGrant(p, t)) {
+          // READ and WRITE both imply DESCRIBE: a refused DESCRIBE proves both denied.
+          const d = await tryDescribe(kafka, opts, t);
+          note(`${p} ${t} read+write`, false, d);
+          cells += 2;
+          return;
+        }
+        note(`${p} ${t} write`, write, await probeWrite(kafka, opts, t));
+        // KNOWN GAP: a read without READ (the principal holds only WRITE/DESCRIBE) was not seen
+        // refused by either kafkajs' consumer or the console consumer in assign mode (both read
+        // nothing and end quietly), so those cells are not asserted here; see the report of
+        // issue 10. Allowed reads are asserted.
+        if (read) note(`${p} ${t} read`, read, await probeRead(p, t));
+        cells += 2;
+      });
+      // An unknown user and a plaintext client reach no topic at all.
+      const good = cluster.clientOptions("shop-api");
+      const outsiders: [string, KafkaClientOptions, string][] = [
+        ["unknown user", { ...good, username: "mallory", password: "guess" }, "authentication"],
+        [
+          "plaintext",
+          { brokers: good.brokers, securityProtocol: "PLAINTEXT" },
+          "tls-expected",
+        ],
+      ];
+      for (const [who, o, kind] of outsiders) {
+        const opts = { ...o, logLevel: "NOTHING" as const, retries: 0, connectionTimeout: 5_000 };
+        const kafka = createKafka(opts);
+        await pool(topics, 5, async (t) => {
+          const d = await tryDescribe(kafka, opts, t);
+          cells += 2;
+          if (d.allowed) mismatches.push(`${who} ${t}: allowed`);
+          else if (d.error.kind !== kind) {
+            mismatches.push(
+              `${who} ${t}: refused as ${d.error.kind}, not ${kind}: ${d.error.message}`,
+            );
+          }
+        });
+      }
+    } finally {
+      await admin.deleteAcls({
+        filters: groupGrants.map((g) => ({
+          resourceType: AclResourceTypes.GROUP,
+          resourceName: g.resourceName,
+          resourcePatternType: ResourcePatternTypes.PREFIXED,
+          principal: g.principal,
+          host: "*",
+          operation: AclOperationTypes.READ,
+          permissionType: AclPermissionTypes.ALLOW,
+        })),
+      }).catch(() => {});
+      await admin.disconnect();
+    }
+    assert.deepEqual(mismatches, [], mismatches.join("\n"));
+    assert.ok(cells > 0);
+    // The table is not vacuous: exactly one principal writes input-products, one writes products.
+    for (const t of [TOPICS.inputProducts, TOPICS.products]) {
+      assert.equal(principals.filter((p) => granted(p, t, "WRITE")).length, 1, t);
+    }
+  },
+});
+
+// ---------------------------------------------------------------- SHOP API
+
+interface Running {
+  url: string;
+  keys: Record<string, string>;
+  stop: () => Promise<void>;
+}
+
+async function startShopApi(): Promise<Running> {
+  await setup();
+  const keys = JSON.parse(await Deno.readTextFile(storeKeysFile(TEST_ENV.STACK_DIR)));
+  const info = await Deno.stat(storeKeysFile(TEST_ENV.STACK_DIR));
+  assert.equal(info.mode! & 0o077, 0, "store keys are readable by their owner only");
+  const listener = Deno.listen({ port: 0, hostname: "127.0.0.1" });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const task = await spawnTask("final:shop-api", [], { SHOP_API_PORT: String(port) });
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(
+    () => fetch(`${url}/healthz`).then((r) => r.body?.cancel().then(() => r.ok), () => false),
+    60_000,
+    "the SHOP API's /healthz",
+  );
+  return {
+    url,
+    keys,
+    stop: async () => {
+      task.child.kill("SIGTERM");
+      const { status, stderr } = await task.done();
+      assert.equal(status.code, 0, `final:shop-api exits cleanly: ${stderr}`);
+    },
+  };
+}
+
+async function post(
+  api: Running,
+  body: BodyInit,
+  opts: { key?: string | null; store?: string; requestId?: string; type?: string } = {},
+): Promise<{ status: number; body: ShopApiReply & { error?: string } }> {
+  const key = opts.key === undefined ? api.keys[opts.store ?? "store_001"] : opts.key;
+  const headers: Record<string, string> = { "content-type": opts.type ?? "application/json" };
+  if (key !== null) headers.authorization = `Bearer ${key}`;
+  if (opts.requestId) headers["x-request-id"] = opts.requestId;
+  const res = await fetch(`${api.url}/products`, { method: "POST", headers, body });
+  return { status: res.status, body: await res.json() };
+}
+
+/** Records of input-products from `from` offsets to the current end, read as admin. */
+async function readInputProducts(from: Map<number, string>) {
+  const cluster = await secureCluster();
+  const kafka = createKafka({ ...cluster.clientOptions("admin"), logLevel: "NOTHING" });
+  const admin = kafka.admin();
+  await admin.connect();
+  const end = new Map(
+    (await admin.fetchTopicOffsets(TOPICS.inputProducts)).map((o) => [o.partition, o.high]),
+  );
+  await admin.disconnect();
+  const records: {
+    partition: number;
+    offset: string;
+    key: string;
+    value: string;
+    headers: Record<string, string>;
+  }[] = [];
+  const consumer = kafka.consumer({ groupId: unique("final-shop-test") });
+  await consumer.connect();
+  await consumer.subscribe({ topic: TOPICS.inputProducts });
+  const remaining = () =>
+    [...end].filter(([p, high]) => BigInt(high) > BigInt(from.get(p) ?? "0")).length;
+  const done = new Set<number>();
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    for (const [p] of end) {
+      consumer.seek({ topic: TOPICS.inputProducts, partition: p, offset: from.get(p) ?? "0" });
+    }
+  });
+  await consumer.run({
+    eachMessage: ({ partition, message }) => {
+      if (BigInt(message.offset) < BigInt(end.get(partition)!)) {
+        records.push({
+          partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? "",
+          value: message.value?.toString() ?? "",
+          headers: Object.fromEntries(
+            Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+          ),
+        });
+      }
+      if (BigInt(message.offset) + 1n >= BigInt(end.get(partition)!)) done.add(partition);
+      return Promise.resolve();
+    },
+  });
+  await eventually(() => done.size >= remaining(), 60_000, "input-products read to its end");
+  await consumer.disconnect();
+  return records;
+}
+
+async function endOffsets(): Promise<Map<number, string>> {
+  const cluster = await secureCluster();
+  const admin = createKafka({ ...cluster.clientOptions("admin"), logLevel: "NOTHING" }).admin();
+  await admin.connect();
+  try {
+    return new Map(
+      (await admin.fetchTopicOffsets(TOPICS.inputProducts)).map((o) => [o.partition, o.high]),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function validProduct(store = "store_001", id = unique("p")): Product {
+  return { ...sampleProducts()[0], product_id: id, store_id: store };
+}
+
+Deno.test({
+  name:
+    "final: SHOP API — sample and generated products land in input-products, bad input never does",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const api = await startShopApi();
+    const run = unique("shop");
+    try {
+      const before = await endOffsets();
+      const sample = sampleProducts();
+
+      // 1. The sample, each store with its own key, as JSON arrays.
+      const replies = new Map<string, { partition: number; offset: string }>();
+      for (const store of new Set(sample.map((p) => p.store_id))) {
+        const mine = sample.filter((p) => p.store_id === store);
+        const res = await post(api, JSON.stringify(mine), { store, requestId: `${run}-sample` });
+        assert.equal(res.status, 202, JSON.stringify(res.body));
+        assert.equal(res.body.accepted, mine.length);
+        res.body.results.forEach((r) => {
+          assert.equal(r.status, 202);
+          assert.ok(Number.isInteger(r.partition) && BigInt(r.offset!) >= 0n, JSON.stringify(r));
+          replies.set(mine[r.index].product_id, { partition: r.partition!, offset: r.offset! });
+        });
+      }
+      // NDJSON too.
+      const nd = [validProduct(), validProduct()];
+      const ndRes = await post(api, nd.map((p) => JSON.stringify(p)).join("\n") + "\n", {
+        type: "application/x-ndjson",
+        requestId: `${run}-ndjson`,
+      });
+      assert.equal(ndRes.status, 202, JSON.stringify(ndRes.body));
+      assert.equal(ndRes.body.accepted, 2);
+
+      // 2. Every bad input: 4xx naming the field, and the service keeps serving.
+      const big = { ...validProduct(), description: "д".repeat(1_048_576) }; // 2 MB of UTF-8
+      const { product_id: _, ...noId } = validProduct();
+      const bad: [string, BodyInit, number, string, Parameters<typeof post>[2]?][] = [
+        ["not JSON", "{not json", 400, "body"],
+        ["[]", "[]", 400, "body"],
+        ['""', '""', 400, "(record)"],
+        ["empty body", "", 400, "body"],
+        ["required field missing", JSON.stringify(noId), 400, "product_id"],
+        [
+          "product_id a number",
+          JSON.stringify({ ...validProduct(), product_id: 78490 }),
+          400,
+          "product_id",
+        ],
+        [
+          "price.amount a string",
+          JSON.stringify({ ...validProduct(), price: { amount: "4999", currency: "RUB" } }),
+          400,
+          "price.amount",
+        ],
+        [
+          "price.amount negative",
+          JSON.stringify({ ...validProduct(), price: { amount: -1, currency: "RUB" } }),
+          400,
+          "price.amount",
+        ],
+        ["stock null", JSON.stringify({ ...validProduct(), stock: null }), 400, "stock"],
+        ["2 MB description", JSON.stringify(big), 413, "description"],
+        [
+          "invalid UTF-8",
+          new Uint8Array([
+            ...new TextEncoder().encode(JSON.stringify(validProduct()).slice(0, -1) + ',"x":"'),
+            0xff,
+            0xfe,
+            ...new TextEncoder().encode('"}'),
+          ]),
+          400,
+          "body",
+        ],
+        [
+          "another store's store_id",
+          JSON.stringify(validProduct("store_002")),
+          403,
+          "store_id",
+        ],
+      ];
+      for (const [what, body, status, field, opts] of bad) {
+        const res = await post(api, body, { requestId: `${run}-bad`, ...opts });
+        assert.equal(res.status, status, `${what}: ${JSON.stringify(res.body)}`);
+        assert.equal(res.body.accepted, 0, what);
+        assert.equal(res.body.results[0].field, field, `${what}: ${JSON.stringify(res.body)}`);
+        assert.ok(res.body.results[0].error, what);
+        const health = await fetch(`${api.url}/healthz`);
+        assert.equal(health.status, 200, `still healthy after ${what}`);
+        await health.body?.cancel();
+      }
+      // A mixed batch: the valid one produced, the invalid one said per record.
+      const good = validProduct();
+      const mixed = await post(
+        api,
+        JSON.stringify([good, { ...validProduct(), stock: null }, validProduct("store_003")]),
+        { requestId: `${run}-mixed` },
+      );
+      assert.equal(mixed.status, 207, JSON.stringify(mixed.body));
+      assert.deepEqual(mixed.body.results.map((r) => r.status), [202, 400, 403]);
+      // 401: no key, a wrong key (nothing read, nothing produced).
+      const noKey = await post(api, JSON.stringify(validProduct()), { key: null });
+      assert.equal(noKey.status, 401);
+      assert.match(noKey.body.error!, /missing store key/);
+      const wrongKey = await post(api, JSON.stringify(validProduct()), { key: "x".repeat(43) });
+      assert.equal(wrongKey.status, 401);
+      assert.match(wrongKey.body.error!, /unknown store key/);
+      const xKey = await fetch(`${api.url}/products`, {
+        method: "POST",
+        headers: { "x-store-key": api.keys.store_004, "x-request-id": `${run}-xkey` },
+        body: JSON.stringify(validProduct("store_004")),
+      });
+      assert.equal(xKey.status, 202, "X-Store-Key works as well");
+      await xKey.body?.cancel();
+
+      // 3. final:shop (the seed's producer_shop_api) with generated products.
+      const seed = Math.floor(Math.random() * 2 ** 31);
+      const shop = await runTask("final:shop", [
+        "--url",
+        api.url,
+        "--generate",
+        "30",
+        "--seed",
+        String(seed),
+      ]);
+      assert.equal(shop.code, 0, shop.stdout + shop.stderr);
+      assert.match(shop.stdout, /accepted 30, refused 0/);
+
+      // 4. What input-products really holds, read as admin.
+      const records = await readInputProducts(before);
+      const ours = (id: string) => records.filter((r) => r.headers["request-id"] === id);
+      const sampleRecords = ours(`${run}-sample`);
+      assert.equal(sampleRecords.length, sample.length, "each sample product exactly once");
+      assert.deepEqual(
+        sampleRecords.map((r) => r.key).sort(),
+        sample.map((p) => p.product_id).sort(),
+      );
+      for (const r of sampleRecords) {
+        const p = sample.find((s) => s.product_id === r.key)!;
+        assert.deepEqual(JSON.parse(r.value), p, `value of ${r.key} as sent (Unicode intact)`);
+        assert.equal(r.headers["store-id"], p.store_id);
+        assert.deepEqual(replies.get(r.key), { partition: r.partition, offset: r.offset });
+      }
+      assert.equal(ours(`${run}-ndjson`).length, 2);
+      assert.equal(ours(`${run}-bad`).length, 0, "no bad input reached input-products");
+      assert.deepEqual(ours(`${run}-mixed`).map((r) => r.key), [good.product_id]);
+      assert.equal(ours(`${run}-xkey`).length, 1);
+      const generated = records.filter((r) => r.key.startsWith(`gen-${seed}-`));
+      assert.equal(new Set(generated.map((r) => r.key)).size, 30);
+      assert.equal(generated.length, 30);
+
+      // 5. Metrics count what happened.
+      const metrics = await (await fetch(`${api.url}/metrics`)).text();
+      const sum = (name: string) =>
+        metrics.split("\n").filter((l) => l.startsWith(name)).reduce(
+          (n, l) => n + Number(l.split(" ").at(-1)),
+          0,
+        );
+      assert.equal(sum("shop_api_products_accepted_total"), sample.length + 2 + 1 + 1 + 30);
+      assert.equal(sum("shop_api_products_refused_total"), bad.length + 2);
+    } finally {
+      await api.stop();
+    }
+  },
+});
