@@ -37,7 +37,10 @@ export interface FlagDef {
   type: "string" | "boolean";
   /** One-letter alias, e.g. `"n"` for `-n`. */
   short?: string;
-  /** Value when the flag is absent (strings only; booleans are false when absent). */
+  /**
+   * The value the task uses when the flag is absent, as the help shows it. Documentation: the
+   * parsed value stays undefined, so a task can still tell "not given" from "given".
+   */
   default?: string;
   /** What the flag does, one line. */
   description: string;
@@ -235,7 +238,45 @@ export function parseCli(spec: TaskSpec, args: readonly string[] = Deno.args): P
   for (const [name, def] of Object.entries(flags)) {
     const v = parsed.values[name];
     if (def.type === "boolean") out.booleans[name] = v === true;
-    else out.values[name] = typeof v === "string" ? v : def.default;
+    else if (typeof v === "string") out.values[name] = v;
   }
   return out;
 }
+
+/**
+ * Env variables of the services a task may talk to, documented once for every task's help
+ * (the readers live with each client: lib/connect, lib/registry, lib/lake).
+ */
+export const SERVICE_ENV = {
+  postgres: {
+    POSTGRES_URL: {
+      description: "PostgreSQL connection URL",
+      default: "the running local stack's (postgres://practicum@127.0.0.1:5432/practicum)",
+    },
+  },
+  connect: {
+    KAFKA_CONNECT_URL: {
+      description: "Kafka Connect REST URL",
+      default: "the running local stack's (http://127.0.0.1:8083)",
+    },
+  },
+  registry: {
+    KAFKA_SCHEMA_REGISTRY_URL: {
+      description: "schema registry URL (Confluent API)",
+      default: "the running local stack's (http://localhost:8081)",
+    },
+    SCHEMA_REGISTRY_USERNAME: { description: "registry basic-auth user" },
+    SCHEMA_REGISTRY_PASSWORD: { description: "registry basic-auth password" },
+    SCHEMA_REGISTRY_CA_FILE: { description: "PEM CA of the registry's TLS certificate" },
+  },
+  webhdfs: {
+    WEBHDFS_URL: {
+      description: "WebHDFS endpoint of the NameNode",
+      default: "the running local stack's (http://127.0.0.1:9870/webhdfs/v1)",
+    },
+  },
+  stack: {
+    STACK_DIR: { description: "data folder of the local stack", default: ".stack" },
+    STACK_PORT_OFFSET: { description: "added to every port of the local stack", default: "0" },
+  },
+} satisfies Record<string, Record<string, EnvDef>>;

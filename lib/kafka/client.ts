@@ -15,6 +15,7 @@ import {
   anyAccepts,
   ConfigError,
   envChoice,
+  type EnvDef,
   envString,
   serviceAtPort,
   ServiceUnreachableError,

@@ -9,16 +9,48 @@
  * Flags: --batch (refuse BATCH_SIZE=1), --max-messages N (stop after N records, for scripts),
  * --topic NAME (default orders), --group ID (default orders-single-consumer / orders-batch-consumer).
  */
-import { ConfigError, envInt, parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
-import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { ConfigError, defineTask, envInt, parseIntValue, runMain } from "../../lib/env/mod.ts";
+import { createKafka, KAFKA_ENV, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { OrderConsumer } from "../../lib/course/practice2/mod.ts";
 import { serveMetrics } from "../../lib/monitoring/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, {
-    string: ["max-messages", "topic", "group"],
-    boolean: ["batch"],
-  });
+const SPEC = defineTask({
+  task: "practice2:consumer",
+  summary:
+    "Reads orders at least once: one by one (BATCH_SIZE=1, practice2:consumer:single) or in batches with one commit per batch (--batch, practice2:consumer:batch); prints each order.",
+  flags: {
+    batch: {
+      type: "boolean",
+      description: "consume in batches of BATCH_SIZE, committing once per batch",
+    },
+    "max-messages": {
+      type: "string",
+      default: "until Ctrl-C",
+      valueName: "N",
+      description: "stop after N orders",
+    },
+    topic: { type: "string", default: "orders", valueName: "NAME", description: "topic to read" },
+    group: {
+      type: "string",
+      default: "orders-single-consumer or orders-batch-consumer",
+      valueName: "ID",
+      description: "consumer group id",
+    },
+  },
+  env: {
+    ...KAFKA_ENV,
+    BATCH_SIZE: { description: "orders per batch (1 = single-message consumer)", default: "10" },
+    BATCH_TIMEOUT_MS: { description: "longest wait to fill a batch", default: "5000" },
+    METRICS_PORT: { description: "port of /metrics and /healthz; 0 = any free port", default: "0" },
+  },
+  examples: [
+    "deno task practice2:consumer:batch --max-messages 20",
+    "deno task practice2:consumer:single",
+  ],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const batchSize = envInt("BATCH_SIZE", { default: 10, min: 1, max: 100_000 });
   if (flags.booleans.batch && batchSize === 1) {
     throw new ConfigError(
@@ -59,4 +91,4 @@ await runMain(async () => {
   console.log(
     `stopped: ${s.consumed} read, ${s.processed} processed, ${s.deadLettered} dead-lettered, ${s.commits} commits`,
   );
-});
+}, SPEC);

@@ -7,13 +7,33 @@
  * Env: SEND_MSG_COUNT (default 10, 0 = until Ctrl-C), SEND_MSG_INTERVAL_SECONDS (default 1),
  * KAFKA_BOOTSTRAP_SERVERS (default: the local stack). Flag: --topic NAME (default orders).
  */
-import { envInt, envNumber, parseFlags, runMain, sleep } from "../../lib/env/mod.ts";
-import { createKafka, kafkaConfigFromEnv, requireTopic } from "../../lib/kafka/mod.ts";
+import { defineTask, envInt, envNumber, runMain, sleep } from "../../lib/env/mod.ts";
+import { createKafka, KAFKA_ENV, kafkaConfigFromEnv, requireTopic } from "../../lib/kafka/mod.ts";
 import { OrderProducer, sampleOrder, unserializableOrder } from "../../lib/course/practice2/mod.ts";
 import { SerializationError } from "../../lib/schemas/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["topic"] });
+const SPEC = defineTask({
+  task: "practice2:producer",
+  summary:
+    "Sends SEND_MSG_COUNT orders (schema-validated, key = order id, acks=all, idempotent), one every SEND_MSG_INTERVAL_SECONDS; halfway it tries one unserializable order and logs the refusal.",
+  flags: {
+    topic: {
+      type: "string",
+      default: "orders",
+      valueName: "NAME",
+      description: "topic to send to",
+    },
+  },
+  env: {
+    ...KAFKA_ENV,
+    SEND_MSG_COUNT: { description: "orders to send; 0 = until Ctrl-C", default: "10" },
+    SEND_MSG_INTERVAL_SECONDS: { description: "pause between orders", default: "1" },
+  },
+  examples: ["SEND_MSG_COUNT=5 SEND_MSG_INTERVAL_SECONDS=0.2 deno task practice2:producer"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const count = envInt("SEND_MSG_COUNT", { default: 10, min: 0 });
   const intervalSec = envNumber("SEND_MSG_INTERVAL_SECONDS", { default: 1, min: 0 });
   const kafka = createKafka(kafkaConfigFromEnv({ clientId: "practice2-producer" }));
@@ -58,4 +78,4 @@ await runMain(async () => {
     Deno.removeSignalListener("SIGTERM", onSignal);
   }
   console.log(`done: ${sent} orders sent, ${refused} refused by serialization`);
-});
+}, SPEC);

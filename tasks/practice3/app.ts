@@ -8,11 +8,24 @@
  * 127.0.0.1; 0.0.0.0 in a container), PROCESSING_GUARANTEE,
  * PRACTICE3_APP_ID, PRACTICE3_TOPIC_PREFIX (see lib/practice3/env.ts).
  */
-import { envInt, envString, runMain } from "../../lib/env/mod.ts";
-import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { defineTask, envInt, envString, runMain } from "../../lib/env/mod.ts";
+import { createKafka, KAFKA_ENV, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { serveMetrics } from "../../lib/monitoring/mod.ts";
 import { createPractice3App } from "../../lib/course/practice3/mod.ts";
 import { practice3Env } from "../../lib/course/practice3/mod.ts";
+
+const SPEC = defineTask({
+  task: "practice3:app",
+  summary:
+    "Practice 3 stream processor (exactly-once): drops messages of blocked senders, masks forbidden words, writes filtered_messages; serves /metrics and /healthz. Runs until Ctrl-C.",
+  env: {
+    ...KAFKA_ENV,
+    PRACTICE3_TOPIC_PREFIX: { description: "prefix of every practice 3 topic", default: "" },
+    METRICS_PORT: { description: "port of /metrics and /healthz; 0 = any free port", default: "0" },
+    METRICS_HOST: { description: "address /metrics listens on", default: "127.0.0.1" },
+  },
+  examples: ["deno task practice3:app"],
+});
 
 await runMain(async () => {
   const cfg = practice3Env();
@@ -58,4 +71,4 @@ await runMain(async () => {
     `${t} in=${s.in} out=${s.out} filtered=${s.filtered} dlq=${s.dlq}`
   );
   console.log(`stopped: ${parts.join("; ")}`);
-});
+}, SPEC);

@@ -8,8 +8,8 @@
  *
  * Env: KAFKA_BOOTSTRAP_SERVERS, PRACTICE3_TOPIC_PREFIX.
  */
-import { ConfigError, parseFlags, runMain } from "../../lib/env/mod.ts";
-import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { ConfigError, defineTask, runMain } from "../../lib/env/mod.ts";
+import { createKafka, KAFKA_ENV, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { practice3Env } from "../../lib/course/practice3/mod.ts";
 import { blockCodec, messageCodec, wordCodec } from "../../lib/schemas/mod.ts";
 import { SerializationError } from "../../lib/schemas/mod.ts";
@@ -17,11 +17,48 @@ import { SerializationError } from "../../lib/schemas/mod.ts";
 const USAGE = "usage: deno task practice3:send message --sender S --recipient R --text T | " +
   "block --user U --blocked B [--unblock] | word add|remove WORD | raw --topic T --value V [--key K]";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, {
-    string: ["sender", "recipient", "text", "user", "blocked", "topic", "value", "key"],
-    boolean: ["unblock"],
-  });
+const SPEC = defineTask({
+  task: "practice3:send",
+  summary:
+    "Sends one practice 3 event, validated against its schema: a message, a block/unblock, a forbidden word, or a raw unvalidated record (to see the dead-letter topic).",
+  flags: {
+    sender: { type: "string", valueName: "NAME", description: "message: who sends" },
+    recipient: { type: "string", valueName: "NAME", description: "message: who receives" },
+    text: { type: "string", valueName: "TEXT", description: "message: the text" },
+    user: { type: "string", valueName: "NAME", description: "block: who blocks" },
+    blocked: { type: "string", valueName: "NAME", description: "block: who is blocked" },
+    unblock: { type: "boolean", description: "block: lift the block instead" },
+    topic: { type: "string", valueName: "NAME", description: "raw: target topic" },
+    value: { type: "string", valueName: "TEXT", description: "raw: the record value, sent as is" },
+    key: { type: "string", valueName: "KEY", description: "raw: the record key" },
+  },
+  env: {
+    ...KAFKA_ENV,
+    PRACTICE3_TOPIC_PREFIX: { description: "prefix of every practice 3 topic", default: "" },
+  },
+  positionals: [
+    {
+      name: "KIND",
+      description: "what to send",
+      required: true,
+      choices: ["message", "block", "word", "raw"],
+    },
+    { name: "ARGS", description: "word: add|remove WORD", variadic: true },
+  ],
+  usage: [
+    "message --sender S --recipient R --text T",
+    "block --user U --blocked B [--unblock]",
+    "word add|remove WORD",
+    "raw --topic T --value V [--key K]",
+  ],
+  examples: [
+    'deno task practice3:send message --sender Игорь --recipient Андрей --text "Вот и плохоеслово"',
+    "deno task practice3:send word add плохоеслово",
+  ],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const { topics } = practice3Env();
   const [kind, ...rest] = flags.positional;
   const need = (name: string) => {
@@ -79,4 +116,4 @@ await runMain(async () => {
   } finally {
     await producer.disconnect();
   }
-});
+}, SPEC);

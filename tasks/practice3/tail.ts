@@ -5,12 +5,38 @@
  * Flags: --max N (stop after N messages), --idle-ms N (stop after N ms without messages),
  * --json (print the raw JSON values). Env: KAFKA_BOOTSTRAP_SERVERS, PRACTICE3_TOPIC_PREFIX.
  */
-import { parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
-import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { defineTask, parseIntValue, runMain } from "../../lib/env/mod.ts";
+import { createKafka, KAFKA_ENV, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { practice3Env } from "../../lib/course/practice3/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["max", "idle-ms"], boolean: ["json"] });
+const SPEC = defineTask({
+  task: "practice3:tail",
+  summary:
+    "Prints filtered_messages (read_committed) from the beginning, one line per message, until Ctrl-C.",
+  flags: {
+    max: {
+      type: "string",
+      default: "no limit",
+      valueName: "N",
+      description: "stop after N messages",
+    },
+    "idle-ms": {
+      type: "string",
+      default: "never",
+      valueName: "N",
+      description: "stop after N ms without messages",
+    },
+    json: { type: "boolean", description: "print the raw JSON values" },
+  },
+  env: {
+    ...KAFKA_ENV,
+    PRACTICE3_TOPIC_PREFIX: { description: "prefix of every practice 3 topic", default: "" },
+  },
+  examples: ["deno task practice3:tail --max 10 --idle-ms 5000"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const max = flags.values.max ? parseIntValue("--max", flags.values.max, { min: 1 }) : 0;
   const idleMs = flags.values["idle-ms"]
     ? parseIntValue("--idle-ms", flags.values["idle-ms"], { min: 100 })
@@ -56,4 +82,4 @@ await runMain(async () => {
   clearInterval(idle);
   await consumer.disconnect();
   Deno.exit(0);
-});
+}, SPEC);

@@ -8,22 +8,47 @@
  * `kafka-topics --describe` shows it, and the read-back check (lost / duplicated ids).
  * Exit 1 when a record was lost or duplicated.
  */
-import { parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
+import { defineTask, parseIntValue, runMain, SERVICE_ENV } from "../../lib/env/mod.ts";
 import {
   createKafka,
   describePartitions,
   formatDescription,
+  KAFKA_ENV,
   kafkaConfigFromEnv,
   topicConfig,
 } from "../../lib/kafka/mod.ts";
 import { Stack } from "../../lib/stack/mod.ts";
 import { BALANCED_TOPIC, runFailoverDrill } from "../../lib/course/practice4/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, {
-    string: ["records", "topic", "broker"],
-    boolean: ["hard"],
-  });
+const SPEC = defineTask({
+  task: "practice4:failover",
+  summary:
+    "The seed's broker failure check as one drill: a producer and a consumer group keep working while a broker is stopped and started again; prints the timeline and the lost/duplicated check (exit 1 on loss).",
+  flags: {
+    records: { type: "string", default: "200000", valueName: "N", description: "records to send" },
+    hard: { type: "boolean", description: "kill the broker with SIGKILL instead of stopping it" },
+    topic: {
+      type: "string",
+      default: "balanced_topic",
+      valueName: "NAME",
+      description: "topic of the drill",
+    },
+    broker: {
+      type: "string",
+      default: "1",
+      valueName: "ID",
+      description: "id of the broker to stop",
+    },
+  },
+  env: {
+    ...KAFKA_ENV,
+    ...SERVICE_ENV.stack,
+  },
+  examples: ["deno task practice4:failover --records 50000 --hard"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const records = flags.values.records
     ? parseIntValue("--records", flags.values.records, { min: 1, max: 10_000_000 })
     : 200_000;
@@ -78,4 +103,4 @@ await runMain(async () => {
       `The producer re-sent ${report.producerRetries} batch(es) during the failure.`,
   );
   if (v.lost || v.duplicated) Deno.exit(1);
-});
+}, SPEC);

@@ -13,8 +13,13 @@
  * `<stack data folder>/practice4`). Runs Kafka's own tools from the stack's jars.
  */
 import { join } from "node:path";
-import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
-import { createKafka, describePartitions, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { ConfigError, defineTask, parseIntValue, runMain } from "../../lib/env/mod.ts";
+import {
+  createKafka,
+  describePartitions,
+  KAFKA_ENV,
+  kafkaConfigFromEnv,
+} from "../../lib/kafka/mod.ts";
 import { defaultStackDir } from "../../lib/env/mod.ts";
 import {
   BALANCED_TOPIC,
@@ -29,11 +34,52 @@ import {
   waitReassignment,
 } from "../../lib/course/practice4/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, {
-    string: ["topic", "brokers", "dir"],
-    boolean: ["generate", "execute", "verify"],
-  });
+const SPEC = defineTask({
+  task: "practice4:reassign",
+  summary:
+    "The seed's kafka-reassign-partitions flow: --generate a plan, --execute it, --verify it (all three in order without a step flag).",
+  flags: {
+    generate: {
+      type: "boolean",
+      description:
+        "write rebalance_topic.json, ask Kafka for a plan over --brokers, save reassignment.json and rollback.json",
+    },
+    execute: { type: "boolean", description: "start the reassignment of reassignment.json" },
+    verify: {
+      type: "boolean",
+      description:
+        "wait until complete, elect preferred leaders, print before/after; exit 1 when unbalanced",
+    },
+    topic: {
+      type: "string",
+      default: "balanced_topic",
+      valueName: "NAME",
+      description: "topic to reassign",
+    },
+    brokers: {
+      type: "string",
+      default: "0,1,2",
+      valueName: "IDS",
+      description: "broker ids of the plan",
+    },
+    dir: {
+      type: "string",
+      default: "<stack data folder>/practice4",
+      valueName: "DIR",
+      description: "folder of the plan files",
+    },
+  },
+  env: {
+    ...KAFKA_ENV,
+  },
+  examples: [
+    "deno task practice4:reassign",
+    "deno task practice4:reassign --generate --brokers 0,1",
+  ],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const all = !flags.booleans.generate && !flags.booleans.execute && !flags.booleans.verify;
   const topic = flags.values.topic ?? BALANCED_TOPIC.topic;
   const brokers = (flags.values.brokers ?? "0,1,2").split(",").map((b) =>
@@ -125,4 +171,4 @@ await runMain(async () => {
   } finally {
     await admin.disconnect();
   }
-});
+}, SPEC);

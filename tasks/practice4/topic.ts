@@ -3,19 +3,38 @@
  * partitions and replication factor 3 (as the seed's `kafka-init`), describes it like
  * `kafka-topics.sh --describe` and prints replicas and leaders per broker.
  */
-import { parseFlags, runMain } from "../../lib/env/mod.ts";
+import { defineTask, runMain } from "../../lib/env/mod.ts";
 import {
   createKafka,
   describePartitions,
   ensureTopic,
   formatDescription,
+  KAFKA_ENV,
   kafkaConfigFromEnv,
   topicConfig,
 } from "../../lib/kafka/mod.ts";
 import { BALANCED_TOPIC, brokerLoad } from "../../lib/course/practice4/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["topic"], boolean: [] });
+const SPEC = defineTask({
+  task: "practice4:topic",
+  summary:
+    "Creates balanced_topic (8 partitions, replication factor 3), describes it and prints replicas and leaders per broker.",
+  flags: {
+    topic: {
+      type: "string",
+      default: "balanced_topic",
+      valueName: "NAME",
+      description: "topic to create",
+    },
+  },
+  env: {
+    ...KAFKA_ENV,
+  },
+  examples: ["deno task practice4:topic"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const spec = { ...BALANCED_TOPIC, topic: flags.values.topic ?? BALANCED_TOPIC.topic };
   const admin = createKafka(kafkaConfigFromEnv({ clientId: "practice4-topic" })).admin();
   await admin.connect();
@@ -36,4 +55,4 @@ await runMain(async () => {
   } finally {
     await admin.disconnect();
   }
-});
+}, SPEC);

@@ -5,7 +5,7 @@
  * Shows `/connector-plugins` first, as the seed's check does. Connect's refusal of a bad
  * config is printed as Connect words it.
  */
-import { ConfigError, parseFlags, runMain } from "../../lib/env/mod.ts";
+import { ConfigError, defineTask, runMain, SERVICE_ENV } from "../../lib/env/mod.ts";
 import { ConnectClient, ConnectError } from "../../lib/connect/mod.ts";
 import { postgresUrlFromEnv, withDatabase } from "../../lib/connect/mod.ts";
 import {
@@ -15,8 +15,33 @@ import {
   readConnectorFile,
 } from "../../lib/course/practice5/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["file", "name"] });
+const SPEC = defineTask({
+  task: "practice5:connector",
+  summary:
+    "Registers Debezium's PostgresConnector from a JSON file on the Connect worker and waits until it runs.",
+  flags: {
+    file: {
+      type: "string",
+      default: "compose/connectors/practice5-postgres.json",
+      valueName: "FILE",
+      description: "connector config file",
+    },
+    name: {
+      type: "string",
+      default: "the file's name",
+      valueName: "NAME",
+      description: "connector name",
+    },
+  },
+  env: {
+    ...SERVICE_ENV.connect,
+    ...SERVICE_ENV.postgres,
+  },
+  examples: ["deno task practice5:connector"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   if (flags.positional.length) {
     throw new ConfigError(`Unexpected argument '${flags.positional[0]}'`);
   }
@@ -50,4 +75,4 @@ await runMain(async () => {
     }
     throw err;
   }
-});
+}, SPEC);

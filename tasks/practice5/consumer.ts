@@ -9,11 +9,11 @@
 import {
   ConfigError,
   defaultStackDir,
-  parseFlags,
+  defineTask,
   parseIntValue,
   runMain,
 } from "../../lib/env/mod.ts";
-import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { createKafka, KAFKA_ENV, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { serveMetrics } from "../../lib/monitoring/mod.ts";
 import {
   ChangeEventConsumer,
@@ -22,11 +22,46 @@ import {
 } from "../../lib/course/practice5/mod.ts";
 import { registerScrapeTarget } from "../../lib/stack/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, {
-    string: ["max", "group", "metrics-port", "topics"],
-    boolean: ["from-beginning", "json"],
-  });
+const SPEC = defineTask({
+  task: "practice5:consumer",
+  summary:
+    "Reads Debezium's change events of users and orders and prints each decoded; malformed records go to <topic>.dlq. Serves /metrics.",
+  flags: {
+    "from-beginning": { type: "boolean", description: "read from the earliest offset" },
+    max: {
+      type: "string",
+      default: "until Ctrl-C",
+      valueName: "N",
+      description: "stop after N events",
+    },
+    group: {
+      type: "string",
+      default: "practice5-consumer",
+      valueName: "ID",
+      description: "consumer group id",
+    },
+    "metrics-port": {
+      type: "string",
+      default: "0",
+      valueName: "PORT",
+      description: "port of /metrics and /healthz; 0 = any free port",
+    },
+    topics: {
+      type: "string",
+      default: "the users and orders change topics",
+      valueName: "A,B",
+      description: "topics to read, comma-separated",
+    },
+    json: { type: "boolean", description: "print events as JSON" },
+  },
+  env: {
+    ...KAFKA_ENV,
+  },
+  examples: ["deno task practice5:consumer --from-beginning --max 10"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   if (flags.positional.length) {
     throw new ConfigError(`Unexpected argument '${flags.positional[0]}'`);
   }
@@ -67,4 +102,4 @@ await runMain(async () => {
   await consumer.stop();
   await server.shutdown();
   if (target) await Deno.remove(target).catch(() => {});
-});
+}, SPEC);

@@ -3,14 +3,32 @@
  * the seed's `data-loader`: inserts users and orders, then updates and deletes some, so the
  * consumer sees create, update and delete events.
  */
-import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
+import { ConfigError, defineTask, parseIntValue, runMain, SERVICE_ENV } from "../../lib/env/mod.ts";
 import { postgresUrlFromEnv, withDatabase } from "../../lib/connect/mod.ts";
 import { loadPractice5, PRACTICE5_DB } from "../../lib/course/practice5/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, {
-    string: ["users", "orders-per-user", "updates", "deletes"],
-  });
+const SPEC = defineTask({
+  task: "practice5:load",
+  summary: "The seed's data-loader: inserts users and orders, then updates and deletes some.",
+  flags: {
+    users: { type: "string", default: "10", valueName: "N", description: "users to insert" },
+    "orders-per-user": {
+      type: "string",
+      default: "2",
+      valueName: "N",
+      description: "orders per user",
+    },
+    updates: { type: "string", default: "2", valueName: "N", description: "rows to update" },
+    deletes: { type: "string", default: "1", valueName: "N", description: "rows to delete" },
+  },
+  env: {
+    ...SERVICE_ENV.postgres,
+  },
+  examples: ["deno task practice5:load --users 20"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   if (flags.positional.length) {
     throw new ConfigError(`Unexpected argument '${flags.positional[0]}'`);
   }
@@ -23,4 +41,4 @@ await runMain(async () => {
     deletes: parseIntValue("--deletes", v.deletes ?? "1", { min: 0 }),
   });
   console.log(JSON.stringify(report));
-});
+}, SPEC);

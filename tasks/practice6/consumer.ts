@@ -4,9 +4,23 @@
  *   Error: User 'consumer' is not allowed to read topic 'topic-2' in group … (TOPIC_AUTHORIZATION_FAILED) …
  * Exit code 0 when exactly that happens; 1 when topic-1 cannot be read or topic-2 can.
  */
-import { envInt, runMain } from "../../lib/env/mod.ts";
-import { createKafka, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { defineTask, envInt, runMain } from "../../lib/env/mod.ts";
+import { createKafka, KAFKA_ENV, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { CONSUMER_GROUP, tryRead } from "../../lib/course/practice6/mod.ts";
+
+const SPEC = defineTask({
+  task: "practice6:consumer",
+  summary:
+    "As user consumer over SASL_SSL, reads topic-1 and tries topic-2, which the ACLs refuse (exit 0 when exactly that happens).",
+  env: {
+    ...KAFKA_ENV,
+    CONSUME_TIMEOUT_MS: {
+      description: "how long to wait for topic-1's messages",
+      default: "20000",
+    },
+  },
+  examples: ["deno task practice6:consumer"],
+});
 
 await runMain(async () => {
   const timeoutMs = envInt("CONSUME_TIMEOUT_MS", { default: 20_000, min: 1_000 });
@@ -26,4 +40,4 @@ await runMain(async () => {
   else console.log(`Error: ${two.error.message}`);
   const asExpected = one.allowed && !two.allowed && two.error.kind === "authorization";
   if (!asExpected) Deno.exit(1);
-});
+}, SPEC);

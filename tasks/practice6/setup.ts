@@ -4,9 +4,24 @@
  * consumer reads topic-1 only, with its group — then prints the ACLs.
  * Needs `deno task stack up --secure` (or KAFKA_* env pointing at a secured cluster).
  */
-import { runMain } from "../../lib/env/mod.ts";
-import { createKafka, explainKafkaError, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { defineTask, runMain } from "../../lib/env/mod.ts";
+import {
+  createKafka,
+  explainKafkaError,
+  KAFKA_ENV,
+  secureKafkaConfigFromEnv,
+} from "../../lib/kafka/mod.ts";
 import { PRACTICE6_TOPICS, setupPractice6 } from "../../lib/course/practice6/mod.ts";
+
+const SPEC = defineTask({
+  task: "practice6:setup",
+  summary:
+    "Creates topic-1 and topic-2 on the secure cluster (as admin) and the ACLs: producer writes both, consumer reads topic-1 only; prints the ACLs.",
+  env: {
+    ...KAFKA_ENV,
+  },
+  examples: ["deno task practice6:setup"],
+});
 
 await runMain(async () => {
   const options = secureKafkaConfigFromEnv("admin", { clientId: "practice6-setup" });
@@ -27,4 +42,4 @@ await runMain(async () => {
   } finally {
     await admin.disconnect().catch(() => {});
   }
-});
+}, SPEC);

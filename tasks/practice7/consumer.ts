@@ -5,8 +5,8 @@
  * with v1 come with `email: null`). Stops after N users, or on Ctrl-C.
  * Env: as practice7:producer.
  */
-import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
-import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { ConfigError, defineTask, parseIntValue, runMain, SERVICE_ENV } from "../../lib/env/mod.ts";
+import { createKafka, KAFKA_ENV, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import {
   AvroUserConsumer,
   createRegistry,
@@ -14,8 +14,45 @@ import {
 } from "../../lib/course/practice7/mod.ts";
 import { USER_AVRO_VERSIONS } from "../../lib/schemas/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["schema", "count", "group", "topic"] });
+const SPEC = defineTask({
+  task: "practice7:consumer",
+  summary:
+    "Reads users in the registry wire format and decodes each into the reader schema (v2 by default, so v1 users get email: null).",
+  flags: {
+    schema: {
+      type: "string",
+      default: "v2",
+      valueName: "VERSION",
+      description: "reader schema version (v1 or v2)",
+    },
+    count: {
+      type: "string",
+      default: "until Ctrl-C",
+      valueName: "N",
+      description: "stop after N users",
+    },
+    group: {
+      type: "string",
+      default: "practice7-users-consumer",
+      valueName: "ID",
+      description: "consumer group id",
+    },
+    topic: {
+      type: "string",
+      default: "practice7-users",
+      valueName: "NAME",
+      description: "topic to read",
+    },
+  },
+  env: {
+    ...KAFKA_ENV,
+    ...SERVICE_ENV.registry,
+  },
+  examples: ["deno task practice7:consumer --count 5"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const version = flags.values.schema ?? "v2";
   if (version !== "v1" && version !== "v2") {
     throw new ConfigError(
@@ -45,4 +82,4 @@ await runMain(async () => {
   await consumer.start();
   await finished;
   await consumer.stop();
-});
+}, SPEC);

@@ -4,13 +4,38 @@
  * each batch to HDFS as JSON Lines, reads the file back and prints what is stored.
  * Env: KAFKA_* as everywhere, WEBHDFS_URL (default: the local stack's NameNode).
  */
-import { parseFlags, runMain } from "../../lib/env/mod.ts";
-import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { defineTask, runMain, SERVICE_ENV } from "../../lib/env/mod.ts";
+import { createKafka, KAFKA_ENV, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { WebHdfs } from "../../lib/lake/mod.ts";
 import { HdfsEventConsumer } from "../../lib/course/practice7/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["topic", "dir"] });
+const SPEC = defineTask({
+  task: "practice7:hdfs-consumer",
+  summary:
+    "Reads {event, message} events from hadoop-topic up to its end, writes each batch to HDFS as JSON Lines, reads the file back and prints it.",
+  flags: {
+    topic: {
+      type: "string",
+      default: "hadoop-topic",
+      valueName: "NAME",
+      description: "topic to read",
+    },
+    dir: {
+      type: "string",
+      default: "/practice7/<topic>",
+      valueName: "DIR",
+      description: "HDFS folder to write",
+    },
+  },
+  env: {
+    ...KAFKA_ENV,
+    ...SERVICE_ENV.webhdfs,
+  },
+  examples: ["deno task practice7:hdfs-consumer"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const hdfs = new WebHdfs();
   const consumer = new HdfsEventConsumer(
     createKafka(kafkaConfigFromEnv({ clientId: "practice7-hdfs-consumer" })),
@@ -31,4 +56,4 @@ await runMain(async () => {
       ? `Done: ${events} events in ${files.length} file(s) under ${consumer.dir}`
       : `No new events in ${consumer.topic}`,
   );
-});
+}, SPEC);

@@ -8,8 +8,8 @@
  * KAFKA_SSL_CA_FILE, KAFKA_SCHEMA_REGISTRY_URL, SCHEMA_REGISTRY_USERNAME,
  * SCHEMA_REGISTRY_PASSWORD, SCHEMA_REGISTRY_CA_FILE.
  */
-import { ConfigError, envInt, parseFlags, runMain } from "../../lib/env/mod.ts";
-import { createKafka, ensureTopic, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { ConfigError, defineTask, envInt, runMain, SERVICE_ENV } from "../../lib/env/mod.ts";
+import { createKafka, ensureTopic, KAFKA_ENV, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import {
   AvroUserProducer,
   createRegistry,
@@ -20,8 +20,34 @@ import {
 } from "../../lib/course/practice7/mod.ts";
 import { USER_AVRO_VERSIONS } from "../../lib/schemas/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["schema", "topic"] });
+const SPEC = defineTask({
+  task: "practice7:producer",
+  summary:
+    "Registers the chosen User schema version and sends SEND_MSG_COUNT users in the schema registry wire format, acks=all.",
+  flags: {
+    schema: {
+      type: "string",
+      default: "v2",
+      valueName: "VERSION",
+      description: "schema version to write with (v1 or v2)",
+    },
+    topic: {
+      type: "string",
+      default: "practice7-users",
+      valueName: "NAME",
+      description: "topic to send to",
+    },
+  },
+  env: {
+    ...KAFKA_ENV,
+    ...SERVICE_ENV.registry,
+    SEND_MSG_COUNT: { description: "users to send", default: "5" },
+  },
+  examples: ["deno task practice7:producer --schema v1"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const version = flags.values.schema ?? "v2";
   const schema = USER_AVRO_VERSIONS[version as keyof typeof USER_AVRO_VERSIONS];
   if (!schema) {
@@ -68,4 +94,4 @@ await runMain(async () => {
   } finally {
     await producer.disconnect();
   }
-});
+}, SPEC);

@@ -7,7 +7,7 @@
  * Flags: --topic NAME (default practice7-users). Env: KAFKA_SCHEMA_REGISTRY_URL,
  * SCHEMA_REGISTRY_USERNAME / SCHEMA_REGISTRY_PASSWORD, SCHEMA_REGISTRY_CA_FILE.
  */
-import { ConfigError, parseFlags, runMain } from "../../lib/env/mod.ts";
+import { ConfigError, defineTask, runMain, SERVICE_ENV } from "../../lib/env/mod.ts";
 import {
   createRegistry,
   explainRegistryError,
@@ -23,8 +23,35 @@ import { USER_AVRO_VERSIONS } from "../../lib/schemas/mod.ts";
 const USAGE =
   "usage: deno task practice7:schema register v1|v2|incompatible | versions [--topic NAME]";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["topic"] });
+const SPEC = defineTask({
+  task: "practice7:schema",
+  summary:
+    "Registers a version of the User Avro schema under <topic>-value, or lists the subject's versions; an incompatible version is refused (exit 1).",
+  flags: {
+    topic: {
+      type: "string",
+      default: "practice7-users",
+      valueName: "NAME",
+      description: "topic whose value subject is used",
+    },
+  },
+  env: {
+    ...SERVICE_ENV.registry,
+  },
+  positionals: [
+    {
+      name: "COMMAND",
+      description: "register a version, or list versions",
+      required: true,
+      choices: ["register", "versions"],
+    },
+    { name: "VERSION", description: "register: v1, v2 or incompatible" },
+  ],
+  examples: ["deno task practice7:schema register v1", "deno task practice7:schema versions"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const [command, version] = flags.positional;
   const config = registryConfigFromEnv();
   const subject = valueSubject(flags.values.topic ?? USERS_TOPIC.topic);
@@ -52,4 +79,4 @@ await runMain(async () => {
     console.error(`error: ${message}`);
     Deno.exit(1);
   }
-});
+}, SPEC);

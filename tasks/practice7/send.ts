@@ -3,13 +3,31 @@
  * task 2: each line of stdin is one `{event, message}` JSON event for `hadoop-topic` (created
  * if missing). Lines that fail the schema are reported and not sent.
  */
-import { parseFlags, runMain } from "../../lib/env/mod.ts";
-import { createKafka, ensureTopic, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { defineTask, runMain } from "../../lib/env/mod.ts";
+import { createKafka, ensureTopic, KAFKA_ENV, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { HADOOP_TOPIC } from "../../lib/course/practice7/mod.ts";
 import { hadoopEventCodec } from "../../lib/schemas/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["topic"] });
+const SPEC = defineTask({
+  task: "practice7:send",
+  summary:
+    "The seed's console producer of task 2: each stdin line is one {event, message} JSON event for hadoop-topic; lines failing the schema are reported and not sent.",
+  flags: {
+    topic: {
+      type: "string",
+      default: "hadoop-topic",
+      valueName: "NAME",
+      description: "topic to send to",
+    },
+  },
+  env: {
+    ...KAFKA_ENV,
+  },
+  examples: ['printf \'{"event":"e1","message":"hi"}\\n\' | deno task practice7:send'],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const topic = flags.values.topic ?? HADOOP_TOPIC.topic;
   const kafka = createKafka(kafkaConfigFromEnv({ clientId: "practice7-send" }));
   const admin = kafka.admin();
@@ -33,4 +51,4 @@ await runMain(async () => {
     await producer.disconnect();
   }
   console.log(`sent ${messages.length} event(s) to ${topic}`);
-});
+}, SPEC);
