@@ -83,6 +83,7 @@ export async function runSparkJobs(options: SparkJobsOptions): Promise<EngineRun
     tables: jobTables(options).map((t) => ({
       table: t.table,
       folder: `${fs}${t.folder}`,
+      columns: t.columns.map((c) => c.name),
       ddl: t.columns.map((c) => `\`${c.name}\` ${sqlType(c.kind, "spark")}`).join(", "),
     })),
     jobs: await Promise.all(JOBS.map(async (j) => ({ ...j, sql: await loadJobSql(j) }))),

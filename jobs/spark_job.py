@@ -19,7 +19,6 @@ config = json.load(open(sys.argv[1]))
 
 from pyspark.sql import SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
-from pyspark.sql.types import StructType  # noqa: E402
 
 spark = (
     SparkSession.builder.master(config["master"])
@@ -54,14 +53,13 @@ def has_parquet(folder):
 
 
 for t in config["tables"]:
-    schema = StructType.fromDDL(t["ddl"])
     if has_parquet(t["folder"]):
-        df = spark.read.schema(schema).option("basePath", t["folder"]).parquet(
+        df = spark.read.schema(t["ddl"]).option("basePath", t["folder"]).parquet(
             t["folder"] + "/dt=*/hour=*"
         )
-        df = df.select(*[f.name for f in schema.fields])
+        df = df.select(*t["columns"])
     else:
-        df = spark.createDataFrame([], schema)
+        df = spark.createDataFrame([], t["ddl"])
     df.createOrReplaceTempView(t["table"])
 
 results = []
