@@ -290,6 +290,7 @@ export function countMarks(svg: string): number {
   let n = 0;
   const re = /<g class="mark-(rect|symbol|line|area|arc|trail|rule|text) role-mark[^"]*"[^>]*>/g;
   for (const m of svg.matchAll(re)) {
+    if (m[0].endsWith("/>")) continue; // an empty mark group is self-closing
     const end = svg.indexOf("</g>", m.index! + m[0].length);
     const body = svg.slice(m.index! + m[0].length, end);
     n += (body.match(/<(path|circle|line|rect|text)\b/g) ?? []).length;

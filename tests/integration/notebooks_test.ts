@@ -36,6 +36,7 @@ const joined = (v: string | string[] | undefined) => Array.isArray(v) ? v.join("
 function drawnMarks(svg: string): number {
   let n = 0;
   for (const m of svg.matchAll(/<g class="mark-\w+ role-mark[^"]*"[^>]*>/g)) {
+    if (m[0].endsWith("/>")) continue; // no marks: the group closes itself
     const start = m.index! + m[0].length;
     const body = svg.slice(start, svg.indexOf("</g>", start));
     n += (body.match(/<(path|circle|line|rect|text)\b/g) ?? []).length;
