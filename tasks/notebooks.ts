@@ -11,7 +11,14 @@
  * Env: WEBHDFS_URL (default: the stack's), MARTS_ROOT (/lake/marts).
  */
 import { join } from "node:path";
-import { cacheDir, ConfigError, flagInt, parseFlags, runMain } from "../lib/env/mod.ts";
+import {
+  cacheDir,
+  ConfigError,
+  defineTask,
+  flagInt,
+  runMain,
+  SERVICE_ENV,
+} from "../lib/env/mod.ts";
 import {
   countMarks,
   executeNotebook,
@@ -22,11 +29,37 @@ import {
   openMarts,
 } from "../lib/marketplace/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, {
-    boolean: ["execute", "open"],
-    string: ["out", "port", "timeout"],
-  });
+const SPEC = defineTask({
+  task: "notebooks",
+  summary:
+    "The analytics notebooks of notebooks/ (Deno kernel) over the marts on HDFS: run headless (--execute, the default) or open JupyterLab (--open).",
+  flags: {
+    execute: {
+      type: "boolean",
+      description: "run the notebooks headless and write executed copies (default)",
+    },
+    open: { type: "boolean", description: "start JupyterLab on notebooks/" },
+    out: {
+      type: "string",
+      default: "<cache>/notebooks-out",
+      valueName: "DIR",
+      description: "folder of the executed copies",
+    },
+    port: { type: "string", default: "8888", valueName: "PORT", description: "JupyterLab port" },
+    timeout: { type: "string", default: "180", valueName: "S", description: "seconds per cell" },
+  },
+  env: {
+    ...SERVICE_ENV.webhdfs,
+    MARTS_ROOT: { description: "HDFS folder of the marts", default: "/lake/marts" },
+  },
+  positionals: [
+    { name: "NAME", description: "notebooks to run (default: all)", variadic: true },
+  ],
+  examples: ["deno task notebooks", "deno task notebooks --open"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const port = flagInt(flags, "port", 8888, { min: 1, max: 65535 });
   const timeout = flagInt(flags, "timeout", 180);
   const out = flags.values.out ?? join(cacheDir(), "notebooks-out");
@@ -74,4 +107,4 @@ await runMain(async () => {
     }
   }
   if (failed) Deno.exit(1);
-});
+}, SPEC);

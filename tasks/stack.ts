@@ -17,7 +17,7 @@
  *                                          it deletes and asking; --yes: do not ask (scripts)
  *   logs [service] [--lines N]             tail of each log (e.g. `logs kafka-main-0`)
  */
-import { ConfigError, parseFlags, parseIntValue, runMain } from "../lib/env/mod.ts";
+import { ConfigError, defineTask, parseIntValue, runMain, SERVICE_ENV } from "../lib/env/mod.ts";
 import { Stack } from "../lib/stack/mod.ts";
 import { tailFile } from "../lib/stack/mod.ts";
 import {
@@ -31,22 +31,76 @@ import {
 const USAGE =
   "usage: deno task stack up [--brokers N] [--no-postgres] [--registry] [--hdfs] [--secure] [--connect] [--monitoring] [--no-jmx] [--mirror] [--mirror-brokers N] | down | status | reset [SERVICE] [--yes] | logs [name] [--lines N]";
 
-await runMain(async () => {
-  const [command, ...rest] = Deno.args;
-  const flags = parseFlags(rest, {
-    string: ["brokers", "lines", "mirror-brokers"],
-    boolean: [
-      "no-postgres",
-      "registry",
-      "hdfs",
-      "secure",
-      "connect",
-      "monitoring",
-      "no-jmx",
-      "mirror",
-      "yes",
-    ],
-  });
+const SPEC = defineTask({
+  task: "stack",
+  summary:
+    "The local stack (Kafka KRaft, PostgreSQL and, on demand, Connect, registry, HDFS, the secure cluster, cluster B + MirrorMaker 2, monitoring) as processes, no Docker.",
+  flags: {
+    brokers: {
+      type: "string",
+      default: "1",
+      valueName: "N",
+      description: "up: nodes of the main cluster",
+    },
+    "no-postgres": { type: "boolean", description: "up: without PostgreSQL" },
+    registry: { type: "boolean", description: "up: schema registry (8081)" },
+    hdfs: { type: "boolean", description: "up: HDFS NameNode (9000/9870) + DataNode" },
+    secure: {
+      type: "boolean",
+      description: "up: the SASL_SSL cluster of practice 6 and the final project (11094)",
+    },
+    connect: { type: "boolean", description: "up: Kafka Connect + Debezium (8083)" },
+    monitoring: {
+      type: "boolean",
+      description: "up: Prometheus (9090), Alertmanager (9099), lag exporter",
+    },
+    "no-jmx": { type: "boolean", description: "up: without the JMX exporter on the brokers" },
+    mirror: {
+      type: "boolean",
+      description:
+        "up: cluster B (13094) + MirrorMaker 2 from the secure cluster (implies --secure)",
+    },
+    "mirror-brokers": {
+      type: "string",
+      default: "1",
+      valueName: "N",
+      description: "up: nodes of cluster B (implies --mirror)",
+    },
+    yes: { type: "boolean", description: "reset: do not ask for confirmation" },
+    lines: { type: "string", default: "20", valueName: "N", description: "logs: lines per log" },
+  },
+  env: {
+    ...SERVICE_ENV.stack,
+  },
+  positionals: [
+    {
+      name: "COMMAND",
+      description: "what to do",
+      required: true,
+      choices: ["up", "down", "status", "reset", "logs"],
+    },
+    {
+      name: "SERVICE",
+      description: "reset, logs: one service (e.g. kafka-main, postgres, kafka-main-0)",
+    },
+  ],
+  usage: [
+    "up [--brokers N] [--no-postgres] [--registry] [--hdfs] [--secure] [--connect] [--monitoring] [--no-jmx] [--mirror] [--mirror-brokers N]",
+    "down",
+    "status",
+    "reset [SERVICE] [--yes]",
+    "logs [SERVICE] [--lines N]",
+  ],
+  examples: [
+    "deno task stack up --brokers 3",
+    "deno task stack up --brokers 3 --connect --hdfs",
+    "deno task stack down",
+  ],
+});
+
+await runMain(async (cli) => {
+  const [command] = cli.positional;
+  const flags = { ...cli, positional: cli.positional.slice(1) };
   switch (command) {
     case "up": {
       const brokers = flags.values.brokers !== undefined
@@ -166,4 +220,4 @@ await runMain(async () => {
     default:
       throw new ConfigError(command ? `Unknown command '${command}'. ${USAGE}` : USAGE);
   }
-});
+}, SPEC);

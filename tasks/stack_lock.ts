@@ -15,7 +15,7 @@ import {
   sha256File,
 } from "../lib/stack/mod.ts";
 import { run } from "../lib/stack/mod.ts";
-import { runMain } from "../lib/env/mod.ts";
+import { defineTask, runMain } from "../lib/env/mod.ts";
 
 function pom(coords: string[]): string {
   const deps = coords.map((c) => {
@@ -66,8 +66,22 @@ async function lockDirect(spec: BundleSpec) {
   return files;
 }
 
-await runMain(async () => {
-  const names = Deno.args.length ? Deno.args : Object.keys(BUNDLES);
+const SPEC = defineTask({
+  task: "stack:lock",
+  summary:
+    "Resolves the stack's bundles with Maven (strict checksums) and writes lib/stack/artifacts.lock.json; run after changing a version.",
+  positionals: [
+    {
+      name: "BUNDLE",
+      description: "bundles to lock (default: all of lib/stack/bundles.ts)",
+      variadic: true,
+    },
+  ],
+  examples: ["deno task stack:lock kafka"],
+});
+
+await runMain(async (cli) => {
+  const names = cli.positional.length ? cli.positional : Object.keys(BUNDLES);
   let lock: ArtifactLock;
   try {
     lock = await readLock();
@@ -113,4 +127,4 @@ await runMain(async () => {
   }
   await Deno.writeTextFile(LOCK_FILE, JSON.stringify(lock, null, 2) + "\n");
   console.log(`Wrote ${LOCK_FILE}`);
-});
+}, SPEC);

@@ -11,7 +11,7 @@
  * Java tool; saves bench-results/consume.{json,md}.
  */
 import type { Kafka } from "kafkajs";
-import { flagInt, parseFlags, runMain } from "../../lib/env/mod.ts";
+import { defineTask, flagInt, runMain } from "../../lib/env/mod.ts";
 import {
   benchKafka,
   type BenchRow,
@@ -67,11 +67,30 @@ async function consumeAll(
   return seconds;
 }
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, {
-    string: ["records", "record-size"],
-    boolean: ["keep-stack"],
-  });
+const SPEC = defineTask({
+  task: "bench:consume",
+  summary:
+    "Consumer throughput on a dedicated 1-broker stack: Kafka's kafka-consumer-perf-test, the project's batch path and the per-message path; saves bench-results/consume.{json,md}.",
+  flags: {
+    records: {
+      type: "string",
+      default: "1000000",
+      valueName: "N",
+      description: "records in the topic",
+    },
+    "record-size": {
+      type: "string",
+      default: "512",
+      valueName: "BYTES",
+      description: "bytes per record",
+    },
+    "keep-stack": { type: "boolean", description: "leave the bench stack running afterwards" },
+  },
+  examples: ["deno task bench:consume --records 200000"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const records = flagInt(flags, "records", 1_000_000);
   const size = flagInt(flags, "record-size", 512);
 
@@ -134,4 +153,4 @@ await runMain(async () => {
     partitions: 3,
   });
   console.log(`\nsaved ${path} and .json`);
-});
+}, SPEC);

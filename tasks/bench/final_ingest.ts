@@ -17,10 +17,11 @@
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import type { Admin } from "kafkajs";
-import { cacheDir, parseFlags, PROJECT_ROOT, runMain, sleep } from "../../lib/env/mod.ts";
+import { cacheDir, defineTask, PROJECT_ROOT, runMain, sleep } from "../../lib/env/mod.ts";
 import {
   createKafka,
   ensureTopic,
+  KAFKA_ENV,
   localSecureCluster,
   secureKafkaConfigFromEnv,
 } from "../../lib/kafka/mod.ts";
@@ -73,8 +74,26 @@ async function compileJava(): Promise<string> {
   return `${dir}:${cp}`;
 }
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["products"] });
+const SPEC = defineTask({
+  task: "bench:final-ingest",
+  summary:
+    "The final project's product filter, products/s, beside the same topology in Kafka Streams, on the secure cluster A.",
+  flags: {
+    products: {
+      type: "string",
+      default: "50000",
+      valueName: "N",
+      description: "products per run (>= 1000)",
+    },
+  },
+  env: {
+    ...KAFKA_ENV,
+  },
+  examples: ["deno task bench:final-ingest --products 20000"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const n = Number(flags.values.products ?? 50_000);
   if (!Number.isInteger(n) || n < 1_000) {
     throw new RangeError(
@@ -194,4 +213,4 @@ await runMain(async () => {
     await admin.deleteTopics({ topics: mine }).catch(() => {});
     await admin.disconnect();
   }
-});
+}, SPEC);

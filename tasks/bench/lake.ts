@@ -10,8 +10,8 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, envInt, runMain } from "../../lib/env/mod.ts";
-import { createKafka, ensureTopic, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { ConfigError, defineTask, envInt, runMain, SERVICE_ENV } from "../../lib/env/mod.ts";
+import { createKafka, ensureTopic, KAFKA_ENV, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import {
   columnsFromSchema,
   createParquetBuffer,
@@ -39,6 +39,19 @@ async function sparkKafkaJars(pysparkJars: string): Promise<string[]> {
   const all = (await fetchBundle("spark-kafka")).filter((p) => p.endsWith(".jar"));
   return all.filter((p) => !have.has(p.split("/").pop()!.replace(/-[\d.]+(-\w+)?\.jar$/, "")));
 }
+
+const SPEC = defineTask({
+  task: "bench:lake",
+  summary:
+    "Events/s of the lake sink beside Spark Structured Streaming into the same HDFS, then the Parquet writers compared; saves bench-results/lake.{json,md}.",
+  env: {
+    ...KAFKA_ENV,
+    ...SERVICE_ENV.webhdfs,
+    BENCH_EVENTS: { description: "order events in the topic", default: "300000" },
+    BENCH_WRITER_ROWS: { description: "rows per Parquet writer test", default: "50000" },
+  },
+  examples: ["BENCH_EVENTS=50000 deno task bench:lake"],
+});
 
 await runMain(async () => {
   const events = envInt("BENCH_EVENTS", { default: 300_000, min: 1000 });
@@ -217,4 +230,4 @@ await runMain(async () => {
   const title = `bench:lake — ${events} order events, 3 partitions, ${result.cpus} CPUs`;
   const saved = await writeReport("lake", { title, markdown: md, json: result });
   console.log(`\n${md}\n\nSaved ${saved} and lake.json`);
-});
+}, SPEC);

@@ -9,7 +9,7 @@
  *
  * Prints records/s, MB/s and the ratio to the Java tool; saves bench-results/produce.{json,md}.
  */
-import { flagInt, parseFlags, runMain } from "../../lib/env/mod.ts";
+import { defineTask, flagInt, runMain } from "../../lib/env/mod.ts";
 import {
   benchKafka,
   type BenchRow,
@@ -20,11 +20,37 @@ import {
 } from "../../lib/bench/mod.ts";
 import { ensureTopic, PartitionedProducer } from "../../lib/kafka/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, {
-    string: ["records", "record-size", "naive-records", "batch-size"],
-    boolean: ["keep-stack"],
-  });
+const SPEC = defineTask({
+  task: "bench:produce",
+  summary:
+    "Producer throughput on a dedicated 1-broker stack (acks=all, idempotent): Kafka's kafka-producer-perf-test, the project's PartitionedProducer and the naive one-send-per-record pattern; saves bench-results/produce.{json,md}.",
+  flags: {
+    records: { type: "string", default: "1000000", valueName: "N", description: "records per run" },
+    "record-size": {
+      type: "string",
+      default: "512",
+      valueName: "BYTES",
+      description: "bytes per record",
+    },
+    "naive-records": {
+      type: "string",
+      default: "20000",
+      valueName: "N",
+      description: "records of the naive run",
+    },
+    "batch-size": {
+      type: "string",
+      default: "2000",
+      valueName: "N",
+      description: "records per send() of the project's producer",
+    },
+    "keep-stack": { type: "boolean", description: "leave the bench stack running afterwards" },
+  },
+  examples: ["deno task bench:produce --records 200000"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const records = flagInt(flags, "records", 1_000_000);
   const size = flagInt(flags, "record-size", 512);
   const naiveRecords = flagInt(flags, "naive-records", 20_000);
@@ -118,4 +144,4 @@ await runMain(async () => {
     records,
   });
   console.log(`\nsaved ${path} and .json`);
-});
+}, SPEC);

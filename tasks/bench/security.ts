@@ -22,10 +22,11 @@ import {
   AclResourceTypes,
   ResourcePatternTypes,
 } from "kafkajs";
-import { parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
+import { defineTask, parseIntValue, runMain } from "../../lib/env/mod.ts";
 import {
   createKafka,
   ensureTopic,
+  KAFKA_ENV,
   type KafkaClientOptions,
   localSecureCluster,
   localSecurePassword,
@@ -88,11 +89,39 @@ async function javaProduce(
   });
 }
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, {
-    string: ["records", "record-size", "rounds", "out"],
-    boolean: [],
-  });
+const SPEC = defineTask({
+  task: "bench:security",
+  summary:
+    "What TLS costs a producer: the project's producer and Kafka's perf tool over SASL_SSL and SASL_PLAINTEXT on the secure cluster; saves bench-results/security.{json,md}.",
+  flags: {
+    records: { type: "string", default: "200000", valueName: "N", description: "records per row" },
+    "record-size": {
+      type: "string",
+      default: "100",
+      valueName: "BYTES",
+      description: "bytes per record",
+    },
+    rounds: {
+      type: "string",
+      default: "3",
+      valueName: "N",
+      description: "rounds per row (median reported)",
+    },
+    out: {
+      type: "string",
+      default: "bench-results",
+      valueName: "DIR",
+      description: "output folder",
+    },
+  },
+  env: {
+    ...KAFKA_ENV,
+  },
+  examples: ["deno task bench:security --records 50000 --rounds 1"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const records = flags.values.records
     ? parseIntValue("--records", flags.values.records, { min: 1_000 })
     : 200_000;
@@ -278,4 +307,4 @@ await runMain(async () => {
     json: { records, recordSize: size, rounds, rows, ratios },
   }, outDir);
   console.log(`Saved ${md} and security.json`);
-});
+}, SPEC);

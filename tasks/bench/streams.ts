@@ -20,8 +20,8 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { type Admin, type Kafka, Partitioners } from "kafkajs";
-import { parseFlags, parseIntValue, runMain, sleep } from "../../lib/env/mod.ts";
-import { createKafka, ensureTopic, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { defineTask, parseIntValue, runMain, sleep } from "../../lib/env/mod.ts";
+import { createKafka, ensureTopic, KAFKA_ENV, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { bundleClasspath } from "../../lib/stack/mod.ts";
 import { cacheDir, PROJECT_ROOT } from "../../lib/env/mod.ts";
 import { createPractice3App } from "../../lib/course/practice3/mod.ts";
@@ -198,8 +198,34 @@ async function runProject(
   }
 }
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["messages", "partitions", "out", "rounds"] });
+const SPEC = defineTask({
+  task: "bench:streams",
+  summary:
+    "Practice 3's filter, messages/s: Kafka Streams (exactly_once_v2) beside the project's runtime (exactly-once and at-least-once) on the same input; saves bench-results/streams.{json,md}.",
+  flags: {
+    messages: { type: "string", default: "200000", valueName: "N", description: "input messages" },
+    partitions: { type: "string", default: "3", valueName: "N", description: "input partitions" },
+    rounds: {
+      type: "string",
+      default: "2",
+      valueName: "N",
+      description: "rounds (even rounds reverse the order)",
+    },
+    out: {
+      type: "string",
+      default: "bench-results",
+      valueName: "DIR",
+      description: "output folder",
+    },
+  },
+  env: {
+    ...KAFKA_ENV,
+  },
+  examples: ["deno task bench:streams --messages 50000 --rounds 1"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const rounds = flags.values.rounds
     ? parseIntValue("--rounds", flags.values.rounds, { min: 1, max: 10 })
     : 2;
@@ -322,4 +348,4 @@ await runMain(async () => {
   );
   console.log(`saved ${saved} and streams.json`);
   Deno.exit(0);
-});
+}, SPEC);

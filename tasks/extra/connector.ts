@@ -5,7 +5,7 @@
  * `private_info` → `CENSORED`) on the Connect worker (KAFKA_CONNECT_URL, default: the stack's)
  * and waits until it runs. Connect's refusal of a bad config is printed as Connect words it.
  */
-import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
+import { ConfigError, defineTask, parseIntValue, runMain, SERVICE_ENV } from "../../lib/env/mod.ts";
 import { ConnectClient, ConnectError } from "../../lib/connect/mod.ts";
 import { postgresUrlFromEnv, withDatabase } from "../../lib/connect/mod.ts";
 import {
@@ -18,19 +18,69 @@ import { CUSTOMERS_DB } from "../../lib/course/extra/mod.ts";
 
 const COMPRESSIONS = ["none", "gzip", "snappy", "lz4", "zstd"] as const;
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, {
-    string: [
-      "name",
-      "topic",
-      "batch-max-rows",
-      "batch-size",
-      "linger-ms",
-      "compression",
-      "buffer-memory",
-      "password",
-    ],
-  });
+const SPEC = defineTask({
+  task: "extra:connector",
+  summary:
+    "Registers the extra task's JDBC source connector (customers.users → postgresql-jdbc-bulk-users, private_info masked) and waits until it runs.",
+  flags: {
+    name: {
+      type: "string",
+      default: "postgres-source",
+      valueName: "NAME",
+      description: "connector name",
+    },
+    topic: {
+      type: "string",
+      default: "postgresql-jdbc-bulk-users",
+      valueName: "NAME",
+      description: "target topic",
+    },
+    "batch-max-rows": {
+      type: "string",
+      default: "100",
+      valueName: "N",
+      description: "rows per poll",
+    },
+    "batch-size": {
+      type: "string",
+      default: "500",
+      valueName: "BYTES",
+      description: "producer batch.size",
+    },
+    "linger-ms": {
+      type: "string",
+      default: "0",
+      valueName: "MS",
+      description: "producer linger.ms",
+    },
+    compression: {
+      type: "string",
+      default: "none",
+      valueName: "CODEC",
+      description: "none, gzip, snappy, lz4 or zstd",
+    },
+    "buffer-memory": {
+      type: "string",
+      default: "33554432",
+      valueName: "BYTES",
+      description: "producer buffer.memory",
+    },
+    password: {
+      type: "string",
+      default: "the POSTGRES_URL's",
+      valueName: "PASSWORD",
+      description: "database password",
+    },
+  },
+  env: {
+    ...SERVICE_ENV.connect,
+    ...SERVICE_ENV.postgres,
+  },
+  examples: ["deno task extra:connector --batch-max-rows 1000 --compression lz4"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   if (flags.positional.length) {
     throw new ConfigError(`Unexpected argument '${flags.positional[0]}'`);
   }
@@ -73,4 +123,4 @@ await runMain(async () => {
     }
     throw err;
   }
-});
+}, SPEC);

@@ -8,10 +8,10 @@
 import cliProgress from "cli-progress";
 import process from "node:process";
 import { join } from "node:path";
-import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
+import { ConfigError, defineTask, parseIntValue, runMain, SERVICE_ENV } from "../../lib/env/mod.ts";
 import { ConnectClient, connectMetricsUrlFromEnv } from "../../lib/connect/mod.ts";
 import { postgresUrlFromEnv, withClient } from "../../lib/connect/mod.ts";
-import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { createKafka, KAFKA_ENV, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import {
   type ExperimentResult,
   markdownTable,
@@ -23,8 +23,46 @@ import { runExperiment } from "../../lib/course/extra/mod.ts";
 import { loadUsers, setupUsers } from "../../lib/course/extra/mod.ts";
 import { PROJECT_ROOT } from "../../lib/env/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["rows", "seconds", "only", "out"] });
+const SPEC = defineTask({
+  task: "extra:experiments",
+  summary:
+    "The extra task's throughput experiment: loads customers.users to --rows, runs the seed's configurations and more, each as a fresh connector; writes bench-results/extra/.",
+  flags: {
+    rows: {
+      type: "string",
+      default: "9000000",
+      valueName: "N",
+      description: "rows the table must hold",
+    },
+    seconds: {
+      type: "string",
+      default: "150",
+      valueName: "S",
+      description: "longest run per configuration",
+    },
+    only: {
+      type: "string",
+      default: "all",
+      valueName: "1,3",
+      description: "run only these experiments (1-based, comma-separated)",
+    },
+    out: {
+      type: "string",
+      default: "bench-results/extra",
+      valueName: "DIR",
+      description: "output folder",
+    },
+  },
+  env: {
+    ...SERVICE_ENV.connect,
+    ...SERVICE_ENV.postgres,
+    ...KAFKA_ENV,
+  },
+  examples: ["deno task extra:experiments --rows 200000 --only 1,2"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   if (flags.positional.length) {
     throw new ConfigError(`Unexpected argument '${flags.positional[0]}'`);
   }
@@ -138,4 +176,4 @@ await runMain(async () => {
     svgChart(results, `Source Record Write Rate, kops/s (${tableRows} rows, ${brokers} brokers)`),
   );
   console.log(`\n${md}\nWrote ${out}/experiments.{md,json,svg}`);
-});
+}, SPEC);

@@ -5,12 +5,26 @@
  */
 import cliProgress from "cli-progress";
 import process from "node:process";
-import { ConfigError, parseFlags, parseIntValue, runMain } from "../../lib/env/mod.ts";
+import { ConfigError, defineTask, parseIntValue, runMain, SERVICE_ENV } from "../../lib/env/mod.ts";
 import { postgresUrlFromEnv, withDatabase } from "../../lib/connect/mod.ts";
 import { CUSTOMERS_DB, loadUsers } from "../../lib/course/extra/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["rows", "chunk"] });
+const SPEC = defineTask({
+  task: "extra:load",
+  summary:
+    "Inserts rows into customers.users as the seed does (INSERT … SELECT generate_series), in chunks, with a progress bar; loads append.",
+  flags: {
+    rows: { type: "string", default: "9000000", valueName: "N", description: "rows to insert" },
+    chunk: { type: "string", default: "250000", valueName: "N", description: "rows per INSERT" },
+  },
+  env: {
+    ...SERVICE_ENV.postgres,
+  },
+  examples: ["deno task extra:load --rows 100000"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   if (flags.positional.length) {
     throw new ConfigError(`Unexpected argument '${flags.positional[0]}'`);
   }
@@ -39,4 +53,4 @@ await runMain(async () => {
     `Inserted ${rows} users (ids ${range.first}..${range.last}) in ${sec.toFixed(1)}s ` +
       `(${Math.round(rows / sec)} rows/s)`,
   );
-});
+}, SPEC);

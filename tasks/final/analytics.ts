@@ -12,13 +12,14 @@
  */
 import {
   ConfigError,
+  defineTask,
   envString,
   flagInt,
   localEndpoints,
-  parseFlags,
   runMain,
+  SERVICE_ENV,
 } from "../../lib/env/mod.ts";
-import { createKafka, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { createKafka, KAFKA_ENV, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { WebHdfs } from "../../lib/lake/mod.ts";
 import {
   PRINCIPALS,
@@ -29,11 +30,50 @@ import { checkMaster, runSparkJobs } from "../../jobs/spark.ts";
 import { readMart, runDuckDbJobs } from "../../jobs/duckdb.ts";
 import { JOBS, MARTS, parseSince } from "../../jobs/marts.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, {
-    string: ["engine", "since", "master", "top"],
-    boolean: ["no-publish"],
-  });
+const SPEC = defineTask({
+  task: "final:analytics",
+  summary:
+    "The analytics jobs of jobs/*.sql over the lake (DuckDB or Spark): marts written as Parquet under MARTS_ROOT, recommendations published to cluster A.",
+  flags: {
+    engine: {
+      type: "string",
+      default: "duckdb",
+      valueName: "ENGINE",
+      description: "duckdb or spark",
+    },
+    since: {
+      type: "string",
+      default: "all days",
+      valueName: "YYYY-MM-DD",
+      description: "replace daily marts from this day on",
+    },
+    master: {
+      type: "string",
+      default: "local[2]",
+      valueName: "URL",
+      description: "Spark master URL",
+    },
+    "no-publish": { type: "boolean", description: "do not publish the recommendations" },
+    top: {
+      type: "string",
+      default: "5",
+      valueName: "N",
+      description: "rows of each mart to print",
+    },
+  },
+  env: {
+    ...KAFKA_ENV,
+    ...SERVICE_ENV.webhdfs,
+    LAKE_ROOT: { description: "HDFS folder of the raw zone", default: "/lake/raw" },
+    MARTS_ROOT: { description: "HDFS folder of the marts", default: "/lake/marts" },
+    LAKE_TOPIC_PREFIX: { description: "prefix of the topic names", default: "" },
+    HDFS_URL: { description: "fs.defaultFS for Spark", default: "the stack's" },
+  },
+  examples: ["deno task final:analytics", "deno task final:analytics --engine spark --no-publish"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const engine = flags.values.engine ?? "duckdb";
   if (engine !== "duckdb" && engine !== "spark") {
     throw new ConfigError(
@@ -101,4 +141,4 @@ await runMain(async () => {
     });
     console.log(`\npublished recommendations for ${users} users to topic 'recommendations'`);
   }
-});
+}, SPEC);

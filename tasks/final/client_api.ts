@@ -11,8 +11,20 @@
  * reads `analytics`), KAFKA_* (default: the local stack's secure cluster).
  * Runs until SIGINT/SIGTERM, then flushes what it recorded.
  */
-import { ConfigError, envInt, envString, runMain } from "../../lib/env/mod.ts";
-import { createKafka, explainKafkaError, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import {
+  ConfigError,
+  defineTask,
+  envInt,
+  envString,
+  runMain,
+  SERVICE_ENV,
+} from "../../lib/env/mod.ts";
+import {
+  createKafka,
+  explainKafkaError,
+  KAFKA_ENV,
+  secureKafkaConfigFromEnv,
+} from "../../lib/kafka/mod.ts";
 import { postgresUrlFromEnv, withDatabase } from "../../lib/connect/mod.ts";
 import {
   ANALYTICS_DB,
@@ -21,6 +33,26 @@ import {
   servicePort,
   USER_ID_PATTERN,
 } from "../../lib/marketplace/mod.ts";
+
+const SPEC = defineTask({
+  task: "final:client-api",
+  summary:
+    "The CLIENT API: product search and by id over analytics.products, recommendations, POST /events; every request/response/action recorded on cluster A. Runs until Ctrl-C.",
+  env: {
+    ...SERVICE_ENV.postgres,
+    ...KAFKA_ENV,
+    CLIENT_API_PORT: {
+      description: "HTTP port",
+      default: "the topology's port + STACK_PORT_OFFSET",
+    },
+    CLIENT_API_HOST: { description: "address to listen on", default: "127.0.0.1" },
+    CLIENT_API_USER_PATTERN: {
+      description: "regular expression of a known user id",
+      default: "^user-[0-9]{1,12}$",
+    },
+  },
+  examples: ["deno task final:client-api"],
+});
 
 await runMain(async () => {
   const port = envInt("CLIENT_API_PORT", {
@@ -74,4 +106,4 @@ await runMain(async () => {
     `CLIENT API stopped: ${s.requests} requests (${s.refused} refused), ${s.events} events, ` +
       `${s.searchesEmpty} searches found nothing`,
   );
-});
+}, SPEC);

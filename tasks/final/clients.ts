@@ -7,21 +7,52 @@
  *
  * Env: CLIENT_API_URL (default http://127.0.0.1:<client-api port + STACK_PORT_OFFSET>).
  */
-import { ConfigError, envString, flagInt, parseFlags, runMain } from "../../lib/env/mod.ts";
+import { ConfigError, defineTask, envString, flagInt, runMain } from "../../lib/env/mod.ts";
 import { runSimulation, servicePort, type SimulationReport } from "../../lib/marketplace/mod.ts";
 
-const HELP = "Usage: deno task final:clients [--users N] [--duration S] [--sessions N] " +
-  "[--seed N] [--think-ms N] [--url URL] [--first-user N]";
+const SPEC = defineTask({
+  task: "final:clients",
+  summary:
+    "The seed's producer_client_api: simulated users use the CLIENT API for S seconds (or N sessions each), then print what they did; seeded.",
+  flags: {
+    users: { type: "string", default: "20", valueName: "N", description: "simulated users" },
+    duration: { type: "string", default: "30", valueName: "S", description: "seconds to run" },
+    sessions: {
+      type: "string",
+      valueName: "N",
+      description: "sessions per user instead of --duration",
+    },
+    seed: { type: "string", default: "42", valueName: "N", description: "random seed" },
+    "think-ms": {
+      type: "string",
+      default: "150",
+      valueName: "MS",
+      description: "pause between a user's requests",
+    },
+    url: {
+      type: "string",
+      default: "CLIENT_API_URL",
+      valueName: "URL",
+      description: "CLIENT API URL",
+    },
+    "first-user": {
+      type: "string",
+      default: "1000",
+      valueName: "N",
+      description: "number of the first user id",
+    },
+  },
+  env: {
+    CLIENT_API_URL: {
+      description: "CLIENT API URL",
+      default: "http://127.0.0.1:<client-api port + STACK_PORT_OFFSET>",
+    },
+  },
+  examples: ["deno task final:clients --users 5 --duration 10"],
+});
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, {
-    string: ["users", "duration", "sessions", "seed", "think-ms", "url", "first-user"],
-    boolean: ["help"],
-  });
-  if (flags.booleans.help) {
-    console.log(HELP);
-    return;
-  }
+await runMain(async (cli) => {
+  const flags = cli;
   const users = flagInt(flags, "users", 20, { min: 1, max: 10_000 });
   const durationS = flagInt(flags, "duration", 30, { min: 1, max: 86_400 });
   const sessions = flags.values.sessions === undefined
@@ -68,7 +99,7 @@ await runMain(async () => {
   });
   print(report);
   if (report.failures > 0) Deno.exitCode = 1;
-});
+}, SPEC);
 
 function print(r: SimulationReport): void {
   const secs = r.durationMs / 1000;

@@ -13,14 +13,19 @@
  */
 import {
   defaultStackDir,
+  defineTask,
   envString,
   localEndpoints,
-  parseFlags,
   parseIntValue,
   runMain,
   sleep,
 } from "../../lib/env/mod.ts";
-import { createKafka, kafkaConfigFromEnv, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import {
+  createKafka,
+  KAFKA_ENV,
+  kafkaConfigFromEnv,
+  secureKafkaConfigFromEnv,
+} from "../../lib/kafka/mod.ts";
 import {
   collectClusterHealth,
   exportJobStatuses,
@@ -30,8 +35,43 @@ import {
 import { registerScrapeTarget } from "../../lib/stack/mod.ts";
 import { servicePort } from "../../lib/marketplace/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["port", "interval-ms", "stack-dir"] });
+const SPEC = defineTask({
+  task: "final:exporter",
+  summary:
+    "The platform exporter: health of clusters A and B, group lag, DLQ growth and the analytics jobs on /metrics; registers with the stack's Prometheus.",
+  flags: {
+    port: {
+      type: "string",
+      default: "the topology's port + STACK_PORT_OFFSET",
+      valueName: "PORT",
+      description: "port of /metrics",
+    },
+    "interval-ms": {
+      type: "string",
+      default: "5000",
+      valueName: "MS",
+      description: "how often to read",
+    },
+    "stack-dir": {
+      type: "string",
+      default: "STACK_DIR or .stack",
+      valueName: "DIR",
+      description: "stack folder",
+    },
+  },
+  env: {
+    ...KAFKA_ENV,
+    FINAL_A_BOOTSTRAP: { description: "cluster A", default: "the stack's secure cluster" },
+    FINAL_B_BOOTSTRAP: {
+      description: "cluster B; empty: none",
+      default: "the stack's mirror cluster",
+    },
+  },
+  examples: ["deno task final:exporter"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const stackDir = flags.values["stack-dir"] ?? defaultStackDir();
   const port = parseIntValue(
     "--port",
@@ -98,4 +138,4 @@ await runMain(async () => {
   await Promise.all(admins.map(({ admin }) => admin.disconnect().catch(() => {})));
   await server.shutdown();
   Deno.exit(0);
-});
+}, SPEC);

@@ -9,8 +9,8 @@
  * PROCESSING_GUARANTEE (exactly_once, the default, or at_least_once — for drills only),
  * METRICS_PORT, METRICS_HOST (default 127.0.0.1).
  */
-import { envChoice, envInt, envString, runMain } from "../../lib/env/mod.ts";
-import { createKafka, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { defineTask, envChoice, envInt, envString, runMain } from "../../lib/env/mod.ts";
+import { createKafka, KAFKA_ENV, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { serveMetrics } from "../../lib/monitoring/mod.ts";
 import {
   createProductFilter,
@@ -19,6 +19,25 @@ import {
   registerFilterMetrics,
   servicePort,
 } from "../../lib/marketplace/mod.ts";
+
+const SPEC = defineTask({
+  task: "final:filter",
+  summary:
+    "The exactly-once product filter: input-products → products (+ products.connect), forbidden products dropped, malformed ones to the DLQ; serves /metrics. Runs until Ctrl-C.",
+  env: {
+    ...KAFKA_ENV,
+    FILTER_APP_ID: {
+      description: "application id (consumer group, transactional ids)",
+      default: "the topology's",
+    },
+    METRICS_PORT: {
+      description: "port of /metrics and /healthz",
+      default: "the topology's port + STACK_PORT_OFFSET",
+    },
+    METRICS_HOST: { description: "address /metrics listens on", default: "127.0.0.1" },
+  },
+  examples: ["deno task final:filter"],
+});
 
 await runMain(async () => {
   const appId = envString("FILTER_APP_ID", GROUPS.productFilter);
@@ -66,4 +85,4 @@ await runMain(async () => {
   Deno.removeSignalListener("SIGINT", onInt);
   Deno.removeSignalListener("SIGTERM", onTerm);
   console.log(`stopped: ${await line()}`);
-});
+}, SPEC);

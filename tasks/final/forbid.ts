@@ -6,14 +6,35 @@
  *
  * Env: POSTGRES_URL (default: the local stack's PostgreSQL).
  */
-import { ConfigError, runMain } from "../../lib/env/mod.ts";
+import { ConfigError, defineTask, runMain, SERVICE_ENV } from "../../lib/env/mod.ts";
 import { postgresUrlFromEnv } from "../../lib/connect/mod.ts";
 import { addForbidden, listForbidden, removeForbidden } from "../../lib/marketplace/mod.ts";
 
 const USAGE = 'usage: deno task final:forbid add ID "reason" | remove ID | list';
 
-await runMain(async () => {
-  const [command, id, ...rest] = Deno.args;
+const SPEC = defineTask({
+  task: "final:forbid",
+  summary:
+    "Manages the forbidden-products list in PostgreSQL (analytics.forbidden_products); changes reach the filter through Debezium CDC.",
+  env: {
+    ...SERVICE_ENV.postgres,
+  },
+  positionals: [
+    {
+      name: "COMMAND",
+      description: "add, remove or list",
+      required: true,
+      choices: ["add", "remove", "list"],
+    },
+    { name: "ID", description: "product id (add, remove)" },
+    { name: "REASON", description: "add: why (the rest of the line)", variadic: true },
+  ],
+  usage: ['add ID "reason"', "remove ID", "list"],
+  examples: ['deno task final:forbid add 12345 "counterfeit"', "deno task final:forbid list"],
+});
+
+await runMain(async (cli) => {
+  const [command, id, ...rest] = cli.positional;
   const url = postgresUrlFromEnv();
   switch (command) {
     case "add": {
@@ -43,4 +64,4 @@ await runMain(async () => {
         command ? `Unknown command '${command}'. ${USAGE}` : `Missing command. ${USAGE}`,
       );
   }
-});
+}, SPEC);

@@ -12,14 +12,48 @@
  * (60000), LAKE_METRICS_PORT (the `lake-sink` port of the topology; 0 = any), WEBHDFS_URL and
  * KAFKA_* (security settings of cluster B). `--drain` stops once everything is written.
  */
-import { envInt, envString, localEndpoints, parseFlags, runMain } from "../../lib/env/mod.ts";
-import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import {
+  defineTask,
+  envInt,
+  envString,
+  localEndpoints,
+  runMain,
+  SERVICE_ENV,
+} from "../../lib/env/mod.ts";
+import { createKafka, KAFKA_ENV, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { serveMetrics } from "../../lib/monitoring/mod.ts";
 import { LakeSink, WebHdfs } from "../../lib/lake/mod.ts";
 import { finalLakeTopics, servicePort } from "../../lib/marketplace/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, { boolean: ["drain"] });
+const SPEC = defineTask({
+  task: "final:lake",
+  summary:
+    "The final project's lake sink from cluster B: topics → Parquet on HDFS (exactly-once); serves /metrics. Runs until Ctrl-C (or --drain).",
+  flags: {
+    drain: {
+      type: "boolean",
+      description: "stop once every partition is written up to its current end",
+    },
+  },
+  env: {
+    ...KAFKA_ENV,
+    ...SERVICE_ENV.webhdfs,
+    LAKE_TOPICS: { description: "topics to sink, comma-separated", default: "the platform's" },
+    LAKE_TOPIC_PREFIX: { description: "prefix of the topic names", default: "" },
+    LAKE_GROUP_ID: { description: "consumer group", default: "final-lake" },
+    LAKE_ROOT: { description: "HDFS folder of the raw zone", default: "/lake/raw" },
+    LAKE_ROLL_RECORDS: { description: "records per file at most", default: "100000" },
+    LAKE_ROLL_INTERVAL_MS: { description: "longest time a file stays open", default: "60000" },
+    LAKE_METRICS_PORT: {
+      description: "port of /metrics",
+      default: "the topology's port + STACK_PORT_OFFSET",
+    },
+  },
+  examples: ["deno task final:lake --drain"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const topics = finalLakeTopics(
     envString("LAKE_TOPICS", ""),
     envString("LAKE_TOPIC_PREFIX", ""),
@@ -76,4 +110,4 @@ await runMain(async () => {
     await sink.drained();
     await stop();
   }
-});
+}, SPEC);

@@ -2,34 +2,76 @@
  * `deno task final:setup` — the final project's `kafka-init`: creates every topic of the
  * declared topology (lib/marketplace/topology.ts) on the secure cluster and its ACLs, as the
  * super user `admin` (idempotent), generates the SHOP API's store keys when absent, and prints
- * the ACL table as the cluster now holds it: principal × topic × operations.
+ * the ACL table as the cluster now holds it: one row per principal × resource with its operations.
  * Needs `deno task stack up --secure` (or KAFKA_* env pointing at a secured cluster).
  */
-import { runMain } from "../../lib/env/mod.ts";
+import { defineTask, runMain } from "../../lib/env/mod.ts";
 import {
   type AclGrant,
   createKafka,
   explainKafkaError,
+  KAFKA_ENV,
   secureKafkaConfigFromEnv,
 } from "../../lib/kafka/mod.ts";
 import {
   ensureStoreKeys,
   FINAL_TOPICS,
+  PRINCIPALS,
   setupFinalTopology,
   storeKeysFile,
   STORES,
 } from "../../lib/marketplace/mod.ts";
 
-/** Operations a grant gives on `topic` (literal name, or a prefix of it). */
-function opsOn(acls: AclGrant[], principal: string, topic: string): string[] {
-  return [
-    ...new Set(
-      acls.filter((a) =>
-        a.principal === principal && a.resourceType === "topic" &&
-        (a.pattern === "prefixed" ? topic.startsWith(a.resourceName) : a.resourceName === topic)
-      ).map((a) => a.operation),
-    ),
-  ].sort();
+const PRINCIPAL_ORDER: string[] = Object.values(PRINCIPALS).map((p) => `User:${p}`);
+
+/** How a grant's resource reads in the table: a topic by name, other resources typed, `*` = prefix. */
+function resourceLabel(a: AclGrant): string {
+  const name = `${a.resourceName}${a.pattern === "prefixed" ? "*" : ""}`;
+  return a.resourceType === "topic" ? name : `${a.resourceType}:${name}`;
+}
+
+/**
+ * The ACL table, one row per principal × resource with its operations, in at most 100 columns:
+ * the final topics first (in declared order), then prefixes, groups and transactional ids.
+ */
+function aclTable(acls: AclGrant[]): string[] {
+  const topicOrder = FINAL_TOPICS.map((t) => t.topic);
+  const rank = (a: AclGrant) => {
+    const i = a.resourceType === "topic" && a.pattern !== "prefixed"
+      ? topicOrder.indexOf(a.resourceName)
+      : -1;
+    return i >= 0 ? i : topicOrder.length + 1;
+  };
+  const rows = new Map<
+    string,
+    { principal: string; resource: string; ops: Set<string>; order: number[] }
+  >();
+  for (const a of acls) {
+    const principal = a.principal.replace(/^User:/, "");
+    const resource = resourceLabel(a);
+    const key = `${a.principal}\u0000${resource}`;
+    const p = PRINCIPAL_ORDER.indexOf(a.principal);
+    const row = rows.get(key) ??
+      { principal, resource, ops: new Set(), order: [p < 0 ? 99 : p, rank(a)] };
+    row.ops.add(a.operation);
+    rows.set(key, row);
+  }
+  const sorted = [...rows.values()].sort((x, y) =>
+    x.order[0] - y.order[0] || x.order[1] - y.order[1] || x.resource.localeCompare(y.resource)
+  );
+  const w1 = Math.max(9, ...sorted.map((r) => r.principal.length));
+  const w2 = Math.max(8, ...sorted.map((r) => r.resource.length));
+  const line = (a: string, b: string, c: string) =>
+    `  ${a.padEnd(w1)}  ${b.padEnd(w2)}  ${c}`.trimEnd().slice(0, 100);
+  const out = [line("PRINCIPAL", "RESOURCE", "OPERATIONS")];
+  let last = "";
+  for (const r of sorted) {
+    out.push(
+      line(r.principal === last ? "" : r.principal, r.resource, [...r.ops].sort().join(", ")),
+    );
+    last = r.principal;
+  }
+  return out;
 }
 
 await runMain(async () => {
@@ -45,22 +87,12 @@ await runMain(async () => {
     await admin.disconnect().catch(() => {});
   }
   console.log(`Topics ready: ${FINAL_TOPICS.map((t) => t.topic).join(", ")}`);
-  const principals = [...new Set(acls.map((a) => a.principal))].sort();
-  console.log("ACLs on the final topics (principal × topic → operations; '-' = none):");
-  console.table(Object.fromEntries(principals.map((p) => [
-    p,
-    Object.fromEntries(
-      FINAL_TOPICS.map((t) => [t.topic, opsOn(acls, p, t.topic).join(",") || "-"]),
-    ),
-  ])));
-  const other = acls.filter((a) => a.resourceType !== "topic" || a.pattern === "prefixed");
-  console.log("Group, transactional id and prefixed grants:");
-  console.table(other.map((a) => ({
-    principal: a.principal,
-    resource: `${a.resourceType}:${a.resourceName}${a.pattern === "prefixed" ? "*" : ""}`,
-    operation: a.operation,
-  })));
+  console.log(
+    "ACLs of cluster A (topic = literal name, * = prefix; every other principal: nothing;",
+  );
+  console.log("  user admin is the super user):");
+  for (const l of aclTable(acls)) console.log(l);
   const file = storeKeysFile();
   const keys = await ensureStoreKeys(STORES, file);
   console.log(`Store keys of ${Object.keys(keys).length} stores in ${file} (mode 0600)`);
-});
+}, SPEC);

@@ -5,7 +5,7 @@
  * SHOP API, each store with its own key, and prints what was accepted and refused.
  * Exit code 1 when anything was refused.
  */
-import { ConfigError, flagInt, parseFlags, runMain } from "../../lib/env/mod.ts";
+import { ConfigError, defineTask, flagInt, runMain } from "../../lib/env/mod.ts";
 import {
   generateProducts,
   loadStoreKeys,
@@ -38,8 +38,32 @@ async function readProducts(file: string): Promise<unknown[]> {
   }
 }
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["file", "generate", "seed", "url", "batch"] });
+const SPEC = defineTask({
+  task: "final:shop",
+  summary:
+    "Sends a product catalogue to the SHOP API: the sample, a file (JSON array or NDJSON) or N generated products.",
+  flags: {
+    file: {
+      type: "string",
+      default: "the sample catalogue",
+      valueName: "FILE",
+      description: "products file (JSON array or NDJSON)",
+    },
+    generate: { type: "string", valueName: "N", description: "generate N products instead" },
+    seed: { type: "string", default: "1", valueName: "N", description: "seed of --generate" },
+    url: {
+      type: "string",
+      default: "http://127.0.0.1:<shop-api port>",
+      valueName: "URL",
+      description: "SHOP API URL",
+    },
+    batch: { type: "string", default: "500", valueName: "N", description: "products per request" },
+  },
+  examples: ["deno task final:shop", "deno task final:shop --generate 10000"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   if (flags.values.file && flags.values.generate) {
     throw new ConfigError("Use --file or --generate, not both");
   }
@@ -90,4 +114,4 @@ await runMain(async () => {
     `accepted per store: ${[...perStore].map(([s, n]) => `${s}=${n}`).join(", ") || "none"}`,
   );
   if (summary.refused > 0) Deno.exit(1);
-});
+}, SPEC);

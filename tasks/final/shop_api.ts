@@ -5,8 +5,13 @@
  * SHOP_API_HOST (default 127.0.0.1; 0.0.0.0 in a container), SHOP_API_KEYS_FILE, KAFKA_*.
  * Runs until SIGINT/SIGTERM, then flushes what it accepted.
  */
-import { envInt, envString, runMain } from "../../lib/env/mod.ts";
-import { createKafka, explainKafkaError, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { defineTask, envInt, envString, runMain } from "../../lib/env/mod.ts";
+import {
+  createKafka,
+  explainKafkaError,
+  KAFKA_ENV,
+  secureKafkaConfigFromEnv,
+} from "../../lib/kafka/mod.ts";
 import {
   loadStoreKeys,
   PRINCIPALS,
@@ -14,6 +19,19 @@ import {
   startShopApi,
   storeKeysFile,
 } from "../../lib/marketplace/mod.ts";
+
+const SPEC = defineTask({
+  task: "final:shop-api",
+  summary:
+    "The SHOP API: POST /products (one, array or NDJSON) with per-store keys → input-products on cluster A as shop-api. Runs until Ctrl-C.",
+  env: {
+    ...KAFKA_ENV,
+    SHOP_API_PORT: { description: "HTTP port", default: "the topology's port + STACK_PORT_OFFSET" },
+    SHOP_API_HOST: { description: "address to listen on", default: "127.0.0.1" },
+    SHOP_API_KEYS_FILE: { description: "store keys file", default: "<stack>/final/shop-keys.json" },
+  },
+  examples: ["deno task final:shop-api"],
+});
 
 await runMain(async () => {
   const port = envInt("SHOP_API_PORT", { default: servicePort("shop-api"), min: 0, max: 65_535 });
@@ -35,4 +53,4 @@ await runMain(async () => {
   await stop.promise;
   await api.close();
   console.log("SHOP API stopped");
-});
+}, SPEC);

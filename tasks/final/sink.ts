@@ -7,9 +7,28 @@
  * Env: CONNECT_URL, POSTGRES_URL, FINAL_KAFKA_BOOTSTRAP_SERVERS + CONNECT_CLIENT_PROPERTIES
  * (default: the local stack's).
  */
-import { runMain } from "../../lib/env/mod.ts";
+import { defineTask, runMain, SERVICE_ENV } from "../../lib/env/mod.ts";
 import { ConnectClient, postgresUrlFromEnv } from "../../lib/connect/mod.ts";
 import { registerFinalConnectors } from "../../lib/marketplace/mod.ts";
+
+const SPEC = defineTask({
+  task: "final:sink",
+  summary:
+    "Registers the final project's connectors (Debezium CDC of forbidden_products, JDBC sink of products) and waits until both run.",
+  env: {
+    ...SERVICE_ENV.connect,
+    ...SERVICE_ENV.postgres,
+    FINAL_KAFKA_BOOTSTRAP_SERVERS: {
+      description: "cluster A for the connectors",
+      default: "the stack's secure cluster",
+    },
+    CONNECT_CLIENT_PROPERTIES: {
+      description: "client properties file of principal connect",
+      default: "the stack's",
+    },
+  },
+  examples: ["deno task final:sink"],
+});
 
 await runMain(async () => {
   const connect = new ConnectClient();
@@ -21,4 +40,4 @@ await runMain(async () => {
       }`,
     );
   }
-});
+}, SPEC);

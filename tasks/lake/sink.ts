@@ -11,13 +11,14 @@
  */
 import {
   ConfigError,
+  defineTask,
   envChoice,
   envInt,
   envString,
-  parseFlags,
   runMain,
+  SERVICE_ENV,
 } from "../../lib/env/mod.ts";
-import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { createKafka, KAFKA_ENV, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { serveMetrics } from "../../lib/monitoring/mod.ts";
 import {
   type CrashPoint,
@@ -27,8 +28,33 @@ import {
   WebHdfs,
 } from "../../lib/lake/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, { boolean: ["drain"] });
+const SPEC = defineTask({
+  task: "lake:sink",
+  summary:
+    "The exactly-once lake sink: topics → Parquet on HDFS under LAKE_ROOT/<topic>/dt=…/hour=…; serves /metrics. Runs until Ctrl-C (or --drain).",
+  flags: {
+    drain: {
+      type: "boolean",
+      description: "stop once every partition is written up to its current end",
+    },
+  },
+  env: {
+    ...KAFKA_ENV,
+    ...SERVICE_ENV.webhdfs,
+    LAKE_TOPICS: { description: "topic=schema pairs, comma-separated", default: "orders=order" },
+    LAKE_GROUP_ID: { description: "consumer group", default: "lake-sink" },
+    LAKE_ROOT: { description: "HDFS folder of the raw zone", default: "/lake/raw" },
+    LAKE_ROLL_RECORDS: { description: "records per file at most", default: "100000" },
+    LAKE_ROLL_BYTES: { description: "bytes per file at most", default: "67108864" },
+    LAKE_ROLL_INTERVAL_MS: { description: "longest time a file stays open", default: "60000" },
+    LAKE_PARQUET_WRITER: { description: "parquet-wasm or parquetjs", default: "parquet-wasm" },
+    LAKE_METRICS_PORT: { description: "port of /metrics", default: "9468 + STACK_PORT_OFFSET" },
+  },
+  examples: ["deno task lake:sink --drain"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   const topics = parseLakeTopics(envString("LAKE_TOPICS", "orders=order"));
   const crashRaw = Deno.env.get("LAKE_CRASH"); // fault injection for tests: after-rename:3
   if (crashRaw && !/^(after-temp-write|after-rename):[1-9]\d*$/.test(crashRaw)) {
@@ -93,4 +119,4 @@ await runMain(async () => {
     await sink.drained();
     await stop();
   }
-});
+}, SPEC);

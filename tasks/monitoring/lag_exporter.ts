@@ -3,13 +3,46 @@
  * group lag of the cluster in KAFKA_BOOTSTRAP_SERVERS on /metrics (and /healthz). The stack
  * starts it with `--monitoring`; Prometheus scrapes it.
  */
-import { ConfigError, parseFlags, parseIntValue, runMain, sleep } from "../../lib/env/mod.ts";
-import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import {
+  ConfigError,
+  defineTask,
+  parseIntValue,
+  runMain,
+  SERVICE_ENV,
+  sleep,
+} from "../../lib/env/mod.ts";
+import { createKafka, KAFKA_ENV, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { collectLag } from "../../lib/monitoring/mod.ts";
 import { counter, serveMetrics } from "../../lib/monitoring/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["port", "interval-ms", "stack-dir"] });
+const SPEC = defineTask({
+  task: "monitoring:lag-exporter",
+  summary:
+    "Consumer-group lag of every group on the main cluster as Prometheus metrics on /metrics; registers with the stack's Prometheus.",
+  flags: {
+    port: { type: "string", default: "9308", valueName: "PORT", description: "port of /metrics" },
+    "interval-ms": {
+      type: "string",
+      default: "5000",
+      valueName: "MS",
+      description: "how often lag is read",
+    },
+    "stack-dir": {
+      type: "string",
+      default: "STACK_DIR or .stack",
+      valueName: "DIR",
+      description: "stack folder whose Prometheus to register with",
+    },
+  },
+  env: {
+    ...KAFKA_ENV,
+    ...SERVICE_ENV.stack,
+  },
+  examples: ["deno task monitoring:lag-exporter --port 9308"],
+});
+
+await runMain(async (cli) => {
+  const flags = cli;
   if (flags.positional.length) throw new ConfigError(`Unexpected '${flags.positional[0]}'`);
   const port = parseIntValue("--port", flags.values.port ?? "9308", { min: 0, max: 65535 });
   const interval = parseIntValue("--interval-ms", flags.values["interval-ms"] ?? "5000", {
@@ -33,4 +66,4 @@ await runMain(async () => {
     }
     await sleep(interval);
   }
-});
+}, SPEC);

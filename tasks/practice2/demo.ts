@@ -8,7 +8,7 @@
  * and prints what was produced and consumed. The stack keeps running afterwards
  * (`deno task stack down` stops it). Exit code 1 when a consumer missed an order.
  */
-import { envInt, envNumber, runMain, sleep } from "../../lib/env/mod.ts";
+import { defineTask, envInt, envNumber, runMain, SERVICE_ENV, sleep } from "../../lib/env/mod.ts";
 import {
   createKafka,
   describePartitions,
@@ -23,6 +23,18 @@ import { SerializationError } from "../../lib/schemas/mod.ts";
 import { Stack } from "../../lib/stack/mod.ts";
 
 const step = (s: string) => console.log(`\n== ${s}`);
+
+const SPEC = defineTask({
+  task: "demo:practice2",
+  summary:
+    "Practice 2 end to end on a real local cluster: brings up the stack, creates orders, runs both consumers, produces orders (one unserializable, one malformed to the DLQ) and prints what each consumer got.",
+  env: {
+    ...SERVICE_ENV.stack,
+    SEND_MSG_COUNT: { description: "orders to produce", default: "20" },
+    SEND_MSG_INTERVAL_SECONDS: { description: "pause between orders", default: "0.1" },
+  },
+  examples: ["deno task demo:practice2"],
+});
 
 await runMain(async () => {
   const count = envInt("SEND_MSG_COUNT", { default: 20, min: 1, max: 100_000 });
@@ -128,4 +140,4 @@ await runMain(async () => {
     console.error("A consumer missed orders within 60 s — see the log above.");
     Deno.exit(1);
   }
-});
+}, SPEC);
