@@ -49,6 +49,8 @@ export interface ActivityOptions {
   start?: number;
   /** Days the activity spans. @default 2 */
   days?: number;
+  /** Hours it spans instead of `days` (fewer lake files: one per hour and partition). */
+  hours?: number;
   /** Id prefix, so runs do not collide. @default "g" */
   prefix?: string;
 }
@@ -96,7 +98,7 @@ export function generateActivity(options: ActivityOptions = {}): Activity {
   if (users < 10) throw new RangeError(`'users' must be at least 10: current value is ${users}`);
   const hour = 3_600_000;
   const start = options.start ?? Math.floor((Date.now() - days * 24 * hour) / hour) * hour;
-  const span = days * 24 * hour - hour;
+  const span = (options.hours ?? days * 24) * hour - hour / 2;
   const rnd = prng(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
   const iso = (ms: number) => new Date(ms).toISOString();

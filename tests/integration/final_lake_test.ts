@@ -75,21 +75,21 @@ print(json.dumps({"rows": rows, "offsets": offsets, "keys": keys, "cols": cols, 
   }
 }
 
-async function readTopic(
+async function readTopics(
   kafka: Kafka,
-  topic: string,
+  topics: string[],
   done: (n: number) => boolean,
   what: string,
-): Promise<{ key: string; value: string; headers: Record<string, string> }[]> {
+): Promise<{ topic: string; key: string; value: string; headers: Record<string, string> }[]> {
   const consumer = kafka.consumer({ groupId: unique("final-lake-reader"), sessionTimeout: 10_000 });
-  const seen: { key: string; value: string; headers: Record<string, string> }[] = [];
+  const seen: { topic: string; key: string; value: string; headers: Record<string, string> }[] = [];
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.subscribe({ topics, fromBeginning: true });
   await consumer.run({
-    eachMessage: ({ message }) => {
+    eachMessage: ({ topic, message }) => {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
-      seen.push({ key: String(message.key), value: String(message.value), headers });
+      seen.push({ topic, key: String(message.key), value: String(message.value), headers });
       return Promise.resolve();
     },
   });
@@ -106,7 +106,11 @@ const close = (a: unknown, b: number, what: string, eps = 0.011) =>
   assert.ok(Math.abs(Number(a) - b) <= eps, `${what}: ${a} ≠ ${b}`);
 
 Deno.test("final lake → marts (DuckDB, Spark) → recommendations on cluster A", async () => {
+  const t0 = performance.now();
+  const step = (what: string) =>
+    console.error(`  ${((performance.now() - t0) / 1000).toFixed(1)}s ${what}`);
   await testStack({ hdfs: true, secure: true });
+  step("stack up");
   const kafkaB = await testKafka("final-lake-test"); // the plaintext cluster stands in for B
   const bootstrapB = localEndpoints(TEST_ENV.STACK_DIR).kafka.main;
   const kafkaA = createKafka(
@@ -128,12 +132,22 @@ Deno.test("final lake → marts (DuckDB, Spark) → recommendations on cluster A
   }
   await adminB.disconnect();
 
-  const data = generateActivity({ users: 80, products: 30, prefix: id, seed: 11 });
+  // Two hours across midnight (UTC): two days in the daily marts, few lake files.
+  const midnight = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+  const data = generateActivity({
+    users: 80,
+    products: 30,
+    prefix: id,
+    seed: 11,
+    start: midnight - 3_600_000,
+    hours: 2,
+  });
   const counts = await produceActivity(kafkaB, data, {
     topicPrefix: prefix,
     invalidPerTopic: INVALID,
   });
 
+  step("topology and data");
   // 1. The lake sink, as a task process, drains the four topics.
   const sink = await runTask("final:lake", ["--drain"], {
     LAKE_BOOTSTRAP_SERVERS: bootstrapB,
@@ -141,10 +155,13 @@ Deno.test("final lake → marts (DuckDB, Spark) → recommendations on cluster A
     LAKE_ROOT: root,
     LAKE_GROUP_ID: id,
     LAKE_METRICS_PORT: "0",
+    LAKE_ROLL_INTERVAL_MS: "2000",
     KAFKAJS_LOG_LEVEL: "ERROR",
   });
   assert.equal(sink.code, 0, sink.stderr.slice(-3000));
+  console.error(sink.stderr.split("\n").filter((l) => /final lake|assigned/.test(l)).join("\n"));
 
+  step("lake sink drained");
   // 2. Every valid record in Parquet exactly once (DuckDB in Python reads it); products flat.
   const expectedKeys: Record<string, string[]> = {
     products: data.products.map((p) => p.product_id),
@@ -168,13 +185,21 @@ Deno.test("final lake → marts (DuckDB, Spark) → recommendations on cluster A
       }
     }
   }
+  step("lake checked");
   // 3. The malformed records are in the DLQs, with the reason.
+  const dead = await readTopics(
+    kafkaB,
+    MIRRORED_TOPICS.map((t) => dlqTopic(prefix + t)),
+    (n) => n >= INVALID * MIRRORED_TOPICS.length,
+    "dead letters",
+  );
   for (const t of MIRRORED_TOPICS) {
-    const dead = await readTopic(kafkaB, dlqTopic(prefix + t), (n) => n >= INVALID, `${t} DLQ`);
-    assert.equal(dead.length, INVALID, `${t}: dead letters`);
-    for (const d of dead) assert.ok(d.headers[DLQ_HEADERS.error], `${t}: DLQ reason header`);
+    const mine = dead.filter((d) => d.topic === dlqTopic(prefix + t));
+    assert.equal(mine.length, INVALID, `${t}: dead letters`);
+    for (const d of mine) assert.ok(d.headers[DLQ_HEADERS.error], `${t}: DLQ reason header`);
   }
 
+  step("DLQs checked");
   // 4. The DuckDB jobs write the marts and publish the recommendations to cluster A.
   const env = { LAKE_ROOT: root, MARTS_ROOT: marts, LAKE_TOPIC_PREFIX: prefix };
   const duck = await runTask("final:analytics", ["--engine", "duckdb", "--top", "2"], env);
@@ -182,6 +207,7 @@ Deno.test("final lake → marts (DuckDB, Spark) → recommendations on cluster A
   const first: Record<string, Record<string, unknown>[]> = {};
   for (const m of MARTS) first[m.name] = await readMart(hdfs, m.name, marts);
 
+  step("duckdb jobs");
   // product_stats against the generated events.
   const stats = new Map<
     string,
@@ -272,6 +298,7 @@ Deno.test("final lake → marts (DuckDB, Spark) → recommendations on cluster A
     );
   }
 
+  step("marts checked");
   // 5. The recommendations on cluster A, read back as admin.
   const recUsers = new Set(first.recommendations.map((r) => String(r.user_id)));
   const published = new Map<string, Recommendation>();
@@ -297,6 +324,7 @@ Deno.test("final lake → marts (DuckDB, Spark) → recommendations on cluster A
     for (const p of rec.products) assert.ok(!bought.has(`${rec.user_id}|${p.product_id}`));
   }
 
+  step("recommendations on A");
   // 6. Idempotence: a second run leaves every mart as it was.
   const again = await runTask("final:analytics", ["--engine", "duckdb", "--no-publish"], env);
   assert.equal(again.code, 0, again.stderr.slice(-3000));
@@ -304,7 +332,14 @@ Deno.test("final lake → marts (DuckDB, Spark) → recommendations on cluster A
     assert.deepEqual(await readMart(hdfs, m.name, marts), first[m.name], `${m.name} changed`);
   }
 
-  // 7. Spark agrees with DuckDB, row for row (numbers to 1e-6).
+  step("second run");
+  // 7. Spark agrees with DuckDB, row for row (numbers to 1e-6). Spark local[2] takes ~2.5 min
+  // on the 2-core CI machine, so it runs here only with FINAL_LAKE_SPARK=1; bench:analytics
+  // checks the same parity on every run.
+  if (Deno.env.get("FINAL_LAKE_SPARK") !== "1") {
+    await hdfs.delete(`/${id}`, { recursive: true });
+    return;
+  }
   const sparkMarts = `/${id}/marts-spark`;
   const spark = await runTask("final:analytics", ["--engine", "spark", "--no-publish"], {
     ...env,
@@ -324,5 +359,6 @@ Deno.test("final lake → marts (DuckDB, Spark) → recommendations on cluster A
       }
     });
   }
+  step("spark parity");
   await hdfs.delete(`/${id}`, { recursive: true });
 });
