@@ -22,6 +22,13 @@ import {
   STORES,
 } from "../../lib/marketplace/mod.ts";
 
+const SPEC = defineTask({
+  task: "final:setup",
+  summary:
+    "Creates the final project's topics and ACLs on the secure cluster (idempotent), the SHOP API's store keys, and prints the ACL table.",
+  env: { ...KAFKA_ENV },
+});
+
 const PRINCIPAL_ORDER: string[] = Object.values(PRINCIPALS).map((p) => `User:${p}`);
 
 /** How a grant's resource reads in the table: a topic by name, other resources typed, `*` = prefix. */
