@@ -27,6 +27,7 @@ const SPEC = defineTask({
   summary:
     "Creates the final project's topics and ACLs on the secure cluster (idempotent), the SHOP API's store keys, and prints the ACL table.",
   env: { ...KAFKA_ENV },
+  examples: ["deno task final:setup"],
 });
 
 const PRINCIPAL_ORDER: string[] = Object.values(PRINCIPALS).map((p) => `User:${p}`);
