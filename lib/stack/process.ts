@@ -100,19 +100,42 @@ function signal(pid: number, sig: Deno.Signal): void {
   }
 }
 
-/** Waits until the process is gone or the timeout passes; returns whether it is gone. */
+/**
+ * True while any live process belongs to process group `pgid` (a service's wrapper may exit
+ * before the JVM it started, which is in the same group).
+ */
+export function groupAlive(pgid: number): boolean {
+  try {
+    for (const e of Deno.readDirSync("/proc")) {
+      if (!/^\d+$/.test(e.name)) continue;
+      try {
+        const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+        const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        if (Number(pgrp) === pgid && state !== "Z" && state !== "X") return true;
+      } catch { /* gone meanwhile */ }
+    }
+  } catch { /* no /proc: fall back to the pid alone */ }
+  return false;
+}
+
+/**
+ * Waits until the process — and every process of its group — is gone or the timeout passes;
+ * returns whether they are gone.
+ */
 export async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const gone = () => !isAlive(pid) && !groupAlive(pid);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!isAlive(pid)) return true;
+    if (gone()) return true;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return !isAlive(pid);
+  return gone();
 }
 
 /**
  * Stops the process named by a pid file: SIGTERM to its process group, then SIGKILL after
- * `graceMs`. Removes the pid file. Returns the pid that was stopped, or undefined.
+ * `graceMs`, and returns only once the process and its group have exited (or says which one
+ * would not). Removes the pid file. Returns the pid that was stopped, or undefined.
  */
 export async function stopProcess(
   pidFile: string,
@@ -123,7 +146,9 @@ export async function stopProcess(
     signal(st.pid, "SIGTERM");
     if (!(await waitGone(st.pid, graceMs))) {
       signal(st.pid, "SIGKILL");
-      await waitGone(st.pid, 5_000);
+      if (!(await waitGone(st.pid, 5_000))) {
+        console.error(`process ${st.pid} (${pidFile}) would not exit, even after SIGKILL`);
+      }
     }
   }
   await Deno.remove(pidFile).catch(() => {});
