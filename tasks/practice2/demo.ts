@@ -15,6 +15,7 @@ import {
   dlqTopic,
   ensureTopic,
   formatDescription,
+  topicConfig,
 } from "../../lib/kafka/mod.ts";
 import { type ConsumedOrder, OrderConsumer } from "../../lib/course/practice2/mod.ts";
 import { OrderProducer, sampleOrder, unserializableOrder } from "../../lib/course/practice2/mod.ts";
@@ -55,7 +56,12 @@ await runMain(async () => {
   await admin.connect();
   await ensureTopic(admin, ORDERS_TOPIC);
   console.log(
-    formatDescription(ORDERS_TOPIC.topic, await describePartitions(admin, ORDERS_TOPIC.topic)),
+    // Described exactly as `deno task practice2:topic` does: partitions and the topic's configs.
+    formatDescription(
+      ORDERS_TOPIC.topic,
+      await describePartitions(admin, ORDERS_TOPIC.topic),
+      await topicConfig(admin, ORDERS_TOPIC.topic),
+    ),
   );
   await admin.disconnect();
 
