@@ -20,3 +20,5 @@ export * from "./activity_gen.ts";
 export * from "./publish.ts";
 export * from "./marts.ts";
 export * from "./notebooks.ts";
+export * from "./stages.ts";
+export * from "./platform.ts";

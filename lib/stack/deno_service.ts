@@ -32,6 +32,13 @@ export interface DenoServiceOptions {
   args?: string[];
   /** Extra environment. @default {} */
   env?: Record<string, string>;
+  /**
+   * Pass `--port=<port>` and `--stack-dir=<dir>` to the script. Off for a task whose strict
+   * flags do not declare them: its port then comes from `env`, and the environment is also
+   * written to `<dir>/<name>/service.env`, passed as `--env-file`, whose path ties the pid to
+   * this stack (so `stack down` stops it too). @default true
+   */
+  flags?: boolean;
 }
 
 /** A Deno task run as a service; see the module doc. */
@@ -54,26 +61,36 @@ export class DenoService implements Service {
   get pidFile(): string {
     return join(this.root, "pid");
   }
+  /** File of the service's environment when it takes no flags. */
+  get envFile(): string {
+    return join(this.root, "service.env");
+  }
   /** Marker in the command line that ties the pid to this stack. */
   get #marker(): string {
-    return `--stack-dir=${this.#options.dir}`;
+    return this.#options.flags === false
+      ? `--env-file=${this.envFile}`
+      : `--stack-dir=${this.#options.dir}`;
   }
 
   async start(): Promise<void> {
     if (readPid(this.pidFile, this.#marker).state !== "running") {
       await Deno.mkdir(this.root, { recursive: true });
       await requireFreePorts(this.name, [this.port]);
+      const env = { ...this.#options.env, STACK_DIR: this.#options.dir };
+      const script = join(PROJECT_ROOT, this.#options.script);
+      let args = [script, `--port=${this.port}`, this.#marker];
+      if (this.#options.flags === false) {
+        const quote = (v: string) => JSON.stringify(v); // dotenv double quotes, escapes as JSON
+        await Deno.writeTextFile(
+          this.envFile,
+          Object.entries(env).map(([k, v]) => `${k}=${quote(v)}\n`).join(""),
+        );
+        args = [this.#marker, script];
+      }
       await startDetached({
         cmd: Deno.execPath(),
-        args: [
-          "run",
-          "-A",
-          join(PROJECT_ROOT, this.#options.script),
-          `--port=${this.port}`,
-          this.#marker,
-          ...(this.#options.args ?? []),
-        ],
-        env: { ...this.#options.env, STACK_DIR: this.#options.dir },
+        args: ["run", "-A", ...args, ...(this.#options.args ?? [])],
+        env,
         log: this.log,
         pidFile: this.pidFile,
         cwd: PROJECT_ROOT,
