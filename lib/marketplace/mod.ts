@@ -22,3 +22,4 @@ export * from "./marts.ts";
 export * from "./notebooks.ts";
 export * from "./stages.ts";
 export * from "./platform.ts";
+export * from "./dashboard.ts";

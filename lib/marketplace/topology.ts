@@ -181,6 +181,8 @@ export const SERVICE_PORTS = {
   "lake-sink": 8480,
   /** Cluster health of A and B plus the analytics job status (`final:exporter`). */
   "platform-exporter": 8580,
+  /** The key panels as one HTML page (`final:dashboard`). */
+  dashboard: 8680,
 } as const;
 
 /** A Deno service of the platform. */

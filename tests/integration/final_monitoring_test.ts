@@ -1,0 +1,258 @@
+/**
+ * Monitoring of the platform on the live stack: Prometheus loads the platform's rules and
+ * scrapes `final:exporter` (clusters A and B); every panel query of the platform's dashboards
+ * is accepted by Prometheus; a DLQ-growth drill (records into a `*.dlq` topic of cluster B)
+ * fires FinalDlqGrowth in `/api/v1/alerts`; `final:dashboard`'s page renders in headless
+ * Chromium with data drawn on its charts. Adds the monitoring services to the shared stack
+ * (never stops them or anything else).
+ */
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import puppeteer from "puppeteer-core";
+import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import { expandExpr, loadDashboardPanels, serveDashboard } from "../../lib/marketplace/mod.ts";
+import { eventually, spawnTask, TEST_ENV, testStack, unique } from "../_stack.ts";
+import { localEndpoints } from "../../lib/env/mod.ts";
+
+const stack = await testStack({ monitoring: true });
+const prom = stack.prometheus!.url();
+// Cluster B from the stack, or from its endpoints file (stack.json may be rewritten meanwhile by
+// another test file that adds and removes services).
+const bBootstrap = stack.mirrorKafka?.bootstrap() ??
+  localEndpoints(TEST_ENV.STACK_DIR).kafka.mirror;
+
+/**
+ * Runs in the page: per panel, the series it has and the pixels of the series' colours on its
+ * canvas (the drawn lines — axes and grid are grey/black, so an empty chart counts 0).
+ */
+const COUNT_DRAWN_PIXELS = `(() => {
+  const palette = [[31,119,180],[214,39,40],[44,160,44],[255,127,14],[148,103,189],[140,86,75],
+    [227,119,194],[23,190,207]];
+  return [...document.querySelectorAll(".panel")].map((el) => {
+    const canvas = el.querySelector("canvas");
+    let pixels = 0;
+    if (canvas) {
+      const px = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+      for (let i = 0; i < px.length; i += 4) {
+        if (px[i + 3] < 200) continue;
+        if (palette.some(([r, g, b]) => Math.abs(px[i] - r) < 12 && Math.abs(px[i + 1] - g) < 12 &&
+          Math.abs(px[i + 2] - b) < 12)) pixels++;
+      }
+    }
+    return { title: el.dataset.title, series: Number(el.dataset.series), pixels };
+  });
+})()`;
+
+async function promQuery(expr: string) {
+  const res = await fetch(`${prom}/api/v1/query?query=${encodeURIComponent(expr)}`);
+  return await res.json();
+}
+
+/** `final:exporter` for this file, scraped by the stack's Prometheus. */
+async function startExporter() {
+  const task = await spawnTask("final:exporter", ["--port", "0", "--interval-ms", "2000"]);
+  const address = await eventually(
+    () => task.lines.map((l) => l.match(/http:\/\/(127\.0\.0\.1:\d+)\/metrics/)?.[1]).find(Boolean),
+    30_000,
+    "the exporter's address",
+  );
+  await eventually(
+    async () => {
+      const r = await promQuery(`up{job="deno", instance="${address}"} == 1`);
+      return r.data.result.length > 0;
+    },
+    60_000,
+    `Prometheus scraping the exporter at ${address}`,
+  );
+  return {
+    address,
+    stop: async () => {
+      task.child.kill("SIGTERM");
+      await task.done();
+    },
+  };
+}
+
+Deno.test("final monitoring: rules, panel queries, DLQ drill, dashboard page in Chromium", async (t) => {
+  assert.ok(bBootstrap, "the shared stack runs cluster B (mirror)");
+  // Prometheus may still hold the config from before this file: reload to load the rules.
+  await fetch(`${prom}/-/reload`, { method: "POST" }).then((r) => r.body?.cancel());
+  const t0 = Date.now();
+  const exporter = await startExporter();
+  console.error(`exporter scraped after ${Date.now() - t0} ms`);
+  try {
+    await t.step("Prometheus evaluates every platform rule", async () => {
+      const rules = await (await fetch(`${prom}/api/v1/rules`)).json();
+      const loaded = new Map<string, string>(
+        rules.data.groups.flatMap((g: { rules: { name: string; health: string }[] }) =>
+          g.rules.map((r) => [r.name, r.health])
+        ),
+      );
+      const { parse } = await import("yaml");
+      const file = parse(
+        await Deno.readTextFile(
+          new URL("../../compose/prometheus/alerts_final.yml", import.meta.url),
+        ),
+      );
+      const names: string[] = file.groups.flatMap((g: { rules: { alert: string }[] }) =>
+        g.rules.map((r) => r.alert)
+      );
+      for (const n of names) assert.ok(loaded.has(n), `${n} loaded`);
+      await eventually(
+        () => names.every((n) => loaded.get(n) === "ok") || undefined,
+        1,
+        "every rule healthy",
+      ).catch(() => {});
+      for (const n of names) assert.notEqual(loaded.get(n), "err", `${n} evaluates`);
+    });
+
+    await t.step("the exporter's view of A and B reaches Prometheus", async () => {
+      const up = await eventually(
+        async () => {
+          const r = await promQuery("sum by (cluster) (kafka_cluster_broker_up)");
+          return r.data.result.length === 2 ? r.data.result : undefined;
+        },
+        30_000,
+        "brokers of A and B in Prometheus",
+      );
+      const byCluster = Object.fromEntries(
+        up.map((s: { metric: { cluster: string }; value: [number, string] }) => [
+          s.metric.cluster,
+          Number(s.value[1]),
+        ]),
+      );
+      assert.equal(byCluster.A, 3, "cluster A: 3 brokers up");
+      assert.ok(byCluster.B >= 1, "cluster B: its brokers up");
+    });
+
+    await t.step("every dashboard panel's PromQL is accepted by the live Prometheus", async () => {
+      const panels = await loadDashboardPanels();
+      assert.ok(panels.length >= 20, `${panels.length} panels`);
+      const failed: string[] = [];
+      for (const p of panels) {
+        for (const target of p.targets) {
+          const body = await promQuery(expandExpr(target.expr, 1800, 15));
+          if (body.status !== "success") failed.push(`${p.title}: ${body.error}`);
+        }
+      }
+      assert.deepEqual(failed, []);
+    });
+
+    await t.step("drill: records into a *.dlq topic of B fire FinalDlqGrowth", async () => {
+      const kafka = createKafka(
+        kafkaConfigFromEnv({ clientId: "monitoring-drill", logLevel: "ERROR" }, {
+          get: (n) => n === "KAFKA_BOOTSTRAP_SERVERS" ? bBootstrap : undefined,
+        }),
+      );
+      const topic = `${unique("drill-events")}.dlq`;
+      const admin = kafka.admin();
+      await admin.connect();
+      const producer = kafka.producer({ idempotent: true });
+      try {
+        await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+        // Prometheus first sees the DLQ empty, then growing.
+        await eventually(
+          async () => {
+            const r = await promQuery(
+              `kafka_cluster_topic_end_offset{cluster="B", topic="${topic}"}`,
+            );
+            return r.data.result.length > 0;
+          },
+          30_000,
+          `${topic} at 0 in Prometheus`,
+        );
+        assert.equal(
+          (await (await fetch(`${prom}/api/v1/alerts`)).json()).data.alerts
+            .filter((a: { labels: Record<string, string> }) => a.labels.topic === topic).length,
+          0,
+          "no alert before the drill",
+        );
+        await producer.connect();
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: [1, 2, 3].map((i) => ({
+            key: `poison-${i}`,
+            value: Buffer.from([0xff, 0xfe, i]), // not UTF-8, not JSON: what a DLQ receives
+            headers: { "dlq.error": "drill: invalid record", "dlq.source.topic": "drill-events" },
+          })),
+        });
+        const alert = await eventually(
+          async () => {
+            const body = await (await fetch(`${prom}/api/v1/alerts`)).json();
+            return body.data.alerts.find((a: { labels: Record<string, string>; state: string }) =>
+              a.labels.alertname === "FinalDlqGrowth" && a.labels.topic === topic &&
+              a.state === "firing"
+            );
+          },
+          60_000,
+          `FinalDlqGrowth firing for ${topic}`,
+        );
+        assert.equal(alert.labels.cluster, "B");
+        assert.equal(alert.labels.severity, "warning");
+        assert.match(
+          alert.annotations.summary,
+          new RegExp(`^3 records reached ${topic.replace(".", "\\.")}`),
+        );
+      } finally {
+        await producer.disconnect().catch(() => {});
+        await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+        await admin.disconnect();
+      }
+    });
+
+    await t.step(
+      "final:dashboard's page renders in headless Chromium with data on its charts",
+      async () => {
+        const server = await serveDashboard({
+          prometheusUrl: prom,
+          port: 0,
+          rangeSec: 600,
+          stepSec: 5,
+        });
+        const browser = await puppeteer.launch({
+          executablePath: "/usr/bin/chromium",
+          headless: true,
+          args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        });
+        try {
+          const page = await browser.newPage();
+          const requests: string[] = [];
+          page.on("request", (r) => requests.push(r.url()));
+          await page.goto(`http://127.0.0.1:${server.addr.port}/`, { waitUntil: "load" });
+          await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
+          // Per panel: series it has, and pixels of the series' colours on its canvas (the drawn
+          // lines — axes and grid are grey/black, so an empty chart counts 0).
+          const drawn = await page.evaluate(COUNT_DRAWN_PIXELS) as {
+            title: string;
+            series: number;
+            pixels: number;
+          }[];
+          const panels = await loadDashboardPanels();
+          assert.equal(drawn.length, panels.length, "one chart box per panel");
+          const withData = drawn.filter((d) => d.series > 0);
+          for (const d of withData) {
+            assert.ok(d.pixels > 50, `${d.title}: ${d.pixels} drawn pixels`);
+          }
+          // The exporter's panels always have data on this stack.
+          for (const title of ["Brokers up (cluster A)", "Mirror: records per topic on A and B"]) {
+            const d = drawn.find((x) => x.title === title);
+            assert.ok(d && d.series > 0 && d.pixels > 50, `${title}: ${JSON.stringify(d)}`);
+          }
+          assert.ok(withData.length >= 6, `${withData.length} panels drawn with data`);
+          assert.ok(
+            requests.every((u) => u.startsWith(`http://127.0.0.1:${server.addr.port}/`)),
+            `no request leaves the page's server: ${requests}`,
+          );
+        } finally {
+          await browser.close();
+          await server.shutdown();
+        }
+      },
+    );
+  } finally {
+    const t1 = Date.now();
+    await exporter.stop();
+    console.error(`exporter stopped in ${Date.now() - t1} ms`);
+  }
+});
