@@ -34,7 +34,9 @@ export function folderOf(libRelativePath: string): string | undefined {
 
 /** Rank of a folder, or undefined for a folder the rule does not know (a new room: declare it). */
 export function rankOf(folder: string): number | undefined {
-  if (folder.startsWith("course/") || folder === "marketplace") return APPLICATION_RANK;
+  if (folder.startsWith("course/") || folder === "marketplace" || folder === "console") {
+    return APPLICATION_RANK;
+  }
   return CAPABILITY_RANKS[folder];
 }
 

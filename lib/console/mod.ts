@@ -1,0 +1,12 @@
+/**
+ * The web console (`deno task console`): the seed's Kafka UI with a login form, for every
+ * cluster the stack runs — brokers, topics, consumer groups live; messages decoded with the
+ * project's schemas and dead-letter reasons; produce and create-topic for admins.
+ * @module
+ */
+export * from "./auth.ts";
+export * from "./forms.ts";
+export * from "./decode.ts";
+export * from "./clusters.ts";
+export * from "./pages.ts";
+export * from "./server.ts";
