@@ -114,8 +114,13 @@ await runMain(async (cli) => {
       `metrics on http://${address}/metrics`,
   );
   let stopping = false;
+  // Exits at once: a collection can sit in kafkajs' retries (e.g. a topic deleted meanwhile)
+  // for minutes; nothing of it needs finishing. (No server.shutdown() either: it would wait
+  // for Prometheus' keep-alive connection to go idle.)
   const stop = () => {
     stopping = true;
+    Deno.removeSync(target);
+    Deno.exit(0);
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
