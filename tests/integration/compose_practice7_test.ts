@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { KafkaCluster } from "../../lib/stack/kafka.ts";
 import { PROJECT_ROOT } from "../../lib/env/paths.ts";
 import { APICURIO_VERSION, HADOOP_VERSION, KAFKA_VERSION } from "../../lib/stack/bundles.ts";
-import { HADOOP_TOPIC, USERS_TOPIC } from "../../lib/course/practice7/mod.ts";
+import { HADOOP_TOPIC } from "../../lib/course/practice7/mod.ts";
 import { composeConfig, denoTaskOf, kafkaDrift } from "../_compose.ts";
 
 const FILE = "compose/practice7.yaml";
@@ -56,5 +56,22 @@ Deno.test("compose/practice7.yaml passes docker compose config and agrees with t
   }
   assert.ok(s["practice7-hdfs-consumer"].command!.includes(HADOOP_TOPIC.topic));
   assert.match(s["lake-sink"].environment!.LAKE_TOPICS!, /hadoop-topic=hadoop-event/);
-  assert.equal(USERS_TOPIC.topic, "practice7-users");
+  // The producer and the consumer services meet on one topic: each one's --topic, or the
+  // default its task really prints in --help.
+  const topicOf = async (name: string): Promise<string> => {
+    const cmd = s[name].command!;
+    const i = cmd.indexOf("--topic");
+    if (i >= 0) return cmd[i + 1];
+    const help = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", denoTaskOf(s[name])!, "--help"],
+      cwd: PROJECT_ROOT,
+      stdin: "null",
+    }).output();
+    const text = new TextDecoder().decode(help.stdout);
+    const m = /--topic NAME .*\(default: ([^)]+)\)/.exec(text);
+    assert.ok(m, `${name}: --help shows the default topic:\n${text}`);
+    return m[1];
+  };
+  const written = await topicOf("practice7-producer");
+  assert.equal(await topicOf("practice7-consumer"), written, "the consumer reads what is written");
 });

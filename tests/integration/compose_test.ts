@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { KafkaCluster } from "../../lib/stack/kafka.ts";
 import { PROJECT_ROOT } from "../../lib/env/paths.ts";
 import { TEST_BROKERS } from "../../lib/stack/test_stack.ts";
-import { GROUPS, ORDERS_TOPIC, PRACTICE2_ENV } from "../../lib/course/practice2/topics.ts";
+import { ORDERS_TOPIC, PRACTICE2_ENV } from "../../lib/course/practice2/topics.ts";
+import { OrderConsumer } from "../../lib/course/practice2/consumer.ts";
+import { createKafka } from "../../lib/kafka/mod.ts";
 import { composeConfig, denoTaskOf, kafkaDrift } from "../_compose.ts";
 
 const FILE = "compose/practice2.yaml";
@@ -40,8 +42,11 @@ Deno.test("the 3-node compose files and the local stack agree on the cluster", a
 
 Deno.test("compose/practice2.yaml and the local stack agree on the cluster", async () => {
   const model = await composeConfig(FILE);
-  assert.equal(TEST_BROKERS, 3);
-  assert.deepEqual(kafkaDrift(model, new KafkaCluster({ dir: "/unused", brokers: 3 })), []);
+  // The cluster the integration tests run (TEST_BROKERS nodes), not a number written here.
+  assert.deepEqual(
+    kafkaDrift(model, new KafkaCluster({ dir: "/unused", brokers: TEST_BROKERS })),
+    [],
+  );
   // The check is real: a cluster of another shape or on other ports drifts.
   assert.ok(
     kafkaDrift(model, new KafkaCluster({ dir: "/unused", brokers: 3, portBase: 9093 })).length > 0,
@@ -70,6 +75,9 @@ Deno.test("compose/practice2.yaml creates the topic the tasks use, and its servi
   for (const name of PRACTICE2_ENV.producer) {
     assert.ok(producer.environment?.[name] !== undefined, `producer env ${name}`);
   }
+  // The group each compose consumer really joins, as the consumer picks it from its env.
+  const kafka = createKafka({ brokers: ["unused:9092"], logLevel: "NOTHING" });
+  const groups: string[] = [];
   for (
     const [service, batch] of [["single-kafka-consumer", false], [
       "batch-kafka-consumer",
@@ -87,9 +95,12 @@ Deno.test("compose/practice2.yaml creates the topic the tasks use, and its servi
       batch,
       `${service}: BATCH_SIZE=${size} selects the ${batch ? "batch" : "single"} consumer`,
     );
+    const consumer = new OrderConsumer(kafka, { batchSize: size, log: () => {} });
+    assert.equal(consumer.mode, batch ? "batch" : "single", service);
+    groups.push(consumer.groupId);
   }
-  assert.ok(tasks["practice2:producer"] && tasks["practice2:consumer"]);
-  assert.notEqual(GROUPS.single, GROUPS.batch);
+  // Two groups: each compose consumer reads every order, as the seed asks.
+  assert.equal(new Set(groups).size, 2, `groups ${groups}`);
 });
 
 Deno.test("the env names compose sets are the ones the code reads", async () => {

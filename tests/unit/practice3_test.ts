@@ -101,6 +101,31 @@ Deno.test("compose/practice3.yaml agrees with the local stack", async () => {
     assert.ok(task in deno.tasks, `${tool} runs an existing task (${task})`);
   }
   assert.ok("practice3:app" in deno.tasks);
-  // The seed's topic names.
-  assert.deepEqual(practice3Topics(3).map((t) => t.topic).sort(), Object.values(TOPICS).sort());
+});
+
+Deno.test("practice 3 topics: writable with one broker down, and big enough for the DLQ's oversized input", () => {
+  for (const rf of [1, 2, 3]) {
+    const specs = practice3Topics(rf);
+    assert.equal(new Set(specs.map((t) => t.topic)).size, 4, "four distinct topics");
+    for (const t of specs) {
+      const isr = Number(t.config?.["min.insync.replicas"]);
+      assert.equal(t.replicationFactor, rf, `${t.topic} rf`);
+      // acks=all producers need min ISR replicas: with rf 3 one broker may die, and a
+      // one- or two-node stack must still accept writes.
+      assert.ok(isr >= 1 && isr <= rf, `${t.topic} rf ${rf}: min ISR ${isr}`);
+      if (rf === 3) assert.equal(isr, 2, `${t.topic}: survives one broker down, not two`);
+    }
+  }
+  const specs = practice3Topics(3);
+  const byName = Object.fromEntries(specs.map((t) => [t.topic, t]));
+  // Oversized records (a 1 MiB text, as tests/integration/practice3_test.ts sends) must reach
+  // the app so it can dead-letter them with a reason; the broker default of 1 MiB would refuse.
+  for (const input of [TOPICS.messages, TOPICS.blocked, TOPICS.words]) {
+    assert.ok(
+      Number(byName[input].config?.["max.message.bytes"]) > 1024 * 1024 + 1024,
+      `${input} accepts a 1 MiB record with its envelope`,
+    );
+  }
+  // The output keeps the input's parallelism (one processor task per input partition).
+  assert.equal(byName[TOPICS.filtered].partitions, byName[TOPICS.messages].partitions);
 });
