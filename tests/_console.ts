@@ -1,8 +1,8 @@
 /**
  * Test helper: what is really in a topic, as Kafka's own console consumer reads it — a client
- * other than the code under test (kafkajs and the project's consumers). Every partition is
- * read from the earliest offset to the end offset it had when the read began, assigned (no
- * consumer group, so nothing waits for a coordinator), one JVM per partition that holds data.
+ * other than the code under test (kafkajs and the project's consumers). One JVM reads every
+ * partition from the earliest offset, in a fresh group, until it has as many records as the
+ * end offsets at call time span (read_committed: until idle, transaction markers take offsets).
  *
  * @example
  * ```ts
@@ -30,7 +30,7 @@ export interface ConsoleRecordsOptions {
   kafka?: KafkaClientOptions;
   /** Java client properties file (SASL/TLS settings) for a secure cluster. */
   commandConfig?: string;
-  /** Read only committed records of transactional producers. @default false */
+  /** Read only committed records of transactional producers (ends at an 8 s idle). @default false */
   readCommitted?: boolean;
 }
 
@@ -56,29 +56,25 @@ export async function consoleRecords(
   } finally {
     await admin.disconnect();
   }
-  const out: ConsoleRecord[] = [];
-  for (const p of offsets.sort((a, b) => a.partition - b.partition)) {
-    const span = Number(p.high) - Number(p.low);
-    if (span <= 0) continue;
-    // Without transactions every offset is a record: a short read (a slow leader right after
-    // the topic was created, the idle timeout on a loaded machine) is read again.
-    let records = await readPartition(topic, p.partition, clientOptions, options);
-    for (let i = 0; i < 2 && !options.readCommitted && records.length < span; i++) {
-      records = await readPartition(topic, p.partition, clientOptions, options);
-    }
-    out.push(...records);
+  const span = offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  if (span === 0) return [];
+  let records = await readTopic(topic, span, clientOptions, options);
+  // Without transactions every offset is a record: a short read (a slow leader right after
+  // the topic was created, a slow start on a loaded machine) is read again.
+  for (let i = 0; i < 2 && !options.readCommitted && records.length < span; i++) {
+    records = await readTopic(topic, span, clientOptions, options);
   }
-  return out;
+  return records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 }
 
-async function readPartition(
+/** One run of the console consumer over all partitions (a fresh group, from the earliest). */
+async function readTopic(
   topic: string,
-  partition: number,
+  span: number,
   clientOptions: KafkaClientOptions,
   options: ConsoleRecordsOptions,
 ): Promise<ConsoleRecord[]> {
   const out: ConsoleRecord[] = [];
-  const p = { partition };
   {
     const run = await new Deno.Command("java", {
       args: [
@@ -94,13 +90,14 @@ async function readPartition(
         ...(options.commandConfig ? ["--consumer.config", options.commandConfig] : []),
         "--topic",
         topic,
-        "--partition",
-        String(p.partition),
-        "--offset",
-        "earliest",
-        // Transaction markers take offsets too: read to an idle timeout, not to a count.
+        "--group",
+        `console-${crypto.randomUUID()}`,
+        "--from-beginning",
+        // Without transactions it stops at the end offsets' record count; transaction markers
+        // take offsets too, so a read_committed read ends at an idle timeout instead.
+        ...(options.readCommitted ? [] : ["--max-messages", String(span)]),
         "--timeout-ms",
-        "6000",
+        options.readCommitted ? "8000" : "60000",
         "--isolation-level",
         options.readCommitted ? "read_committed" : "read_uncommitted",
         ...[
@@ -123,7 +120,7 @@ async function readPartition(
     const stderr = new TextDecoder().decode(run.stderr);
     // The tool exits 1 when its idle timeout ends the read; anything else is a failure.
     if (!run.success && !/TimeoutException|Processed a total of/.test(stderr)) {
-      throw new Error(`console consumer of ${topic}/${p.partition} failed: ${stderr.slice(-2000)}`);
+      throw new Error(`console consumer of ${topic} failed: ${stderr.slice(-2000)}`);
     }
     for (const chunk of text.split(`${END}\n`)) {
       const start = chunk.lastIndexOf("Partition:");
@@ -149,7 +146,7 @@ async function readPartition(
     const total = /Processed a total of (\d+) messages/.exec(stderr);
     if (!total || Number(total[1]) !== out.length) {
       throw new Error(
-        `console consumer of ${topic}/${p.partition}: parsed ${out.length} records, ` +
+        `console consumer of ${topic}: parsed ${out.length} records, ` +
           `the tool says: ${total?.[0] ?? stderr.slice(-500)}`,
       );
     }

@@ -5,6 +5,7 @@ import { type ConsumedOrder, OrderConsumer } from "../../lib/course/practice2/co
 import { OrderProducer, sampleOrder } from "../../lib/course/practice2/producer.ts";
 import { orderCodec } from "../../lib/schemas/mod.ts";
 import { eventually, runTask, spawnTask, testKafka, unique } from "../_stack.ts";
+import { consoleRecords } from "../_console.ts";
 
 const quiet = () => {};
 
@@ -213,25 +214,27 @@ Deno.test("bad records go to <topic>.dlq with the reason, the consumer keeps run
     await raw.disconnect();
   }
 
-  const dead: { key: string; headers: Record<string, string> }[] = [];
-  const reader = kafka.consumer({ groupId: unique("g-dlq-read") });
-  await reader.connect();
-  await reader.subscribe({ topic: dlqTopic(topic), fromBeginning: true });
-  await reader.run({
-    eachMessage: ({ message }) => {
-      const headers = Object.fromEntries(
-        Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
-      );
-      dead.push({ key: String(message.key), headers });
-      return Promise.resolve();
-    },
-  });
-  try {
-    await eventually(() => dead.length === 3, 30_000, "3 dead letters");
-  } finally {
-    await reader.disconnect();
+  // What is really in the topics, read by Kafka's console consumer: every source record is
+  // either processed or dead-lettered, once; a dead letter written twice fails here.
+  const source = await consoleRecords(topic);
+  const dead = await consoleRecords(dlqTopic(topic));
+  assert.equal(source.length, 8, "records in the source topic");
+  assert.equal(dead.length, 3, `dead letters: ${dead.map((d) => d.key).join(", ")}`);
+  assert.equal(seen.length, new Set(seen).size, "no order processed twice");
+  assert.equal(seen.length + dead.length, source.length, "source = processed + dead-lettered");
+  const deadAt = new Set(
+    dead.map((d) => `${d.headers[DLQ_HEADERS.partition]}/${d.headers[DLQ_HEADERS.offset]}`),
+  );
+  const processedIds = new Set(seen);
+  for (const r of source) {
+    const isDead = deadAt.has(`${r.partition}/${r.offset}`);
+    const isProcessed = r.key!.startsWith("k") &&
+      processedIds.has(JSON.parse(r.value!).order_id);
+    assert.ok(isDead !== isProcessed, `${r.key} at ${r.partition}/${r.offset}: exactly one fate`);
   }
-  const byKey = Object.fromEntries(dead.map((d) => [d.key, d.headers]));
+  const byKey: Record<string, Record<string, string>> = Object.fromEntries(
+    dead.map((d) => [String(d.key), d.headers]),
+  );
   assert.deepEqual(Object.keys(byKey).sort(), ["bad-json", "missing", "wrong-type"]);
   assert.equal(byKey["bad-json"][DLQ_HEADERS.stage], "decode");
   assert.match(byKey["bad-json"][DLQ_HEADERS.error], /not valid UTF-8 JSON/);
