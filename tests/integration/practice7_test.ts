@@ -5,10 +5,19 @@
 import assert from "node:assert/strict";
 import type { Kafka, KafkaMessage } from "kafkajs";
 import { DLQ_HEADERS, dlqTopic, ensureTopic } from "../../lib/kafka/mod.ts";
-import { registryConfigFromEnv, wireSchemaId } from "../../lib/course/practice7/mod.ts";
+import {
+  AvroUserConsumer,
+  AvroUserProducer,
+  createRegistry,
+  type ReceivedUser,
+  registryConfigFromEnv,
+  wireSchemaId,
+} from "../../lib/course/practice7/mod.ts";
+import { USER_AVRO_VERSIONS } from "../../lib/schemas/mod.ts";
+import { consoleRecords } from "../_console.ts";
 import { WebHdfs } from "../../lib/lake/webhdfs.ts";
 import { SchemaRegistryServer } from "../../lib/stack/registry.ts";
-import { runTask, TEST_ENV, testKafka, testStack, unique } from "../_stack.ts";
+import { eventually, runTask, TEST_ENV, testKafka, testStack, unique } from "../_stack.ts";
 
 async function createTopic(kafka: Kafka, topic: string, partitions = 1): Promise<void> {
   const admin = kafka.admin();
@@ -101,6 +110,135 @@ Deno.test("practice 7 task 1: Avro round trip through the schema registry, old r
     assert.match(u.email, /@example\.com$/);
   }
   assert.equal(lines.filter((l) => l.includes(`written with schema id ${id1}`)).length, 3);
+});
+
+/** An Avro consumer of `topic` that collects users and dead letters until stopped. */
+function collectingConsumer(kafka: Kafka, topic: string, registryUrl?: string) {
+  const config = registryConfigFromEnv();
+  const url = registryUrl ?? config.url;
+  const users: ReceivedUser[] = [];
+  const dead: { reason: string; offset: string }[] = [];
+  const consumer = new AvroUserConsumer(kafka, createRegistry({ ...config, url }), {
+    readerSchema: USER_AVRO_VERSIONS.v2,
+    topic,
+    groupId: unique("p7-bad"),
+    registryUrl: url,
+    registryRetryMs: 50,
+    onUser: (u) => void users.push(u),
+    onDeadLetter: (reason, _p, offset) => void dead.push({ reason, offset }),
+  });
+  return { consumer, users, dead };
+}
+
+Deno.test("practice 7 task 1: malformed payloads go to the DLQ with the reason and the consumer keeps going", async () => {
+  await testStack({ registry: true });
+  const kafka = await testKafka();
+  const topic = unique("p7-malformed");
+  await createTopic(kafka, topic);
+  const registry = createRegistry(registryConfigFromEnv());
+  const producer = new AvroUserProducer(kafka, registry, {
+    schema: USER_AVRO_VERSIONS.v2,
+    topic,
+  });
+  await producer.connect();
+  const raw = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await raw.connect();
+  const id = producer.schemaId;
+  const header = (schemaId: number) => {
+    const b = Buffer.alloc(5);
+    b.writeInt32BE(schemaId, 1);
+    return b;
+  };
+  try {
+    await producer.send({ name: "before", favorite_number: 1, email: "b@example.com" });
+    await raw.send({
+      topic,
+      acks: -1,
+      messages: [
+        { key: "json", value: Buffer.from('{"name":"not avro"}') }, // offset 1
+        { key: "tombstone", value: null }, // 2
+        { key: "unknown-id", value: Buffer.concat([header(2_000_000_000), Buffer.from([2])]) }, // 3
+        { key: "garbage", value: Buffer.concat([header(id), Buffer.from([0xff, 0xff, 0xff])]) }, // 4
+        { key: "short", value: Buffer.from([0, 0]) }, // 5
+      ],
+    });
+    await producer.send({ name: "after", favorite_number: 2, email: "a@example.com" }); // 6
+  } finally {
+    await raw.disconnect();
+    await producer.disconnect();
+  }
+  const { consumer, users, dead } = collectingConsumer(kafka, topic);
+  await consumer.start();
+  try {
+    await eventually(() => users.length === 2 && dead.length === 5, 60_000, "2 users, 5 dead");
+  } finally {
+    await consumer.stop();
+  }
+  // Still going: the user written after the bad records was read.
+  assert.deepEqual(users.map((u) => [u.user.name, u.offset]), [["before", "0"], ["after", "6"]]);
+
+  // The DLQ, read by Kafka's console consumer: each bad record once, bytes and reason.
+  const letters = await consoleRecords(dlqTopic(topic));
+  const got = letters.map((l) => [
+    l.key,
+    l.headers[DLQ_HEADERS.offset],
+    l.headers[DLQ_HEADERS.stage],
+    l.headers[DLQ_HEADERS.error],
+  ]);
+  assert.equal(letters.length, 5, JSON.stringify(got));
+  const expected: [string, string, string, RegExp][] = [
+    ["json", "1", "decode", /not in the schema registry wire format/],
+    ["tombstone", "2", "decode", /no value \(a tombstone\)/],
+    ["unknown-id", "3", "schema", /schema id 2000000000 is unknown to the registry/],
+    ["garbage", "4", "decode", new RegExp(`Avro body does not decode with schema id ${id}`)],
+    ["short", "5", "decode", /not in the schema registry wire format/],
+  ];
+  expected.forEach(([key, offset, stage, reason], i) => {
+    const [k, o, st, err] = got[i];
+    assert.deepEqual([k, o, st], [key, offset, stage], `dead letter ${i}`);
+    assert.match(String(err), reason, `dead letter ${key}`);
+  });
+  assert.equal(letters[0].value, '{"name":"not avro"}', "the original bytes are kept");
+  assert.equal(letters[1].value, null, "the tombstone stays a tombstone");
+});
+
+Deno.test("practice 7 task 1: with the registry unreachable, records go to the DLQ naming it and the consumer keeps going", async () => {
+  await testStack({ registry: true });
+  const kafka = await testKafka();
+  const topic = unique("p7-noregistry");
+  await createTopic(kafka, topic);
+  const producer = new AvroUserProducer(kafka, createRegistry(registryConfigFromEnv()), {
+    schema: USER_AVRO_VERSIONS.v2,
+    topic,
+  });
+  await producer.connect();
+  try {
+    for (const name of ["one", "two", "three"]) {
+      await producer.send({ name, favorite_number: 1, email: `${name}@example.com` });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  // Nothing listens on port 1: the registry cannot be reached.
+  const down = "http://127.0.0.1:1/apis/ccompat/v7";
+  const { consumer, users, dead } = collectingConsumer(kafka, topic, down);
+  await consumer.start();
+  try {
+    await eventually(() => dead.length === 3, 60_000, "3 dead letters");
+  } finally {
+    await consumer.stop();
+  }
+  assert.equal(users.length, 0, "nothing decoded without the registry, nothing faked");
+  const letters = await consoleRecords(dlqTopic(topic));
+  assert.deepEqual(letters.map((l) => l.headers[DLQ_HEADERS.offset]), ["0", "1", "2"]);
+  for (const l of letters) {
+    assert.equal(l.headers[DLQ_HEADERS.stage], "registry");
+    assert.match(
+      l.headers[DLQ_HEADERS.error],
+      /schema registry at http:\/\/127\.0\.0\.1:1\/apis\/ccompat\/v7 unreachable .*ECONNREFUSED/,
+    );
+    assert.equal(l.headers[DLQ_HEADERS.topic], topic);
+  }
 });
 
 Deno.test("practice 7 task 1: the registry refuses an incompatible change and the task says so", async () => {
