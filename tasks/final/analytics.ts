@@ -12,6 +12,7 @@
  */
 import {
   ConfigError,
+  defaultStackDir,
   defineTask,
   envString,
   flagInt,
@@ -21,6 +22,7 @@ import {
 } from "../../lib/env/mod.ts";
 import { createKafka, KAFKA_ENV, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { WebHdfs } from "../../lib/lake/mod.ts";
+import { jobStatusDir, recordJobRun } from "../../lib/monitoring/mod.ts";
 import {
   PRINCIPALS,
   publishRecommendations,
@@ -102,27 +104,43 @@ await runMain(async (cli) => {
   console.error(
     `final:analytics on ${engine}${since ? ` since ${since}` : ""}: ${JOBS.length} jobs`,
   );
-  const run = engine === "duckdb"
-    ? await runDuckDbJobs({
-      hdfs,
-      since,
-      ...location,
-      onJob: (name, done, total) =>
-        console.error(
-          `  [${"#".repeat(done).padEnd(total, ".")}] ${done}/${total} ${name} (${stamp()})`,
+  // Every run leaves a status file per engine for the platform exporter
+  // (analytics_last_run_success, analytics_last_success_timestamp_seconds → the alerts).
+  const statusDir = jobStatusDir(defaultStackDir());
+  const job = `final-analytics-${engine}`;
+  let run: Awaited<ReturnType<typeof runDuckDbJobs>>;
+  try {
+    run = engine === "duckdb"
+      ? await runDuckDbJobs({
+        hdfs,
+        since,
+        ...location,
+        onJob: (name, done, total) =>
+          console.error(
+            `  [${"#".repeat(done).padEnd(total, ".")}] ${done}/${total} ${name} (${stamp()})`,
+          ),
+      })
+      : await runSparkJobs({
+        hdfs,
+        since,
+        master,
+        defaultFs: envString(
+          "HDFS_URL",
+          (localEndpoints().hdfsUrl as string | undefined) ?? "hdfs://localhost:9000",
         ),
-    })
-    : await runSparkJobs({
-      hdfs,
-      since,
-      master,
-      defaultFs: envString(
-        "HDFS_URL",
-        (localEndpoints().hdfsUrl as string | undefined) ?? "hdfs://localhost:9000",
-      ),
-      ...location,
-      onMart: (name, rows) => console.error(`  ${name}: ${rows} rows (${stamp()})`),
-    });
+        ...location,
+        onMart: (name, rows) => console.error(`  ${name}: ${rows} rows (${stamp()})`),
+      });
+  } catch (err) {
+    await recordJobRun(statusDir, { job, ok: false, error: (err as Error).message })
+      .catch(() => {});
+    throw err;
+  }
+  await recordJobRun(statusDir, {
+    job,
+    ok: true,
+    rows: run.marts.reduce((n, m) => n + m.rows, 0),
+  }).catch((err) => console.error(`could not record the run's status: ${err.message}`));
   console.log(
     `${engine}: ${MARTS.length} marts in ${run.seconds.toFixed(1)} s → ${location.martsRoot}`,
   );
