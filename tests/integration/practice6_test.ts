@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { type Admin, ConfigResourceTypes } from "kafkajs";
 import {
   createKafka,
   explainKafkaError,
@@ -163,12 +164,158 @@ Deno.test({
   },
 });
 
-Deno.test("practice6: the shared test stack is left as found", async () => {
+/** Runs an admin call as some principal; the refusal, explained, or undefined when allowed. */
+async function tryAdmin(
+  opts: KafkaClientOptions,
+  action: string,
+  call: (admin: Admin) => Promise<unknown>,
+): Promise<KafkaAccessError | undefined> {
+  const admin = createKafka({ ...opts, logLevel: "NOTHING" }).admin({ retry: { retries: 0 } });
+  try {
+    await admin.connect();
+    await call(admin);
+    return undefined;
+  } catch (err) {
+    // kafkajs wraps a refused createTopics in an aggregate: explain the broker's own answer.
+    const inner = (err as { errors?: unknown[] }).errors?.[0];
+    return explainKafkaError(inner ?? err, opts, action);
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+/** Begins a transaction, writes one record, commits; the refusal, or undefined when allowed. */
+async function tryTransaction(
+  opts: KafkaClientOptions,
+  topic: string,
+  transactionalId: string,
+): Promise<KafkaAccessError | undefined> {
+  const producer = createKafka({ ...opts, logLevel: "NOTHING" }).producer({
+    transactionalId,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    retry: { retries: 1 }, // an idempotent producer refuses to run without retries
+  });
+  try {
+    await producer.connect();
+    const tx = await producer.transaction();
+    await tx.send({ topic, messages: [{ value: `tx ${transactionalId}` }] });
+    await tx.commit();
+    return undefined;
+  } catch (err) {
+    return explainKafkaError(err, opts, `use transactional id '${transactionalId}'`);
+  } finally {
+    await producer.disconnect().catch(() => {});
+  }
+}
+
+Deno.test({
+  name:
+    "practice6: ACL matrix, part 2 — create/alter/delete topics, transactional ids, anonymous clients",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const cluster = await secure();
+    const setup = await runTask("practice6:setup");
+    assert.equal(setup.code, 0, setup.stdout + setup.stderr);
+    const actual: Record<string, string> = {};
+    const expected: Record<string, string> = {};
+    const users: SecureUser[] = ["admin", "producer", "consumer"];
+    for (const user of users) {
+      const opts = cluster.clientOptions(user);
+      const allowed = user === "admin"; // the super user; no ACL grants the others these
+      const scratch = unique(`p6-scratch-${user}`);
+      const cells: [string, () => Promise<KafkaAccessError | undefined>][] = [
+        [
+          "create topic",
+          () =>
+            tryAdmin(opts, `create topic '${scratch}'`, async (a) => {
+              const created = await a.createTopics({
+                topics: [{ topic: scratch, numPartitions: 1, replicationFactor: 3 }],
+                waitForLeaders: false,
+              });
+              if (!created) throw new Error(`createTopics: ${scratch} not created`);
+            }),
+        ],
+        [
+          "alter topic-1 config",
+          () =>
+            tryAdmin(opts, "alter the config of topic 'topic-1'", (a) =>
+              a.alterConfigs({
+                validateOnly: true,
+                resources: [{
+                  type: ConfigResourceTypes.TOPIC,
+                  name: "topic-1",
+                  configEntries: [{ name: "retention.ms", value: "604800000" }],
+                }],
+              })),
+        ],
+        [
+          "delete topic",
+          () =>
+            tryAdmin(opts, "delete a topic", (a) =>
+              // The admin deletes its scratch topic; the others try the seed's topic-2.
+              a.deleteTopics({ topics: [allowed ? scratch : "topic-2"], timeout: 15_000 })),
+        ],
+        [
+          "transactional write",
+          () => tryTransaction(opts, "topic-1", unique(`p6-tx-${user}`)),
+        ],
+      ];
+      for (const [op, run] of cells) {
+        const err = await run();
+        actual[`${user} ${op}`] = err ? `${err.kind}: ${err.message}` : "allowed";
+        expected[`${user} ${op}`] = allowed ? "allowed" : `authorization: ${err?.message}`;
+      }
+    }
+    assert.deepEqual(actual, expected);
+    // The refusals name the ACL that is missing.
+    assert.match(actual["producer create topic"], /(TOPIC|CLUSTER)_AUTHORIZATION_FAILED/);
+    assert.match(actual["consumer delete topic"], /TOPIC_AUTHORIZATION_FAILED/);
+    assert.match(actual["producer alter topic-1 config"], /AUTHORIZATION_FAILED/);
+    // No ACL on a transactional id: the broker will not even name its coordinator to them.
+    assert.match(actual["producer transactional write"], /AUTHORIZATION_FAILED/);
+    assert.match(actual["consumer transactional write"], /AUTHORIZATION_FAILED/);
+    // Nothing a refused user tried took effect: the seed's topics are still there.
+    const admin = createKafka({ ...cluster.clientOptions("admin"), logLevel: "NOTHING" }).admin();
+    await admin.connect();
+    try {
+      const topics = await admin.listTopics();
+      assert.ok(topics.includes("topic-1") && topics.includes("topic-2"), String(topics));
+      assert.ok(!topics.some((t) => /^p6-scratch-(producer|consumer)-/.test(t)), String(topics));
+    } finally {
+      await admin.disconnect();
+    }
+
+    // Anonymous clients: TLS without SASL, and no TLS at all, get nothing — not even a list.
+    const good = cluster.clientOptions("producer");
+    const anonymous: KafkaClientOptions = {
+      brokers: good.brokers,
+      securityProtocol: "SSL",
+      caFile: good.caFile,
+    };
+    const anon = await probe(anonymous);
+    assert.ok(anon, "an anonymous TLS client (no SASL) is refused");
+    const anonWrite = await tryWrite(
+      createKafka({ ...anonymous, logLevel: "NOTHING", connectionTimeout: 5_000 }),
+      anonymous,
+      "topic-1",
+      1,
+      "anonymous",
+    );
+    assert.equal(anonWrite.allowed, false, "an anonymous client writes nothing");
+    const plain = await probe({ brokers: good.brokers, securityProtocol: "PLAINTEXT" });
+    assert.equal(plain?.kind, "tls-expected", String(plain?.message));
+  },
+});
+
+// Teardown, not a test: runs after the file's tests, pass or fail, and leaves the shared test
+// stack as found (the secure cluster stopped again if this file started it).
+Deno.test.afterAll(async () => {
+  if (secureWasRunning !== false) return;
   const stack = await testStack();
-  if (secureWasRunning !== false || !stack.secureKafka) return;
-  // This file started the secure cluster: stop it and record the stack without it again.
+  if (!stack.secureKafka) return;
   await stack.secureKafka.stop();
   const plain = new Stack({ ...stack.options, secure: false });
   await plain.up();
-  assert.ok((await stack.secureKafka.status()).every((s) => s.state !== "running"));
 });
