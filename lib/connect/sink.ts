@@ -31,6 +31,15 @@ export interface JdbcSinkOptions {
   primaryKeyFields?: string[];
   /** Delete rows on tombstones / Debezium deletes. @default false */
   deleteEnabled?: boolean;
+  /**
+   * Dead-letter topic: with it, a record the worker cannot convert (bad JSON, no schema
+   * envelope) goes there with Connect's context headers (`__connect.errors.*`: topic,
+   * partition, offset, exception) and the connector keeps going (`errors.tolerance=all`).
+   * Without it, such a record fails the task. @default undefined (no DLQ)
+   */
+  deadLetterTopic?: string;
+  /** Replication factor of the dead-letter topic when Connect creates it. @default 1 */
+  deadLetterReplicationFactor?: number;
 }
 
 /** The connector config for PUT /connectors/<name>/config. */
@@ -43,6 +52,8 @@ export function jdbcSinkConfig(options: JdbcSinkOptions): Record<string, string>
     primaryKeyMode = "record_key",
     primaryKeyFields,
     deleteEnabled = false,
+    deadLetterTopic,
+    deadLetterReplicationFactor = 1,
   } = options;
   if (topics.length === 0) {
     throw new RangeError("Cannot configure the JDBC sink as 'topics' is empty");
@@ -70,5 +81,14 @@ export function jdbcSinkConfig(options: JdbcSinkOptions): Record<string, string>
     "value.converter": "org.apache.kafka.connect.json.JsonConverter",
     "key.converter.schemas.enable": "true",
     "value.converter.schemas.enable": "true",
+    ...(deadLetterTopic
+      ? {
+        "errors.tolerance": "all",
+        "errors.log.enable": "true",
+        "errors.deadletterqueue.topic.name": deadLetterTopic,
+        "errors.deadletterqueue.topic.replication.factor": String(deadLetterReplicationFactor),
+        "errors.deadletterqueue.context.headers.enable": "true",
+      }
+      : {}),
   };
 }

@@ -25,6 +25,7 @@ import { prometheusBinary } from "../../lib/stack/prometheus.ts";
 import { PROJECT_ROOT } from "../../lib/env/paths.ts";
 import { Stack } from "../../lib/stack/mod.ts";
 import { eventually, runTask, TEST_ENV, testKafka, testStack, unique } from "../_stack.ts";
+import { consoleRecords } from "../_console.ts";
 
 const saved = await Stack.load(TEST_ENV.STACK_DIR);
 const before = { connect: saved.options.connect, monitoring: saved.options.monitoring };
@@ -274,7 +275,7 @@ Deno.test("a Connect worker killed (SIGKILL) in the middle of a stream loses no 
   }
 });
 
-Deno.test("Debezium's JDBC sink upserts a topic into a PostgreSQL table", async () => {
+Deno.test("Debezium's JDBC sink upserts a topic into a PostgreSQL table; a poison record goes to its DLQ and the rest flows", async () => {
   const stack = await stackUp();
   const connect = new ConnectClient({ url: stack.connect!.url() });
   const kafka = await testKafka("connect-test");
@@ -302,8 +303,22 @@ Deno.test("Debezium's JDBC sink upserts a topic into a PostgreSQL table", async 
       topic,
       messages: [record(1, "tea", 1.5), record(2, "coffee", 3), record(3, "milk", 0.9)],
     });
-    await producer.send({ topic, messages: [record(2, "coffee (new)", 3.5)] });
-    await connect.putConfig(name, jdbcSinkConfig({ url, topics: [topic], table }));
+    // A record the worker cannot convert, then an update that must still arrive.
+    await producer.send({
+      topic,
+      messages: [{ key: record(4, "", 0).key, value: "{not json" }, record(2, "coffee (new)", 3.5)],
+    });
+    const dlq = `${topic}.dlq`;
+    await connect.putConfig(
+      name,
+      jdbcSinkConfig({
+        url,
+        topics: [topic],
+        table,
+        deadLetterTopic: dlq,
+        deadLetterReplicationFactor: 3,
+      }),
+    );
     await connect.waitRunning(name);
     const rows = await eventually(
       async () => {
@@ -322,6 +337,19 @@ Deno.test("Debezium's JDBC sink upserts a topic into a PostgreSQL table", async 
       { id: 2, name: "coffee (new)", price: 3.5 },
       { id: 3, name: "milk", price: 0.9 },
     ]);
+    // The DLQ, read by Kafka's console consumer: the poison record once, with Connect's context.
+    const dead = await eventually(
+      async () => (await topicExists(kafka, dlq)) ? await consoleRecords(dlq) : undefined,
+      60_000,
+      `records in ${dlq}`,
+    );
+    assert.equal(dead.length, 1, JSON.stringify(dead));
+    assert.equal(dead[0].value, "{not json");
+    assert.equal(dead[0].headers["__connect.errors.topic"], topic);
+    assert.equal(dead[0].headers["__connect.errors.offset"], "3");
+    assert.equal(dead[0].headers["__connect.errors.stage"], "VALUE_CONVERTER");
+    assert.match(dead[0].headers["__connect.errors.exception.class.name"], /DataException/);
+    assert.equal((await connect.status(name)).tasks[0].state, "RUNNING");
   } finally {
     await producer.disconnect();
     await connect.delete(name).catch(() => {});
