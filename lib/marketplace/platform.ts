@@ -45,20 +45,14 @@ import { createKafka, kafkaConfigFromEnv, secureKafkaConfigFromEnv } from "../ka
 import { ConnectClient, withClient, withDatabase } from "../connect/mod.ts";
 import { parseFileName, WebHdfs } from "../lake/mod.ts";
 import { DenoService, isAlive, portOpen, type Stack, tailFile } from "../stack/mod.ts";
-import {
-  ANALYTICS_DB,
-  GROUPS,
-  MIRRORED_TOPICS,
-  PRINCIPALS,
-  SERVICE_PORTS,
-  TOPICS,
-} from "./topology.ts";
+import { ANALYTICS_DB, MIRRORED_TOPICS, PRINCIPALS, SERVICE_PORTS, TOPICS } from "./topology.ts";
 import { setupFinalTopology } from "./setup.ts";
 import { ensureStoreKeys, storeKeysFile } from "./store_keys.ts";
 import { sampleProducts, STORES } from "./catalog.ts";
 import { sendToShopApi } from "./shop_api.ts";
 import { addForbidden } from "./forbidden.ts";
-import { PRODUCTS_SINK_CONNECTOR, registerFinalConnectors } from "./products_sink.ts";
+import { jobStatusDir, recordJobRun } from "../monitoring/mod.ts";
+import { registerFinalConnectors } from "./products_sink.ts";
 import { runSimulation, type SimulationReport } from "./users_sim.ts";
 import { publishRecommendations, type RecommendationRow } from "./publish.ts";
 import { parquetRows } from "./marts.ts";
@@ -610,31 +604,21 @@ export async function runPlatform(options: PlatformOptions): Promise<PlatformSum
 
     const allowed = [...ids].filter((id) => !forbiddenIds.includes(id));
     const pg = await stages.stage("the JDBC sink: products in PostgreSQL", async () => {
-      const a = kafkaA.admin();
-      await a.connect();
-      try {
-        const group = `${GROUPS.connect}${PRODUCTS_SINK_CONNECTOR}`;
-        const ends = await a.fetchTopicOffsets(TOPICS.productsConnect);
-        await wait(`${group} caught up on ${TOPICS.productsConnect}`, async () => {
-          const [committed] = await a.fetchOffsets({
-            groupId: group,
-            topics: [TOPICS.productsConnect],
-          });
-          return ends.every((e) =>
-            Number(committed.partitions.find((p) => p.partition === e.partition)?.offset ?? -1) >=
-              Number(e.high)
-          );
-        });
-      } finally {
-        await a.disconnect().catch(() => {});
-      }
+      // Counted in the table itself. (The sink group's committed offsets cannot tell: a
+      // transactional topic ends in a commit marker the sink never commits past.)
       return await withClient(withDatabase(postgresUrl, ANALYTICS_DB), async (c) => {
         const q = async (list: string[]) =>
           Number(
             (await c.query("select count(*) as n from products where product_id = any($1)", [list]))
               .rows[0].n,
           );
-        return { rows: await q(allowed), forbiddenRows: await q(forbiddenIds) };
+        let rows = 0;
+        await wait("every allowed product of this run in analytics.products", async () => {
+          rows = await q(allowed);
+          out(`  … ${rows}/${allowed.length} rows`);
+          return rows >= allowed.length;
+        });
+        return { rows, forbiddenRows: await q(forbiddenIds) };
       });
     }, { logTail: () => tailFile(stack.connect!.log) });
 
@@ -702,7 +686,18 @@ export async function runPlatform(options: PlatformOptions): Promise<PlatformSum
 
     const engine = analytics.engine ?? "duckdb";
     const marts = await stages.stage(`the analytics on ${engine}`, async () => {
-      const r = await analytics.run(hdfs);
+      const job = `final-analytics-${engine}`;
+      const r = await analytics.run(hdfs).catch(async (err) => {
+        await recordJobRun(jobStatusDir(dir), { job, ok: false, error: String(err) }).catch(
+          () => {},
+        );
+        throw err;
+      });
+      await recordJobRun(jobStatusDir(dir), {
+        job,
+        ok: true,
+        rows: r.marts.reduce((n, m) => n + m.rows, 0),
+      });
       const outMarts = [];
       for (const m of r.marts) {
         const rows = await analytics.readMart(hdfs, m.name);
