@@ -60,9 +60,16 @@ export async function consoleRecords(
   const span = offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
   if (span === 0) return [];
   let records = await readTopic(topic, span, clientOptions, options);
-  // A read that found nothing where the offsets say there is something (a slow leader right
-  // after the topic was created, a slow start on a loaded machine) is read once more.
-  if (records.length === 0) records = await readTopic(topic, span, clientOptions, options);
+  // A short read (a slow leader right after the topic was created or a broker restarted, a
+  // slow start on a loaded machine) is read again, keeping the longest. Without transactions
+  // every offset is a record; read_committed reads end short by the markers, and only an
+  // empty one is read again.
+  for (let i = 0; i < 2; i++) {
+    const short = options.readCommitted ? records.length === 0 : records.length < span;
+    if (!short) break;
+    const again = await readTopic(topic, span, clientOptions, options);
+    if (again.length > records.length) records = again;
+  }
   return records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 }
 
