@@ -9,6 +9,7 @@
  * ```
  * @module
  */
+import { installReadCommittedFix } from "./read_committed.ts";
 import { Kafka, type KafkaConfig, type logCreator, logLevel, type SASLOptions } from "kafkajs";
 import process from "node:process";
 import {
@@ -168,6 +169,7 @@ function filterTimerWarning(): void {
 /** Creates a kafkajs client from validated options. */
 export function createKafka(options: KafkaClientOptions): Kafka {
   filterTimerWarning();
+  installReadCommittedFix();
   const {
     brokers,
     clientId = "practicum",

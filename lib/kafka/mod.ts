@@ -10,3 +10,4 @@ export * from "./secure_config.ts";
 export * from "./partition_producer.ts";
 export * from "./acl.ts";
 export * from "./probes.ts";
+export * from "./read_committed.ts";
