@@ -6,6 +6,7 @@
  */
 import type { Consumer, Message, Producer } from "kafkajs";
 import { chunks } from "./_chunks.ts";
+import { sleep } from "../env/mod.ts";
 
 /** Where a batch came from and the offset to commit after it. */
 export interface BatchPosition {
@@ -24,12 +25,14 @@ export async function commitTransaction(
   at: BatchPosition,
   messages: { topic: string; message: Message }[],
   partitionOf: PartitionOf,
+  delayBeforeCommitMs = 0,
 ): Promise<void> {
   const txn = await producer.transaction();
   try {
     for (const chunk of chunks(messages, partitionOf)) {
       await txn.sendBatch({ acks: -1, topicMessages: chunk });
     }
+    if (delayBeforeCommitMs > 0) await sleep(delayBeforeCommitMs, "fault injection: crash window");
     await txn.sendOffsets({
       consumerGroupId: at.group,
       topics: [{
@@ -51,10 +54,12 @@ export async function commitAtLeastOnce(
   at: BatchPosition,
   messages: { topic: string; message: Message }[],
   partitionOf: PartitionOf,
+  delayBeforeCommitMs = 0,
 ): Promise<void> {
   for (const chunk of chunks(messages, partitionOf)) {
     await producer.sendBatch({ acks: -1, topicMessages: chunk });
   }
+  if (delayBeforeCommitMs > 0) await sleep(delayBeforeCommitMs, "fault injection: crash window");
   await consumer.commitOffsets([
     { topic: at.topic, partition: at.partition, offset: String(at.nextOffset) },
   ]);

@@ -74,7 +74,7 @@ import {
 } from "./_overlay.ts";
 import { commitAtLeastOnce, commitTransaction } from "./_commit.ts";
 import { account, type Outcome } from "./_accounting.ts";
-import { sleep } from "../env/mod.ts";
+import { envInt, sleep } from "../env/mod.ts";
 
 const DEBUG = Boolean(Deno.env.get("STREAMS_DEBUG"));
 const FENCED =
@@ -124,6 +124,7 @@ export class StreamApp {
       concurrency = 3,
       transactionTimeoutMs = 30_000,
       maxBytesPerPartition = 1_048_576,
+      delayBeforeCommitMs = envInt("STREAMS_DELAY_BEFORE_COMMIT_MS", { default: 0, min: 0 }),
       log = console.error,
     } = options;
     this.#kafka = kafka;
@@ -139,6 +140,7 @@ export class StreamApp {
       concurrency,
       transactionTimeoutMs,
       maxBytesPerPartition,
+      delayBeforeCommitMs,
     };
     this.#sources = new Map(sources.map((s) => [s.topic, s]));
     this.#sinkNames = new Set(sinks.map((s) => s.topic));
@@ -407,6 +409,7 @@ export class StreamApp {
     const messages = outcomes.flatMap((o) => o.messages);
     const processedAt = performance.now();
     try {
+      const delay = this.#opts.delayBeforeCommitMs;
       const at = {
         group: this.appId,
         topic: task.topic,
@@ -414,9 +417,16 @@ export class StreamApp {
         nextOffset: last + 1n,
       };
       if (this.guarantee === "exactly_once") {
-        await commitTransaction(task.producer!, at, messages, this.#partitionOf);
+        await commitTransaction(task.producer!, at, messages, this.#partitionOf, delay);
       } else {
-        await commitAtLeastOnce(task.producer!, this.#consumer!, at, messages, this.#partitionOf);
+        await commitAtLeastOnce(
+          task.producer!,
+          this.#consumer!,
+          at,
+          messages,
+          this.#partitionOf,
+          delay,
+        );
       }
     } catch (err) {
       this.#metrics.aborts.inc({ app: this.appId });

@@ -83,6 +83,14 @@ export interface StreamAppOptions {
   transactionTimeoutMs?: number;
   /** Bytes fetched per partition and so at most processed per transaction. @default 1048576 */
   maxBytesPerPartition?: number;
+  /**
+   * Fault injection for crash drills: pause this long between writing a batch's outputs and
+   * committing it, which widens the window in which a kill -9 leaves outputs written but the
+   * input not committed (a duplicate under at-least-once; an aborted transaction under
+   * exactly-once). Never set in production.
+   * @default `$STREAMS_DELAY_BEFORE_COMMIT_MS` or 0
+   */
+  delayBeforeCommitMs?: number;
   /** Progress and error lines. @default console.error */
   log?: (line: string) => void;
 }
@@ -111,6 +119,7 @@ export function validateOptions(o: StreamAppOptions): void {
     ["transactionTimeoutMs", o.transactionTimeoutMs, 1_000],
     ["maxBytesPerPartition", o.maxBytesPerPartition, 1_024],
     ["replicationFactor", o.replicationFactor, 1],
+    ["delayBeforeCommitMs", o.delayBeforeCommitMs, 0],
   ];
   for (const [name, v, min] of ints) {
     if (v !== undefined && (!Number.isInteger(v) || v < min)) {

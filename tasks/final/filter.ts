@@ -18,6 +18,7 @@ import {
   GROUPS,
   registerFilterMetrics,
   servicePort,
+  TOPICS,
 } from "../../lib/marketplace/mod.ts";
 
 const SPEC = defineTask({
@@ -35,6 +36,15 @@ const SPEC = defineTask({
       default: "the topology's port + STACK_PORT_OFFSET",
     },
     METRICS_HOST: { description: "address /metrics listens on", default: "127.0.0.1" },
+    FILTER_MAX_BATCH_BYTES: {
+      description: "bytes fetched per partition, so at most processed per transaction",
+      default: "1048576",
+    },
+    FILTER_TOPIC_PREFIX: {
+      description:
+        "drills and benchmarks only: run on topics of its own — input-products, products, products.connect and products.blocked each prefixed (start it with 'product-filter-', the prefix the filter's ACLs allow); the forbidden table stays the real one",
+      default: "none",
+    },
   },
   examples: ["deno task final:filter"],
 });
@@ -54,7 +64,26 @@ await runMain(async () => {
     ["exactly_once", "at_least_once"] as const,
     "exactly_once",
   );
-  const app = createProductFilter(kafka, { appId, guarantee });
+  const prefix = envString("FILTER_TOPIC_PREFIX", "");
+  const topics = prefix
+    ? {
+      inputProducts: prefix + TOPICS.inputProducts,
+      products: prefix + TOPICS.products,
+      productsConnect: prefix + TOPICS.productsConnect,
+      productsBlocked: prefix + TOPICS.productsBlocked,
+    }
+    : undefined;
+  const maxBytesPerPartition = envInt("FILTER_MAX_BATCH_BYTES", {
+    default: 1_048_576,
+    min: 1_024,
+    max: 64 * 1_048_576,
+  });
+  const app = createProductFilter(kafka, {
+    appId,
+    guarantee,
+    topics,
+    streams: { maxBytesPerPartition },
+  });
   registerFilterMetrics(app);
   const server = serveMetrics({
     port,
