@@ -2,6 +2,11 @@
  * `deno task test [deno test args…]` — the whole test suite: brings up the test stack
  * (3 brokers + PostgreSQL on ports offset by 20000, data in .stack-test/), runs `deno test`
  * against it, and always takes the stack down again, whatever the outcome.
+ *
+ * The whole suite runs in two lanes at once: the tests that share the test stack, and beside
+ * them the ones that need no shared stack (unit tests, which start no services, and the stack
+ * tests that run stacks of their own in temp folders on ports offset by 45000+). The second
+ * lane's output is printed after the first's. `--one-lane` runs everything in one `deno test`.
  */
 import { Stack } from "../lib/stack/mod.ts";
 import { TEST_BROKERS, testStackEnv } from "../lib/stack/mod.ts";
@@ -14,6 +19,10 @@ const SPEC = defineTask({
   flags: {
     filter: { type: "string", valueName: "TEXT", description: "run only tests whose name matches" },
     "fail-fast": { type: "boolean", description: "stop at the first failing test" },
+    "one-lane": {
+      type: "boolean",
+      description: "run the whole suite in one deno test process (no side lane)",
+    },
   },
   positionals: [
     {
@@ -44,19 +53,66 @@ await runMain(async (cli) => {
     console.log(
       `test stack up in ${((Date.now() - started) / 1000).toFixed(1)}s: ${stack.kafka.bootstrap()}`,
     );
-    const args = [
+    const common = [
       ...(cli.values.filter ? ["--filter", cli.values.filter] : []),
       ...(cli.booleans["fail-fast"] ? ["--fail-fast"] : []),
-      ...(cli.positional.length ? cli.positional : ["tests/"]),
     ];
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["test", "-A", "--no-prompt", ...args],
-      env: { ...env, STACK_MANAGED: "1" },
-      stdin: "null",
-    }).spawn();
-    code = (await child.status).code;
+    const testEnv = { ...env, STACK_MANAGED: "1" };
+    if (cli.positional.length || cli.booleans["one-lane"]) {
+      code = await denoTest(
+        [...common, ...(cli.positional.length ? cli.positional : ["tests/"])],
+        testEnv,
+      );
+    } else {
+      const side = [...SIDE_LANE];
+      const shared = [...Deno.readDirSync("tests/integration")]
+        .map((e) => `tests/integration/${e.name}`)
+        .filter((f) => f.endsWith("_test.ts") && !side.includes(f))
+        .sort();
+      const log = await Deno.makeTempFile({ prefix: "test-side-lane-", suffix: ".log" });
+      const sideRun = denoTest([...common, ...side], testEnv, log);
+      const sharedCode = await denoTest([...common, ...shared], testEnv);
+      const sideCode = await sideRun;
+      console.log(`\n===== side lane (${side.join(", ")}) =====`);
+      console.log(await Deno.readTextFile(log));
+      await Deno.remove(log).catch(() => {});
+      console.log(
+        `shared-stack lane: ${sharedCode === 0 ? "ok" : `FAILED (${sharedCode})`}; ` +
+          `side lane: ${sideCode === 0 ? "ok" : `FAILED (${sideCode})`}; ` +
+          `${((Date.now() - started) / 60_000).toFixed(1)} min in all`,
+      );
+      code = sharedCode || sideCode;
+    }
   } finally {
     console.log(`test stack down: ${(await stack.down()).join(", ")}`);
   }
   Deno.exit(code);
 }, SPEC);
+
+/** Tests that need no shared test stack: they run beside the others. */
+const SIDE_LANE = ["tests/unit/", "tests/integration/stack_data_test.ts"];
+
+/** Runs `deno test` with `args`; output to the console, or to `logFile` when given. */
+async function denoTest(
+  args: string[],
+  env: Record<string, string>,
+  logFile?: string,
+): Promise<number> {
+  const file = logFile ? await Deno.open(logFile, { write: true, truncate: true }) : undefined;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["test", "-A", "--no-prompt", ...args],
+    env,
+    stdin: "null",
+    stdout: file ? "piped" : "inherit",
+    stderr: file ? "piped" : "inherit",
+  }).spawn();
+  if (file) {
+    const w = file.writable.getWriter();
+    const pump = async (s: ReadableStream<Uint8Array>) => {
+      for await (const chunk of s) await w.write(chunk);
+    };
+    await Promise.all([pump(child.stdout), pump(child.stderr)]);
+    await w.close();
+  }
+  return (await child.status).code;
+}
