@@ -10,7 +10,7 @@
  * Needs the stack with HDFS: `deno task stack up --hdfs`. Env: BENCH_EVENTS (about this many
  * user events; default 1000000 — the issue's 10 million works with time and memory).
  */
-import { envInt, localEndpoints, runMain } from "../../lib/env/mod.ts";
+import { defineTask, envInt, localEndpoints, runMain, SERVICE_ENV } from "../../lib/env/mod.ts";
 import {
   createParquetBuffer,
   fileName,
@@ -23,12 +23,30 @@ import { readMart, runDuckDbJobs } from "../../jobs/duckdb.ts";
 import { runSparkJobs } from "../../jobs/spark.ts";
 import { MARTS } from "../../jobs/marts.ts";
 
+const SPEC = defineTask({
+  task: "bench:analytics",
+  summary:
+    "The analytics jobs (jobs/*.sql) on DuckDB and on Spark over the same generated lake: wall time of each engine, their ratio, and a row-for-row check that both wrote the same marts. Needs HDFS: deno task stack up --hdfs.",
+  env: {
+    BENCH_EVENTS: {
+      description: "about this many user events (at least 10000)",
+      default: "1000000",
+    },
+    BENCH_SPARK_MASTER: { description: "Spark master URL", default: "local[2]" },
+    ...SERVICE_ENV.webhdfs,
+    HDFS_URL: { description: "fs.defaultFS for Spark", default: "the stack's" },
+  },
+  examples: ["BENCH_EVENTS=100000 deno task bench:analytics"],
+});
+
 await runMain(async () => {
   const events = envInt("BENCH_EVENTS", { default: 1_000_000, min: 10_000 });
   const hdfsUrl = localEndpoints().hdfsUrl as string | undefined;
   const hdfs = new WebHdfs();
   const run = `/bench-analytics/${Date.now().toString(36)}`;
   const root = `${run}/raw`;
+  // Fail in one line before generating a million events when HDFS is down.
+  await hdfs.list("/");
 
   // About 12 events per user with the generator's defaults.
   console.log(`Generating ~${events} events…`);
@@ -105,4 +123,4 @@ await runMain(async () => {
   console.log(`\nDuckDB / Spark = ${(duck.seconds / spark.seconds).toFixed(2)}× (aim ≤ 0.2×)`);
   await hdfs.delete(run, { recursive: true });
   if (mismatches) throw new Error(`${mismatches} marts differ between DuckDB and Spark`);
-});
+}, SPEC);

@@ -8,11 +8,12 @@
  */
 import {
   ConfigError,
+  defineTask,
   envString,
   localEndpoints,
-  parseFlags,
   parseIntValue,
   runMain,
+  SERVICE_ENV,
 } from "../../lib/env/mod.ts";
 import {
   loadDashboardPanels,
@@ -22,9 +23,43 @@ import {
   servicePort,
 } from "../../lib/marketplace/mod.ts";
 
-await runMain(async () => {
-  const flags = parseFlags(Deno.args, { string: ["port", "minutes", "out"] });
-  if (flags.positional.length) throw new ConfigError(`Unexpected '${flags.positional[0]}'`);
+const SPEC = defineTask({
+  task: "final:dashboard",
+  summary:
+    "The platform's key Grafana panels drawn from the live Prometheus as one HTML page with charts (served until Ctrl-C, or written once with --out).",
+  flags: {
+    port: {
+      type: "string",
+      default: String(servicePort("dashboard")),
+      valueName: "PORT",
+      description: "HTTP port of the page (0 = any free port)",
+    },
+    minutes: {
+      type: "string",
+      default: "30",
+      valueName: "N",
+      description: "time range of the charts, in minutes (1–1440)",
+    },
+    out: {
+      type: "string",
+      valueName: "FILE",
+      description: "write a self-contained snapshot page to FILE and exit",
+    },
+  },
+  env: {
+    PROMETHEUS_URL: {
+      description: "Prometheus to query",
+      default: "the running local stack's (deno task stack up --monitoring)",
+    },
+    ...SERVICE_ENV.stack,
+  },
+  examples: [
+    "deno task final:dashboard",
+    "deno task final:dashboard --minutes 60 --out dashboard.html",
+  ],
+});
+
+await runMain(async (flags) => {
   const port = parseIntValue("--port", flags.values.port ?? String(servicePort("dashboard")), {
     min: 0,
     max: 65535,
@@ -58,4 +93,4 @@ await runMain(async () => {
     `dashboard: ${panels.length} panels from ${prometheusUrl} on http://127.0.0.1:${server.addr.port}/ (Ctrl-C stops)`,
   );
   await server.finished;
-});
+}, SPEC);
