@@ -105,17 +105,23 @@ function signal(pid: number, sig: Deno.Signal): void {
  * before the JVM it started, which is in the same group).
  */
 export function groupAlive(pgid: number): boolean {
+  return groupMembers(pgid).length > 0;
+}
+
+/** Pids of the live (not zombie) processes of process group `pgid`; [] without /proc. */
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
   try {
     for (const e of Deno.readDirSync("/proc")) {
       if (!/^\d+$/.test(e.name)) continue;
       try {
         const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
         const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        if (Number(pgrp) === pgid && state !== "Z" && state !== "X") return true;
+        if (Number(pgrp) === pgid && state !== "Z" && state !== "X") out.push(Number(e.name));
       } catch { /* gone meanwhile */ }
     }
   } catch { /* no /proc: fall back to the pid alone */ }
-  return false;
+  return out;
 }
 
 /**
@@ -133,26 +139,43 @@ export async function waitGone(pid: number, timeoutMs: number): Promise<boolean>
 }
 
 /**
+ * The pid a pid file's service still holds: its process when it runs, or — when that process
+ * has exited but a child it started (a JVM under a wrapper) still runs in its process group —
+ * the group's id. Linux never hands out a pid while a process group of that id lives, so such
+ * a group is the service's own; a pid reused by an unrelated process is not touched.
+ */
+function stoppablePid(st: PidState, marker?: string): number | undefined {
+  if (st.state === "running") return st.pid;
+  if (st.state !== "stale" || st.pid <= 0 || isAlive(st.pid)) return undefined;
+  const members = groupMembers(st.pid);
+  // With a marker, one of the survivors must still show it (the JVM's command line names the
+  // service's config), in case the pid file outlived a reboot.
+  const ours = marker ? members.some((p) => cmdline(p).includes(marker)) : members.length > 0;
+  return ours ? st.pid : undefined;
+}
+
+/**
  * Stops the process named by a pid file: SIGTERM to its process group, then SIGKILL after
  * `graceMs`, and returns only once the process and its group have exited (or says which one
- * would not). Removes the pid file. Returns the pid that was stopped, or undefined.
+ * would not). A group whose first process already exited while a child still runs is stopped
+ * the same way. Removes the pid file. Returns the pid (group id) that was stopped, or undefined.
  */
 export async function stopProcess(
   pidFile: string,
   { graceMs = 20_000, marker }: { graceMs?: number; marker?: string } = {},
 ): Promise<number | undefined> {
-  const st = readPid(pidFile, marker);
-  if (st.state === "running") {
-    signal(st.pid, "SIGTERM");
-    if (!(await waitGone(st.pid, graceMs))) {
-      signal(st.pid, "SIGKILL");
-      if (!(await waitGone(st.pid, 5_000))) {
-        console.error(`process ${st.pid} (${pidFile}) would not exit, even after SIGKILL`);
+  const pid = stoppablePid(readPid(pidFile, marker), marker);
+  if (pid !== undefined) {
+    signal(pid, "SIGTERM");
+    if (!(await waitGone(pid, graceMs))) {
+      signal(pid, "SIGKILL");
+      if (!(await waitGone(pid, 5_000))) {
+        console.error(`process ${pid} (${pidFile}) would not exit, even after SIGKILL`);
       }
     }
   }
   await Deno.remove(pidFile).catch(() => {});
-  return st.state === "running" ? st.pid : undefined;
+  return pid;
 }
 
 /** Kills a process at once with SIGKILL (for failure drills), without touching its pid file. */
