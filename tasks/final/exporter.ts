@@ -9,7 +9,8 @@
  *
  * Env: FINAL_A_BOOTSTRAP (default: the stack's secure cluster), FINAL_B_BOOTSTRAP (default: the
  * stack's mirror cluster; empty: none), KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD /
- * KAFKA_SSL_CA_FILE for A (default: the stack's admin), STACK_DIR.
+ * KAFKA_SSL_CA_FILE for A (default: the stack's admin), EXPORTER_HOST (address /metrics listens
+ * on; default 127.0.0.1, 0.0.0.0 in a container), STACK_DIR.
  */
 import {
   defaultStackDir,
@@ -66,6 +67,10 @@ const SPEC = defineTask({
       description: "cluster B; empty: none",
       default: "the stack's mirror cluster",
     },
+    EXPORTER_HOST: {
+      description: "address /metrics listens on (0.0.0.0 in a container)",
+      default: "127.0.0.1",
+    },
   },
   examples: ["deno task final:exporter"],
 });
@@ -106,7 +111,14 @@ await runMain(async (cli) => {
     );
   }
   let healthy = false;
-  const server = serveMetrics({ port, service: "platform-exporter", healthy: () => healthy });
+  const hostname = envString("EXPORTER_HOST", "127.0.0.1");
+  const server = serveMetrics({
+    port,
+    hostname,
+    service: "platform-exporter",
+    healthy: () => healthy,
+  });
+  // The stack's Prometheus runs on this machine: it scrapes the loopback address either way.
   const address = `127.0.0.1:${server.addr.port}`;
   const target = await registerScrapeTarget(stackDir, "platform-exporter", address);
   console.log(

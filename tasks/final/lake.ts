@@ -9,7 +9,8 @@
  * cluster), LAKE_TOPICS (comma-separated subset, default all four), LAKE_TOPIC_PREFIX (put
  * before each topic name, e.g. `A.` under MM2's default replication policy), LAKE_GROUP_ID
  * (final-lake), LAKE_ROOT (/lake/raw), LAKE_ROLL_RECORDS (100000), LAKE_ROLL_INTERVAL_MS
- * (60000), LAKE_METRICS_PORT (the `lake-sink` port of the topology; 0 = any), WEBHDFS_URL and
+ * (60000), LAKE_METRICS_PORT (the `lake-sink` port of the topology; 0 = any), LAKE_METRICS_HOST
+ * (address /metrics listens on; default 127.0.0.1, 0.0.0.0 in a container), WEBHDFS_URL and
  * KAFKA_* (security settings of cluster B). `--drain` stops once everything is written.
  */
 import {
@@ -48,6 +49,10 @@ const SPEC = defineTask({
       description: "port of /metrics",
       default: "the topology's port + STACK_PORT_OFFSET",
     },
+    LAKE_METRICS_HOST: {
+      description: "address /metrics listens on (0.0.0.0 in a container)",
+      default: "127.0.0.1",
+    },
   },
   examples: ["deno task final:lake --drain"],
 });
@@ -76,14 +81,16 @@ await runMain(async (cli) => {
     rollIntervalMs: envInt("LAKE_ROLL_INTERVAL_MS", { default: 60_000, min: 100 }),
     drain: flags.booleans.drain,
   });
+  const metricsHost = envString("LAKE_METRICS_HOST", "127.0.0.1");
   const server = serveMetrics({
     port: envInt("LAKE_METRICS_PORT", { default: servicePort("lake-sink"), min: 0, max: 65535 }),
+    hostname: metricsHost,
     service: "final-lake",
     healthy: () => sink.healthy,
   });
   console.error(
     `final lake: ${topics.map((t) => t.topic).join(", ")} on ${bootstrap} → ` +
-      `${sink.options.hdfs.url}${sink.options.root} (metrics http://127.0.0.1:${server.addr.port}/metrics)`,
+      `${sink.options.hdfs.url}${sink.options.root} (metrics http://${metricsHost}:${server.addr.port}/metrics)`,
   );
   const report = () => {
     const s = sink.stats;
