@@ -10,8 +10,8 @@
  */
 import { dirname, join } from "node:path";
 import { createHash } from "node:crypto";
-import cliProgress from "cli-progress";
 import { cacheDir, PROJECT_ROOT } from "../env/mod.ts";
+import { ByteProgress, formatBytes, progressLine } from "./progress.ts";
 
 /** One pinned file of a bundle. */
 export interface LockedFile {
@@ -110,9 +110,15 @@ async function download(
   throw lastErr;
 }
 
+/** Bundles this process already reported (downloaded or found in the cache). */
+const reported = new Set<string>();
+
 /** Options for {@linkcode fetchBundle}. */
 export interface FetchOptions {
-  /** Show a progress bar on stderr when something must be downloaded. @default true */
+  /**
+   * Report on stderr: a bar with size, rate and ETA while downloading (one line per bundle when
+   * stderr is no terminal), and one line when the bundle is already cached. @default true
+   */
   progress?: boolean;
   /** Parallel downloads. @default 4 */
   concurrency?: number;
@@ -123,7 +129,7 @@ export interface FetchOptions {
 /**
  * Makes sure every file of a bundle is in the cache with the locked checksum and returns
  * their local paths. Files already cached are trusted by size (they were verified when
- * they arrived); missing ones are downloaded and verified.
+ * they arrived); missing ones are downloaded and verified, with progress on stderr.
  */
 export async function fetchBundle(name: string, options: FetchOptions = {}): Promise<string[]> {
   const { progress = true, concurrency = 4 } = options;
@@ -143,36 +149,46 @@ export async function fetchBundle(name: string, options: FetchOptions = {}): Pro
     const st = await Deno.stat(local).catch(() => undefined);
     if (!st || st.size !== f.size) missing.push(f);
   }
-  if (missing.length > 0) {
+  if (missing.length === 0) {
+    // One line per bundle and process: which cached artifact is used, not a line per tool run.
+    if (progress && !reported.has(name)) {
+      reported.add(name);
+      const size = bundle.files.reduce((s, f) => s + f.size, 0);
+      progressLine(
+        `${name}: ${bundle.files.length} cached files (${
+          formatBytes(size)
+        }, checksums locked) in ${root}`,
+      );
+    }
+  } else {
     const total = missing.reduce((s, f) => s + f.size, 0);
-    const bar = progress
-      ? new cliProgress.SingleBar({
-        format:
-          `Downloading ${name} [{bar}] {percentage}% | {mb}/{totalMb} MB | {files} files left`,
-        stream: Deno.stderr as unknown as NodeJS.WritableStream,
-        hideCursor: true,
-      }, cliProgress.Presets.shades_classic)
-      : undefined;
-    let done = 0;
     let left = missing.length;
-    const mb = (n: number) => (n / 1e6).toFixed(1);
-    bar?.start(total, 0, { mb: "0.0", totalMb: mb(total), files: left });
+    const bar = progress
+      ? new ByteProgress(`Downloading ${name}`, total, `${left} files left`)
+      : undefined;
     const queue = [...missing];
     const worker = async () => {
       for (let f = queue.shift(); f; f = queue.shift()) {
         await download(`${repo}/${f.path}`, join(root, f.path), f, (n) => {
-          done += n;
-          bar?.update(done, { mb: mb(done), files: left });
+          bar?.add(n, `${left} files left`);
         });
         left--;
-        bar?.update(done, { mb: mb(done), files: left });
+        bar?.add(0, `${left} files left`);
       }
     };
+    let failed = true;
     try {
       await Promise.all(Array.from({ length: Math.min(concurrency, missing.length) }, worker));
+      failed = false;
     } finally {
-      bar?.stop();
+      bar?.finish(
+        `Downloaded ${name} (${missing.length} file${
+          missing.length === 1 ? "" : "s"
+        }, SHA-256 verified) into ${root}`,
+        { failed },
+      );
     }
+    reported.add(name);
   }
   return bundle.files.map((f) => join(root, f.path));
 }
