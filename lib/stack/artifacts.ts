@@ -155,9 +155,8 @@ export async function fetchBundle(name: string, options: FetchOptions = {}): Pro
       reported.add(name);
       const size = bundle.files.reduce((s, f) => s + f.size, 0);
       progressLine(
-        `${name}: ${bundle.files.length} cached files (${
-          formatBytes(size)
-        }, checksums locked) in ${root}`,
+        `${name}: ${bundle.files.length} file${bundle.files.length === 1 ? "" : "s"} ` +
+          `(${formatBytes(size)}, SHA-256 locked) reused from the cache ${root}`,
       );
     }
   } else {
