@@ -11,6 +11,7 @@
  * @module
  */
 import { StackError } from "./service.ts";
+import { ByteProgress, drawBars, parseSize, progressLine } from "./progress.ts";
 
 /** Options for {@linkcode startDetached}. */
 export interface StartOptions {
@@ -193,12 +194,38 @@ export async function tailFile(path: string, lines = 30): Promise<string> {
   }
 }
 
-/** Runs a command to completion; throws with its output when it fails. */
-export async function run(
-  cmd: string,
-  args: string[],
-  options: { cwd?: string; env?: Record<string, string>; what?: string } = {},
-): Promise<string> {
+/** Options of {@linkcode run} and {@linkcode runLines}. */
+export interface RunOptions {
+  /** Working directory. */
+  cwd?: string;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** What the command does, for the error message. @default the command */
+  what?: string;
+}
+
+/**
+ * Runs a command to completion; throws with its output when it fails. `apt-get install`
+ * reports its downloads on stderr as it goes (see {@linkcode aptProgress}).
+ */
+export async function run(cmd: string, args: string[], options: RunOptions = {}): Promise<string> {
+  if (cmd === "apt-get" && args.includes("install")) {
+    const apt = aptProgress(options.what ?? `apt-get ${args.join(" ")}`);
+    try {
+      // apt's piped stdout is block-buffered (its lines would come in one burst at the end):
+      // stdbuf makes it line-buffered; Status-Fd lines (`dlstatus:3:42.5:…`) add the percentage.
+      const aptArgs = ["-o", "APT::Status-Fd=2", ...args];
+      const stdbuf = await Deno.stat("/usr/bin/stdbuf").then(() => true, () => false);
+      const out = stdbuf
+        ? await runLines("stdbuf", ["-oL", cmd, ...aptArgs], options, apt.line)
+        : await runLines(cmd, aptArgs, options, apt.line);
+      apt.finish(false);
+      return out;
+    } catch (err) {
+      apt.finish(true);
+      throw err;
+    }
+  }
   const out = await new Deno.Command(cmd, {
     args,
     cwd: options.cwd,
@@ -216,6 +243,95 @@ export async function run(
     );
   }
   return stdout;
+}
+
+/**
+ * Runs a command to completion, handing each line of its stdout and stderr to `onLine` as it
+ * comes; returns its stdout, or throws with the end of its output when it fails.
+ */
+export async function runLines(
+  cmd: string,
+  args: string[],
+  options: RunOptions,
+  onLine: (line: string, stream: "stdout" | "stderr") => void,
+): Promise<string> {
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd: options.cwd,
+    env: options.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let stdout = "";
+  let all = "";
+  const pump = async (stream: ReadableStream<Uint8Array>, name: "stdout" | "stderr") => {
+    let rest = "";
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      if (name === "stdout") stdout += text;
+      all = (all + text).slice(-8000);
+      const lines = (rest + text).split(/\r?\n|\r/);
+      rest = lines.pop() ?? "";
+      for (const l of lines) if (l.trim()) onLine(l, name);
+    }
+    if (rest.trim()) onLine(rest, name);
+  };
+  const [status] = await Promise.all([
+    child.status,
+    pump(child.stdout, "stdout"),
+    pump(child.stderr, "stderr"),
+  ]);
+  if (!status.success) {
+    throw new Error(
+      `${options.what ?? cmd} failed (exit ${status.code}):\n${all.trim().slice(-4000)}`,
+    );
+  }
+  return stdout;
+}
+
+/**
+ * Progress of an `apt-get install` from its output: the total from `Need to get 45.3 MB of
+ * archives`, each `Get:N … [size]` line as a package arrives — a bar with size, rate and ETA
+ * when stderr is a terminal, else one line per package — and one summary line at the end.
+ */
+export function aptProgress(what: string): {
+  line: (line: string) => void;
+  finish: (failed: boolean) => void;
+} {
+  let bar: ByteProgress | undefined;
+  let packages = 0;
+  let total = 0;
+  let got = 0;
+  const bars = drawBars();
+  return {
+    line(line) {
+      const need = /^Need to get ([\d.,]+\s*[kMG]?B)/.exec(line);
+      if (need) {
+        total = parseSize(need[1]) ?? 0;
+        bar = new ByteProgress(what, total);
+        return;
+      }
+      const dl = /^dlstatus:\d+:([\d.]+):/.exec(line);
+      if (dl && bar) {
+        bar.update(Math.max(bar.done, (Number(dl[1]) / 100) * total));
+        return;
+      }
+      if (line.startsWith("dlstatus:") || line.startsWith("pmstatus:")) return;
+      const get = /^Get:\d+\s+\S+\s+\S+\s+(?:\S+\s+)?(\S+)\s+\S+\s+(\S+)\s+\[([^\]]+)\]/.exec(line);
+      if (get) {
+        packages++;
+        bar ??= new ByteProgress(what, 0);
+        got += parseSize(get[3]) ?? 0;
+        bar.update(Math.max(bar.done, got), get[1]);
+        if (!bars) progressLine(`apt: ${get[1]} ${get[2]} (${get[3]})`);
+      }
+    },
+    finish(failed) {
+      bar?.finish(`${what}: ${packages} package${packages === 1 ? "" : "s"} downloaded`, {
+        failed,
+      });
+    },
+  };
 }
 
 /**
