@@ -11,3 +11,4 @@ export * from "./sink.ts";
 export * from "./tables.ts";
 export * from "./load.ts";
 export * from "./verify.ts";
+export * from "./dead_letters.ts";

@@ -20,6 +20,27 @@
  * commits past it — so no record is lost or written twice. Records that fail their schema
  * (or do not fit the columns) go to `<topic>.dlq` with the reason, never into Parquet.
  *
+ * Dead letters are written once too. They are sent as their records are read, and a file is
+ * renamed only once all dead letters of its range are acknowledged (so an adopted file's
+ * dead letters are all in the DLQ). A range read again — after kill -9, a failed flush or a
+ * rebalance — would send them again; so, like the files, the sink derives what it already
+ * did from its output: on start (and when a rebalance hands it a partition it did not own)
+ * it reads the DLQ topics to their end and keeps, per source partition, the source offsets
+ * its group (header `dlq.lake.group`) already dead-lettered at or after the committed offset
+ * ({@linkcode ./dead_letters.ts}); a record found there is not sent again. Kept current as
+ * dead letters are acknowledged, pruned as offsets are committed.
+ *
+ * Why this and not a transaction holding the range's dead letters and offset commit: the
+ * file's commit point is an HDFS rename, which no Kafka transaction can include. Committing
+ * the transaction after the rename leaves, after a crash between the two, a file whose dead
+ * letters were aborted — the range must then be read again for its dead letters only; before
+ * the rename, a committed range whose file is missing. It also forces every DLQ reader to
+ * read_committed. Why the exact set of offsets and not one watermark (the highest offset
+ * dead-lettered): dead letters are spread over the DLQ's partitions by key, so a later one
+ * can be acknowledged while an earlier one failed; a watermark would then skip the failed
+ * one for good. The cost: each start reads the DLQ topics whole (they are small next to the
+ * topics; their retention bounds it).
+ *
  * One sink process per consumer group is the supported set-up; with several, a rebalance
  * can leave a revoked owner's in-flight rename racing the new owner (the rename refusal then
  * stops the later writer instead of duplicating).
@@ -44,6 +65,11 @@ import { createParquetBuffer, type ParquetBuffer, type ParquetWriterName } from 
 import { fileName, parseFileName, partitionFolder, tempFolder } from "./layout.ts";
 import type { WebHdfs } from "./webhdfs.ts";
 import { sleep } from "../env/mod.ts";
+import {
+  DeadLetterLedger,
+  LAKE_DLQ_GROUP_HEADER,
+  restoreDeadLetterLedger,
+} from "./dead_letters.ts";
 
 /** A topic the sink writes, with the JSON Schema of its events. */
 export interface LakeTopic {
@@ -96,6 +122,8 @@ export interface LakeSinkStats {
   written: number;
   /** Records sent to the DLQ. */
   deadLettered: number;
+  /** Invalid records read again whose dead letter the DLQ already held (not sent again). */
+  deadLetterSkipped: number;
   /** Records skipped because a file already held them (recovery). */
   skipped: number;
   /** Files committed. */
@@ -152,6 +180,7 @@ export class LakeSink {
   readonly stats: LakeSinkStats = {
     written: 0,
     deadLettered: 0,
+    deadLetterSkipped: 0,
     skipped: 0,
     files: 0,
     adopted: 0,
@@ -170,6 +199,11 @@ export class LakeSink {
   #drained?: () => void;
   #failed?: (err: Error) => void;
   #failures = 0;
+  /** Dead letters already in the DLQ (see the module doc). */
+  readonly #ledger = new DeadLetterLedger();
+  /** The restore of {@linkcode #ledger} the next batch waits for, if any. */
+  #restoring?: Promise<void>;
+  readonly #owned = new Set<string>();
 
   constructor(options: LakeSinkOptions) {
     const {
@@ -238,6 +272,7 @@ export class LakeSink {
     await this.#dlq.connect();
     this.#admin = kafka.admin();
     await this.#admin.connect();
+    await this.#restoreLedger();
     this.#consumer = kafka.consumer({
       groupId,
       sessionTimeout: 10_000,
@@ -256,6 +291,11 @@ export class LakeSink {
       for (const key of [...this.#parts.keys()]) {
         if (!assigned.has(key)) this.#parts.delete(key);
       }
+      // A partition another sink owned until now: read what it dead-lettered first.
+      const gained = [...assigned].filter((k) => !this.#owned.has(k));
+      if (this.#owned.size > 0 && gained.length > 0) this.#restoring = this.#restoreLedger();
+      this.#owned.clear();
+      for (const k of assigned) this.#owned.add(k);
       for (const key of assigned) {
         // A partition (re)assigned starts over from the committed offset, re-checking HDFS.
         const st = this.#parts.get(key);
@@ -305,6 +345,18 @@ export class LakeSink {
     await this.#admin?.disconnect().catch(() => {});
   }
 
+  async #restoreLedger(): Promise<void> {
+    const { kafka, groupId, topics, log } = this.options;
+    const restored = await restoreDeadLetterLedger({
+      kafka,
+      admin: this.#admin!,
+      groupId,
+      topics: topics.map((t) => t.topic),
+      log,
+    });
+    this.#ledger.merge(restored);
+  }
+
   #state(topic: string, partition: number): PartState {
     const k = `${topic}/${partition}`;
     let st = this.#parts.get(k);
@@ -348,6 +400,18 @@ export class LakeSink {
     const st = this.#state(batch.topic, batch.partition);
     await this.#locked(st, async () => {
       try {
+        if (this.#restoring) {
+          const beat = setInterval(() => void heartbeat().catch(() => {}), 1_000);
+          try {
+            await this.#restoring;
+          } catch (err) {
+            this.#restoring = undefined;
+            throw err;
+          } finally {
+            clearInterval(beat);
+          }
+          this.#restoring = undefined;
+        }
         if (!st.cleaned) await this.#cleanTemp(st);
         for (const m of batch.messages) {
           if (!isRunning() || isStale() || this.#stopping) return;
@@ -438,27 +502,38 @@ export class LakeSink {
       event = st.table.transform ? st.table.transform(v.value) : v.value;
       st.buffer.append(event, { partition: st.partition, offset, timestamp: ts });
     } catch (err) {
+      if (this.#ledger.has(topic, st.partition, offset)) {
+        // Dead-lettered before this range was read again: once is enough.
+        this.stats.deadLetterSkipped++;
+        records.inc({ topic, outcome: "dlq_skipped" });
+        return;
+      }
       const reason = err instanceof ColumnError || stage !== "column"
         ? (err as Error).message
         : String(err);
       this.stats.deadLettered++;
       records.inc({ topic, outcome: "dlq" });
+      const base = deadLetter(
+        {
+          topic,
+          partition: st.partition,
+          offset: m.offset,
+          key: m.key,
+          value: m.value,
+          headers: m.headers,
+        },
+        reason,
+        stage,
+      );
+      const letter = {
+        ...base,
+        headers: { ...base.headers, [LAKE_DLQ_GROUP_HEADER]: this.options.groupId },
+      };
+      const partition = st.partition;
       st.dlq.push(
-        this.#dlq!.send(
-          dlqTopic(topic),
-          deadLetter(
-            {
-              topic,
-              partition: st.partition,
-              offset: m.offset,
-              key: m.key,
-              value: m.value,
-              headers: m.headers,
-            },
-            reason,
-            stage,
-          ),
-        ).then(() => {}),
+        this.#dlq!.send(dlqTopic(topic), letter).then(() =>
+          this.#ledger.add(topic, partition, offset)
+        ),
       );
       return;
     }
@@ -546,6 +621,7 @@ export class LakeSink {
       await this.#consumer!.commitOffsets([
         { topic: st.table.topic, partition: st.partition, offset: `${next}` },
       ]);
+      this.#ledger.prune(st.table.topic, st.partition, next);
     } catch (err) {
       // The files in HDFS are the truth; a later commit or the next start catches up.
       this.options.log(
