@@ -9,13 +9,17 @@ import {
   ColumnError,
   columnsFromSchema,
   createParquetBuffer,
+  DeadLetterLedger,
+  deadLetterSource,
   fileName,
+  LAKE_DLQ_GROUP_HEADER,
   makeOrder,
   parseFileName,
   parseLakeTopics,
   partitionFolder,
 } from "../../lib/lake/mod.ts";
 import { ConfigError } from "../../lib/env/config.ts";
+import { deadLetter } from "../../lib/kafka/mod.ts";
 import { ORDER_SCHEMA } from "../../lib/schemas/order.ts";
 import { registryConfigFromEnv, wireSchemaId } from "../../lib/course/practice7/mod.ts";
 
@@ -169,4 +173,47 @@ Deno.test("registry config from env and the wire-format header", () => {
   );
   assert.equal(wireSchemaId(new Uint8Array([0, 0, 0, 1, 2, 9])), 258);
   assert.equal(wireSchemaId(new Uint8Array([1, 0, 0, 1, 2, 9])), undefined);
+});
+
+Deno.test("the lake's dead-letter ledger: only its own group's dead letters, exact offsets, pruned on commit", () => {
+  const letter = (offset: string, group?: string) => {
+    const d = deadLetter(
+      { topic: "orders", partition: 2, offset, key: null, value: new Uint8Array([1]) },
+      "bad total_price",
+      "validate",
+    );
+    // As kafkajs reads them back: header values are bytes.
+    const headers: Record<string, Buffer> = {};
+    for (const [k, v] of Object.entries(d.headers)) headers[k] = Buffer.from(v);
+    if (group) headers[LAKE_DLQ_GROUP_HEADER] = Buffer.from(group);
+    return headers;
+  };
+  assert.deepEqual(deadLetterSource(letter("41", "lake"), "lake"), {
+    topic: "orders",
+    partition: 2,
+    offset: 41n,
+  });
+  // Another writer of the same DLQ (no header, or another group) is not this sink's.
+  assert.equal(deadLetterSource(letter("41"), "lake"), undefined);
+  assert.equal(deadLetterSource(letter("41", "other"), "lake"), undefined);
+  assert.equal(deadLetterSource(letter("x", "lake"), "lake"), undefined);
+  assert.equal(deadLetterSource(undefined, "lake"), undefined);
+
+  const ledger = new DeadLetterLedger();
+  // Acknowledged out of order (dead letters spread over DLQ partitions): 50 without 10.
+  ledger.add("orders", 2, 50n);
+  assert.equal(ledger.has("orders", 2, 50n), true);
+  assert.equal(ledger.has("orders", 2, 10n), false, "an earlier offset not acknowledged is sent");
+  assert.equal(ledger.has("orders", 1, 50n), false, "per source partition");
+  assert.equal(ledger.has("other", 2, 50n), false, "per source topic");
+  const restored = new DeadLetterLedger();
+  restored.add("orders", 2, 10n);
+  restored.add("orders", 0, 7n);
+  ledger.merge(restored);
+  assert.equal(ledger.size, 3);
+  assert.equal(ledger.has("orders", 2, 10n), true);
+  ledger.prune("orders", 2, 50n);
+  assert.equal(ledger.has("orders", 2, 10n), false, "committed offsets are forgotten");
+  assert.equal(ledger.has("orders", 2, 50n), true, "the committed offset itself is kept");
+  assert.equal(ledger.has("orders", 0, 7n), true, "other partitions untouched");
 });
