@@ -663,6 +663,10 @@ export class LakeSink {
         }
       }
       this.#drained();
+    } catch (err) {
+      // Called without await (timer, batches): a transient admin error (e.g. the group
+      // coordinator still loading) must not crash the process; the next tick asks again.
+      this.options.log(`lake sink: drain check failed: ${(err as Error).message}`);
     } finally {
       this.#checking = false;
     }
