@@ -64,7 +64,7 @@ import { type Column, ColumnError, columnsFromSchema } from "./columns.ts";
 import { createParquetBuffer, type ParquetBuffer, type ParquetWriterName } from "./parquet.ts";
 import { fileName, parseFileName, partitionFolder, tempFolder } from "./layout.ts";
 import type { WebHdfs } from "./webhdfs.ts";
-import { sleep } from "../env/mod.ts";
+import { retry, sleep } from "../env/mod.ts";
 import {
   DeadLetterLedger,
   LAKE_DLQ_GROUP_HEADER,
@@ -347,13 +347,15 @@ export class LakeSink {
 
   async #restoreLedger(): Promise<void> {
     const { kafka, groupId, topics, log } = this.options;
-    const restored = await restoreDeadLetterLedger({
-      kafka,
-      admin: this.#admin!,
-      groupId,
-      topics: topics.map((t) => t.topic),
-      log,
-    });
+    // Transient errors (a coordinator still loading after a broker restart) are retried.
+    const restored = await retry(() =>
+      restoreDeadLetterLedger({
+        kafka,
+        admin: this.#admin!,
+        groupId,
+        topics: topics.map((t) => t.topic),
+        log,
+      }), { attempts: 5, delayMs: 1_000 });
     this.#ledger.merge(restored);
   }
 
