@@ -183,7 +183,10 @@ export async function filterCounts(
  * Registers `product_filter_records_total{outcome="in|passed|forbidden|dlq"}` for `app` (read
  * at scrape time from the committed counts).
  */
-export function registerFilterMetrics(app: StreamApp): void {
+export function registerFilterMetrics(
+  app: StreamApp,
+  topics: ProductFilterOptions["topics"] = {},
+): void {
   const name = "product_filter_records_total";
   registry.removeSingleMetric(name);
   new client.Gauge({
@@ -192,7 +195,7 @@ export function registerFilterMetrics(app: StreamApp): void {
     labelNames: ["outcome"],
     registers: [registry],
     async collect() {
-      const c = await filterCounts(app);
+      const c = await filterCounts(app, topics);
       for (const [outcome, v] of Object.entries(c)) this.set({ outcome }, v);
     },
   });

@@ -84,7 +84,7 @@ await runMain(async () => {
     topics,
     streams: { maxBytesPerPartition },
   });
-  registerFilterMetrics(app);
+  registerFilterMetrics(app, topics);
   const server = serveMetrics({
     port,
     service: appId,
@@ -102,7 +102,7 @@ await runMain(async () => {
   await app.start();
   console.log(`processing (forbidden table: ${app.tables.get("forbidden").size} entries)`);
   const line = async () => {
-    const c = await filterCounts(app);
+    const c = await filterCounts(app, topics);
     return `in=${c.in} passed=${c.passed} forbidden=${c.forbidden} dlq=${c.dlq}`;
   };
   const report = setInterval(async () => console.log(`progress: ${await line()}`), 5_000);

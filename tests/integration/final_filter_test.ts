@@ -498,16 +498,28 @@ Deno.test(
             `filter commits past offset sum ${before}`,
           );
         } catch (err) {
-          f.child.kill("SIGKILL");
+          try {
+            f.child.kill("SIGKILL");
+          } catch {
+            // it ended by itself: its stderr says why
+          }
           const { stderr } = await f.done();
           throw new Error(
             `${(err as Error).message}\n--- filter stderr ---\n${stderr.slice(-3000)}`,
           );
         }
         await sleep(300 + Math.floor(Math.random() * 900), "into the next batch's crash window");
-        f.child.kill("SIGKILL");
-        const { status } = await f.done();
-        assert.equal(status.signal, "SIGKILL");
+        try {
+          f.child.kill("SIGKILL");
+        } catch {
+          // it ended by itself before the kill: the assertion below shows its stderr
+        }
+        const { status, stderr } = await f.done();
+        assert.equal(
+          status.signal,
+          "SIGKILL",
+          `the filter ended by itself:\n${stderr.slice(-3000)}`,
+        );
         const now = await committed();
         console.log(
           `kill -9 #${kill}: committed input offsets ${before} → ${now} of ${messages.length}`,
@@ -549,8 +561,15 @@ Deno.test(
         `kill test: input=${messages.length} products=${passed.length} blocked=${blocked.length} dlq=${dead.length}`,
       );
     } finally {
-      f.child.kill("SIGTERM");
-      await f.done();
+      try {
+        f.child.kill("SIGTERM");
+      } catch {
+        // already ended
+      }
+      const { status, stderr } = await f.done();
+      if (status.code !== 0 && status.signal !== "SIGTERM") {
+        console.error(`the final filter ended with ${status.code}:\n${stderr.slice(-3000)}`);
+      }
     }
   },
 );
