@@ -12,6 +12,9 @@ import { Stack } from "../lib/stack/mod.ts";
 import { TEST_BROKERS, testStackEnv } from "../lib/stack/mod.ts";
 import { defineTask, runMain } from "../lib/env/mod.ts";
 
+/** Tests that need no shared test stack: they run beside the others. */
+const SIDE_LANE = ["tests/unit/", "tests/integration/stack_data_test.ts"];
+
 const SPEC = defineTask({
   task: "test",
   summary:
@@ -88,9 +91,6 @@ await runMain(async (cli) => {
   }
   Deno.exit(code);
 }, SPEC);
-
-/** Tests that need no shared test stack: they run beside the others. */
-const SIDE_LANE = ["tests/unit/", "tests/integration/stack_data_test.ts"];
 
 /** Runs `deno test` with `args`; output to the console, or to `logFile` when given. */
 async function denoTest(
