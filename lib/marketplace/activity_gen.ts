@@ -14,6 +14,7 @@
  * ```
  * @module
  */
+import { mulberry32 } from "./users_sim.ts";
 import type { Kafka, Message } from "kafkajs";
 import { Buffer } from "node:buffer";
 import type {
@@ -68,18 +69,6 @@ export interface Activity {
 const CATEGORIES = ["Электроника", "Книги", "Дом", "Спорт", "Игрушки"];
 const BRANDS = ["XYZ", "Acme", "Родник", "Nova"];
 
-/** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Generates a deterministic activity set; see the module doc. */
 export function generateActivity(options: ActivityOptions = {}): Activity {
   const {
@@ -99,7 +88,7 @@ export function generateActivity(options: ActivityOptions = {}): Activity {
   const hour = 3_600_000;
   const start = options.start ?? Math.floor((Date.now() - days * 24 * hour) / hour) * hour;
   const span = (options.hours ?? days * 24) * hour - hour / 2;
-  const rnd = prng(seed);
+  const rnd = mulberry32(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
   const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+import { mulberry32 } from "./users_sim.ts";
 import type { Product } from "../schemas/mod.ts";
 import sample from "./products.json" with { type: "json" };
 
@@ -36,18 +37,6 @@ export interface GenerateOptions {
   idPrefix?: string;
   /** Timestamp the products are created at (their dates follow it). @default 2025-01-01T00:00:00Z */
   start?: Date;
-}
-
-/** mulberry32: a small, fast, seedable PRNG (32-bit state), good enough for test data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Template {
@@ -135,7 +124,7 @@ export function generateProducts(count: number, options: GenerateOptions = {}): 
   if (stores.length === 0) {
     throw new RangeError("Cannot generate products as 'stores' is empty");
   }
-  const rnd = prng(seed);
+  const rnd = mulberry32(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
   const out: Product[] = [];
   for (let i = 0; i < count; i++) {
