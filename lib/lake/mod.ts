@@ -12,3 +12,4 @@ export * from "./tables.ts";
 export * from "./load.ts";
 export * from "./verify.ts";
 export * from "./dead_letters.ts";
+export * from "./run.ts";

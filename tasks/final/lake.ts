@@ -23,7 +23,7 @@ import {
 } from "../../lib/env/mod.ts";
 import { createKafka, KAFKA_ENV, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { serveMetrics } from "../../lib/monitoring/mod.ts";
-import { LakeSink, WebHdfs } from "../../lib/lake/mod.ts";
+import { LakeSink, runSinkProcess, WebHdfs } from "../../lib/lake/mod.ts";
 import { finalLakeTopics, servicePort } from "../../lib/marketplace/mod.ts";
 
 const SPEC = defineTask({
@@ -99,22 +99,9 @@ await runMain(async (cli) => {
         `${s.adopted} adopted, ${s.skipped} skipped`,
     );
   };
-  const progress = setInterval(report, 5_000);
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    clearInterval(progress);
-    await sink.stop();
-    report();
-    await server.shutdown();
-    Deno.exit(0);
-  };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
-  await sink.start();
-  if (flags.booleans.drain) {
-    await sink.drained();
-    await stop();
-  }
+  await runSinkProcess(sink, {
+    drain: flags.booleans.drain,
+    report,
+    afterStop: () => server.shutdown(),
+  });
 }, SPEC);

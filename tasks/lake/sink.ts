@@ -25,6 +25,7 @@ import {
   LakeSink,
   PARQUET_WRITERS,
   parseLakeTopics,
+  runSinkProcess,
   WebHdfs,
 } from "../../lib/lake/mod.ts";
 
@@ -101,22 +102,9 @@ await runMain(async (cli) => {
         `${s.files} files, ${s.adopted} adopted, ${s.skipped} skipped, ${s.tempCleaned} temp files cleaned`,
     );
   };
-  const progress = setInterval(report, 5_000);
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    clearInterval(progress);
-    await sink.stop();
-    report();
-    await server.shutdown();
-    Deno.exit(0);
-  };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
-  await sink.start();
-  if (flags.booleans.drain) {
-    await sink.drained();
-    await stop();
-  }
+  await runSinkProcess(sink, {
+    drain: flags.booleans.drain,
+    report,
+    afterStop: () => server.shutdown(),
+  });
 }, SPEC);
