@@ -5,7 +5,8 @@
  */
 import { Stack } from "../lib/stack/mod.ts";
 import { isAlive } from "../lib/stack/mod.ts";
+import { sleep } from "../lib/env/mod.ts";
 
 const pid = Number(Deno.args[0]);
-while (Number.isInteger(pid) && isAlive(pid)) await new Promise((r) => setTimeout(r, 500));
+while (Number.isInteger(pid) && isAlive(pid)) await sleep(500);
 await (await Stack.load()).down();

@@ -27,6 +27,7 @@
  * @module
  */
 import type { UserEventType } from "../schemas/mod.ts";
+import { sleep } from "../env/mod.ts";
 
 /** A PRNG of floats in [0, 1) (mulberry32): the same seed, the same sequence. */
 export function mulberry32(seed: number): () => number {
@@ -344,7 +345,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const runUser = async (n: number) => {
     const user = `user-${firstUser + n}`;
     const rng = mulberry32((seed * 1_000_003 + n) >>> 0);
-    const pause = () => new Promise((r) => setTimeout(r, -Math.log(1 - rng()) * thinkMs));
+    const pause = () => sleep(-Math.log(1 - rng() * thinkMs));
     for (let s = 0; sessions === undefined ? performance.now() < deadline : s < sessions; s++) {
       const session = `s-${user}-${s}`;
       report.sessions++;

@@ -25,6 +25,7 @@ import {
   tailFile,
 } from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
+import { sleep } from "../env/mod.ts";
 
 /** Connector bundles (see bundles.ts) every worker gets in its plugin path. */
 export const CONNECT_PLUGINS: readonly string[] = ["debezium-postgres", "debezium-jdbc"];
@@ -242,7 +243,7 @@ export class ConnectWorker implements Service {
       } catch (err) {
         last = (err as Error).message;
       }
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
     throw new StackError(
       `Kafka Connect not ready after ${timeoutSec}s (${last}). Last lines of ${this.log}:\n` +

@@ -13,7 +13,7 @@
  * @module
  */
 import { join } from "node:path";
-import { PROJECT_ROOT } from "../env/mod.ts";
+import { PROJECT_ROOT, sleep } from "../env/mod.ts";
 import { registerScrapeTarget } from "./prometheus.ts";
 import { readPid, requireFreePorts, startDetached, stopProcess, tailFile } from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
@@ -109,7 +109,7 @@ export class DenoService implements Service {
       const ok = await fetch(`http://127.0.0.1:${this.port}/healthz`)
         .then(async (r) => (await r.body?.cancel(), r.ok)).catch(() => false);
       if (ok) break;
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
     }
     await registerScrapeTarget(this.#options.dir, this.name, `127.0.0.1:${this.port}`);
   }

@@ -34,6 +34,7 @@ import {
 } from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
 import { checkShape, type Shape, type ShapedService } from "./shape.ts";
+import { sleep } from "../env/mod.ts";
 
 /** The cluster id HDFS is formatted with. */
 export const HDFS_CLUSTER_ID = "practicum";
@@ -326,7 +327,7 @@ export class HdfsCluster implements Service, ShapedService {
       } catch (err) {
         last = (err as Error).message;
       }
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
     const { log } = this.#proc("namenode");
     throw new StackError(

@@ -33,6 +33,7 @@ import {
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
 import { createKafka, type KafkaClientOptions } from "../kafka/mod.ts";
 import { checkShape, readShape, type Shape, type ShapedService, writeShape } from "./shape.ts";
+import { sleep } from "../env/mod.ts";
 
 /** The seed's cluster id (`KAFKA_KRAFT_CLUSTER_ID`). */
 export const SEED_CLUSTER_ID = "abcdefghijklmnopqrstuv";
@@ -444,7 +445,7 @@ export class KafkaCluster implements Service, ShapedService {
       } finally {
         await admin.disconnect().catch(() => {});
       }
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
     throw new StackError(
       `Kafka cluster '${this.name}' not ready after ${timeoutSec}s (${lastErr}). Last lines of ${

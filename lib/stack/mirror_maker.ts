@@ -63,6 +63,7 @@ import {
   waitGone,
 } from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
+import { sleep } from "../env/mod.ts";
 
 /** REST port of MirrorMaker's internal (KIP-710) server, before the stack's port offset. */
 export const MIRROR_MAKER_REST_PORT = 8084;
@@ -339,7 +340,7 @@ export class MirrorMaker implements Service {
         );
       }
       if (await this.sourceTaskRunning().catch((err) => (last = String(err), false))) return;
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
     }
     throw new StackError(
       `MirrorMaker 2 not replicating after ${timeoutSec}s${
@@ -374,7 +375,7 @@ export class MirrorMaker implements Service {
         // The main thread shows as a zombie while the JVM's other threads still hold its sockets.
         const deadline = Date.now() + 10_000;
         while (await portOpen(this.restPort) && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 100));
+          await sleep(100);
         }
       }
     }

@@ -23,6 +23,7 @@ import pg from "pg";
 import { readPid, run, tailFile } from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
 import { checkShape, type Shape, type ShapedService, writeShape } from "./shape.ts";
+import { sleep } from "../env/mod.ts";
 
 /** Options of a {@linkcode PostgresServer}. */
 export interface PostgresOptions {
@@ -329,7 +330,7 @@ export class PostgresServer implements Service, ShapedService {
       } catch (err) {
         last = (err as Error).message;
       }
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
     }
     throw new StackError(
       `PostgreSQL does not answer (${last}). Last lines of ${this.log}:\n${await tailFile(

@@ -12,6 +12,7 @@
  */
 import { StackError } from "./service.ts";
 import { ByteProgress, drawBars, parseSize, progressLine } from "./progress.ts";
+import { sleep } from "../env/mod.ts";
 
 /** Options for {@linkcode startDetached}. */
 export interface StartOptions {
@@ -134,7 +135,7 @@ export async function waitGone(pid: number, timeoutMs: number): Promise<boolean>
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (gone()) return true;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   return gone();
 }

@@ -15,7 +15,7 @@
  */
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { PROJECT_ROOT } from "../env/mod.ts";
+import { PROJECT_ROOT, sleep } from "../env/mod.ts";
 import { readPid, requireFreePorts, run, startDetached, stopProcess, tailFile } from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
 
@@ -311,7 +311,7 @@ async function waitHttp(
     } catch (err) {
       last = (err as Error).message;
     }
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
   }
   throw new StackError(
     `${what} not ready (${last}). Last lines of ${log}:\n${await tailFile(log)}`,

@@ -17,6 +17,7 @@
 import { join } from "node:path";
 import { runKafkaTool } from "./kafka_tools.ts";
 import type { PartitionInfo } from "../kafka/mod.ts";
+import { sleep } from "../env/mod.ts";
 
 /** One partition of a reassignment JSON (`kafka-reassign-partitions` format). */
 export interface PlannedPartition {
@@ -228,7 +229,7 @@ export async function waitReassignment(
         `Reassignment not complete after ${timeoutMs} ms:\n${res.lines.join("\n")}`,
       );
     }
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
   }
 }
 

@@ -25,7 +25,7 @@
 import { join } from "node:path";
 import { fetchBundle } from "./artifacts.ts";
 import { APICURIO_VERSION } from "./bundles.ts";
-import { cacheDir } from "../env/mod.ts";
+import { cacheDir, sleep } from "../env/mod.ts";
 import { readPid, requireFreePorts, run, startDetached, stopProcess, tailFile } from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
 
@@ -244,7 +244,7 @@ export class SchemaRegistryServer implements Service {
       } catch (err) {
         last = (err as Error).message;
       }
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
     throw new StackError(
       `Schema registry not ready after ${this.#readyTimeoutSec}s (${last}). Last lines of ${this.log}:\n${await tailFile(

@@ -12,6 +12,7 @@ import { ensureTopic } from "../../lib/kafka/mod.ts";
 import { waitIsr } from "../../lib/course/practice4/mod.ts";
 import { consoleRecords } from "../_console.ts";
 import { testKafka, testStack, unique } from "../_stack.ts";
+import { sleep } from "../../lib/env/mod.ts";
 
 Deno.test({
   name:
@@ -73,7 +74,7 @@ Deno.test({
       let recovered = false;
       for (let i = 0; i < 40 && !recovered; i++) {
         recovered = await sendBatch("after", 10_000);
-        if (!recovered) await new Promise((r) => setTimeout(r, 1_000));
+        if (!recovered) await sleep(1_000);
       }
       assert.ok(recovered, `no send succeeded after broker 1 returned:\n${failed.join("\n")}`);
       for (let i = 0; i < 3; i++) {

@@ -27,6 +27,7 @@ import { PROJECT_ROOT } from "../../lib/env/paths.ts";
 import { Stack } from "../../lib/stack/mod.ts";
 import { eventually, runTask, TEST_ENV, testKafka, testStack, unique } from "../_stack.ts";
 import { consoleRecords } from "../_console.ts";
+import { sleep } from "../../lib/env/mod.ts";
 
 const saved = await Stack.load(TEST_ENV.STACK_DIR);
 const before = { connect: saved.options.connect, monitoring: saved.options.monitoring };
@@ -246,13 +247,13 @@ Deno.test("a Connect worker killed (SIGKILL) in the middle of a stream loses no 
           [`crash ${i}`, `crash-${i}@example.com`],
         );
         inserted.push(r.rows[0].id);
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
       }
     });
     await eventually(() => inserted.length >= 30, 30_000, "rows before the crash");
     await worker.stop({ hard: true });
     const atCrash = inserted.length;
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     writing = false;
     await writer;
     assert.ok(inserted.length > atCrash, "rows were written while the worker was down");

@@ -142,7 +142,7 @@ async function readUntil(
   });
   try {
     await eventually(() => done(records), timeoutMs, `records in ${topic}`);
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
   } finally {
     await consumer.disconnect();
   }
@@ -284,7 +284,7 @@ Deno.test(
           console.log(
             `forbid → forbidden-products: ${Date.now() - before} ms (CDC read ${cdcMs} ms)`,
           );
-          await new Promise((res) => setTimeout(res, 2_000)); // the filter's table follower
+          await sleep(2_000); // the filter's table follower
           const v2 = { ...target, stock: { available: 1, reserved: 0 } };
           await produce([{ key: target.product_id, value: JSON.stringify(v2) }]);
           const blocked = await readUntil(
@@ -305,7 +305,7 @@ Deno.test(
           const r2 = await runTask("final:forbid", ["remove", target.product_id]);
           assert.equal(r2.code, 0, r2.stderr);
           await cdcReached(target.product_id, false);
-          await new Promise((res) => setTimeout(res, 2_000));
+          await sleep(2_000);
           const v3 = { ...target, stock: { available: 3, reserved: 1 } };
           await produce([{ key: target.product_id, value: JSON.stringify(v3) }]);
           const passed = await readUntil(

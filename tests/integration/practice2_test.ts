@@ -6,6 +6,7 @@ import { OrderProducer, sampleOrder } from "../../lib/course/practice2/producer.
 import { orderCodec } from "../../lib/schemas/mod.ts";
 import { eventually, runTask, spawnTask, testKafka, unique } from "../_stack.ts";
 import { consoleRecords } from "../_console.ts";
+import { sleep } from "../../lib/env/mod.ts";
 
 const quiet = () => {};
 
@@ -101,7 +102,7 @@ Deno.test("batch consumer: processes BATCH_SIZE at a time and commits once per b
       10_000,
       "20 committed",
     );
-    await new Promise((r) => setTimeout(r, 1_500));
+    await sleep(1_500);
     assert.deepEqual(
       batches.map((b) => b.length),
       [10, 10],
@@ -145,7 +146,7 @@ Deno.test("batch consumer killed with SIGKILL mid-batch: uncommitted orders are 
     10_000,
     "the first commit",
   );
-  await new Promise((r) => setTimeout(r, 1_000)); // the other 5 are read and held, not committed
+  await sleep(1_000); // the other 5 are read and held, not committed
   first.child.kill("SIGKILL");
   await first.done();
   assert.equal(await committed(kafka, groupId, topic), 10);

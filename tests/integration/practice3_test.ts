@@ -10,6 +10,7 @@ import { eventually, runTask, TEST_ENV, testKafka, unique } from "../_stack.ts";
 import { DLQ_HEADERS, dlqTopic } from "../../lib/kafka/dlq.ts";
 import { PROJECT_ROOT } from "../../lib/env/paths.ts";
 import { consoleRecords } from "../_console.ts";
+import { sleep } from "../../lib/env/mod.ts";
 
 const APP = `${PROJECT_ROOT}/tasks/practice3/app.ts`;
 
@@ -115,7 +116,7 @@ async function readAll(
   while (Date.now() - started < 180_000) {
     if (out.length >= expected && Date.now() - last > idleMs) break;
     if (out.length < expected && Date.now() - last > 60_000) break;
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
   await consumer.disconnect();
   return out;
@@ -450,7 +451,7 @@ Deno.test("practice 3: exactly-once under three kill -9 of the app while it work
         (kills.at(-1) ?? 0) + Math.floor(total * 0.05),
       );
       await eventually(async () => (await committed()) >= at, 240_000, `progress ${at}`);
-      await new Promise((r) => setTimeout(r, Math.random() * 300));
+      await sleep(Math.random() * 300);
       const before = await committed();
       assert.ok(before < total, `the app must still be working when killed (committed ${before})`);
       app.child.kill("SIGKILL");

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { Partitioners } from "kafkajs";
 import { eventually, testKafka, unique } from "../_stack.ts";
 import { StreamApp } from "../../lib/streams/app.ts";
+import { sleep } from "../../lib/env/mod.ts";
 
 Deno.test("streams: a stalled instance is fenced by the partition's new owner; output exactly once", async () => {
   const kafka = await testKafka("streams-test");
@@ -81,7 +82,7 @@ Deno.test("streams: a stalled instance is fenced by the partition's new owner; o
       },
     });
     await eventually(() => seen.size === total, 60_000, "all outputs");
-    await new Promise((r) => setTimeout(r, 3_000));
+    await sleep(3_000);
     await consumer.disconnect();
     const dups = [...seen.values()].filter((n) => n > 1).length;
     assert.equal(dups, 0, "no output twice (the zombie's transaction was not committed)");

@@ -4,6 +4,7 @@ import { KafkaCluster, nodePorts } from "../../lib/stack/kafka.ts";
 import { ChecksumError, fetchBundle, readLock } from "../../lib/stack/artifacts.ts";
 import { readPid, startDetached, stopProcess } from "../../lib/stack/process.ts";
 import { resolveStackOptions } from "../../lib/stack/stack.ts";
+import { sleep } from "../../lib/env/mod.ts";
 
 Deno.test("node ports follow the seed for node 0 and step by 100", () => {
   assert.deepEqual(nodePorts(9092, 0), { plaintext: 9092, controller: 9093, external: 9094 });
@@ -106,7 +107,7 @@ Deno.test("pid files: running, stale after the process dies, absent after stop",
     assert.deepEqual(readPid(pidFile, "sleep"), { state: "running", pid });
     assert.equal(readPid(pidFile, "not-this-command").state, "stale");
     Deno.kill(pid, "SIGKILL");
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     assert.deepEqual(readPid(pidFile, "sleep"), { state: "stale", pid });
     assert.equal(await stopProcess(pidFile), undefined);
     assert.equal(readPid(pidFile).state, "absent");
