@@ -11,6 +11,14 @@
  * A call that holds one partition only cannot hit either case, and re-sending the very same
  * batch with the very same sequence number lets the broker drop the copy it already has.
  *
+ * When a batch is given up (`maxAttempts`), its fate is unknown: the broker may hold it (a
+ * request that timed out after the leader appended it). kafkajs would hand its sequence numbers
+ * to the next messages, and the broker would acknowledge those as the copy it already has —
+ * acknowledged but lost (seen in the 2-of-3-brokers-down drill). So after a give-up the producer
+ * starts a new idempotent session (a new producer id) before it sends anything else: the given-up
+ * messages were reported as failed (they may or may not be in the topic), and nothing
+ * acknowledged afterwards can be lost.
+ *
  * @example
  * ```ts
  * import { PartitionedProducer } from "./partition_producer.ts";
@@ -41,6 +49,10 @@ export interface PartitionedProducerOptions {
   maxAttempts?: number;
   /** Pause between attempts, in ms. @default 1000 */
   retryBackoffMs?: number;
+  /** How long the leader may wait for the in-sync replicas before answering, ms. @default 30000 */
+  ackTimeoutMs?: number;
+  /** kafkajs' own retries of one request before an attempt counts as failed. @default 5 */
+  clientRetries?: number;
   /** Called when a batch is sent again (progress, drills). */
   onRetry?: (info: { topic: string; partition: number; attempt: number; error: string }) => void;
 }
@@ -72,7 +84,13 @@ const FATAL = /out of order sequence|producer.*epoch|fenced|AUTHORIZATION|unknow
 
 /** See the module doc. */
 export class PartitionedProducer {
-  readonly producer: Producer;
+  #producer: Producer;
+  readonly #kafka: Kafka;
+  readonly #ackTimeoutMs: number;
+  readonly #clientRetries: number;
+  /** Set when a batch was given up: a new session must start before the next send. */
+  #reset: Promise<void> | undefined;
+  #mustReset = false;
   readonly #admin: Admin;
   readonly #lingerMs: number;
   readonly #batchSize: number;
@@ -91,6 +109,8 @@ export class PartitionedProducer {
       batchSize = 2_000,
       maxAttempts = 20,
       retryBackoffMs = 1_000,
+      ackTimeoutMs = 30_000,
+      clientRetries = 5,
       onRetry,
     } = options;
     if (!(lingerMs >= 0)) {
@@ -106,11 +126,20 @@ export class PartitionedProducer {
         `Cannot send as 'maxAttempts' must be a positive integer: current value is ${maxAttempts}`,
       );
     }
-    this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 3_000 },
-    });
+    if (!Number.isInteger(ackTimeoutMs) || ackTimeoutMs < 1) {
+      throw new RangeError(
+        `Cannot send as 'ackTimeoutMs' must be a positive integer: current value is ${ackTimeoutMs}`,
+      );
+    }
+    if (!Number.isInteger(clientRetries) || clientRetries < 0) {
+      throw new RangeError(
+        `Cannot send as 'clientRetries' must be an integer >= 0: current value is ${clientRetries}`,
+      );
+    }
+    this.#kafka = kafka;
+    this.#ackTimeoutMs = ackTimeoutMs;
+    this.#clientRetries = clientRetries;
+    this.#producer = this.#newProducer();
     this.#admin = kafka.admin();
     this.#lingerMs = lingerMs;
     this.#batchSize = batchSize;
@@ -119,9 +148,37 @@ export class PartitionedProducer {
     this.#onRetry = onRetry;
   }
 
+  /** The kafkajs producer of the current idempotent session. */
+  get producer(): Producer {
+    return this.#producer;
+  }
+
+  #newProducer(): Producer {
+    return this.#kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: { retries: this.#clientRetries, initialRetryTime: 300, maxRetryTime: 3_000 },
+    });
+  }
+
+  /** Starts a new idempotent session once a given-up batch asked for it (see the module doc). */
+  async #renewSessionIfNeeded(): Promise<void> {
+    if (this.#mustReset && !this.#reset) {
+      this.#mustReset = false;
+      const old = this.#producer;
+      const fresh = this.#newProducer();
+      this.#reset = (async () => {
+        await old.disconnect().catch(() => {});
+        await fresh.connect();
+        this.#producer = fresh;
+      })().finally(() => (this.#reset = undefined));
+    }
+    await this.#reset;
+  }
+
   async connect(): Promise<void> {
     await this.#admin.connect();
-    await this.producer.connect();
+    await this.#producer.connect();
   }
 
   async #partitionOf(topic: string, message: Message): Promise<number> {
@@ -198,8 +255,10 @@ export class PartitionedProducer {
       const batch = q.items.splice(0, this.#batchSize);
       for (let attempt = 1;; attempt++) {
         try {
-          const [meta] = await this.producer.sendBatch({
+          await this.#renewSessionIfNeeded();
+          const [meta] = await this.#producer.sendBatch({
             acks: -1,
+            timeout: this.#ackTimeoutMs,
             topicMessages: [{ topic: q.topic, messages: batch.map((p) => p.message) }],
           });
           const base = BigInt(meta?.baseOffset ?? meta?.offset ?? "-1");
@@ -216,6 +275,8 @@ export class PartitionedProducer {
             (err as { originalError?: Error }).originalError?.message ?? ""
           }`;
           if (FATAL.test(text) || attempt >= this.#maxAttempts) {
+            // Its fate is unknown: never let kafkajs reuse its sequence numbers.
+            this.#mustReset = true;
             for (const p of batch) p.reject(err);
             break;
           }
@@ -240,7 +301,8 @@ export class PartitionedProducer {
   /** Flushes, then disconnects. */
   async disconnect(): Promise<void> {
     await this.flush();
-    await this.producer.disconnect();
+    await this.#reset;
+    await this.#producer.disconnect();
     await this.#admin.disconnect();
   }
 }
