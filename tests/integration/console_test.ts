@@ -11,7 +11,13 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import { createKafka, deadLetter, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import {
+  createKafka,
+  deadLetter,
+  kafkaConfigFromEnv,
+  secureKafkaConfigFromEnv,
+} from "../../lib/kafka/mod.ts";
+import { setupFinalTopology } from "../../lib/marketplace/mod.ts";
 import { hashPassword } from "../../lib/console/mod.ts";
 import { eventually, spawnTask, testStack, unique } from "../_stack.ts";
 
@@ -69,7 +75,15 @@ async function submit(page: Page, form: string, fields: Record<string, string>):
 }
 
 Deno.test("console: login, live cluster views, admin writes, viewer and forged writes refused, DLQ reasons, bad input", async (t) => {
-  await testStack();
+  // The console shows every cluster the stack runs: the SASL_SSL one must be up too.
+  await testStack({ secure: true });
+  // The produce step checks a value against the product schema of the platform's input-products.
+  {
+    const secure = createKafka(secureKafkaConfigFromEnv("admin", { logLevel: "ERROR" })).admin();
+    await secure.connect();
+    await setupFinalTopology(secure);
+    await secure.disconnect();
+  }
   // testKafka() would bring the stack up a second time (a full check of every service).
   const kafka = createKafka(kafkaConfigFromEnv({ clientId: "console-test", logLevel: "ERROR" }));
   const admin = kafka.admin();
