@@ -324,7 +324,7 @@ export class MirrorMaker implements Service {
   }
 
   /**
-   * Waits until the flow's MirrorSourceConnector runs: its task status is in the JMX
+   * Waits until the flow's MirrorSourceConnector runs: its status (or its task's) is in the JMX
    * exporter's metrics when one is attached, otherwise its start line is in the log.
    */
   async waitReady(timeoutSec = this.#options.readyTimeoutSec ?? 180): Promise<void> {
@@ -357,7 +357,9 @@ export class MirrorMaker implements Service {
         signal: AbortSignal.timeout(5000),
       });
       const text = await res.text();
-      return /kafka_connect_connector_task_status\{connector="MirrorSourceConnector",status="running"/
+      // The connector runs — with tasks once A has topics it may read; on a fresh cluster A it
+      // has none until the platform's topics exist (it looks again every few seconds).
+      return /kafka_connect_connector_(task_)?status\{connector="MirrorSourceConnector",status="running"\} 1/
         .test(text);
     }
     const log = await Deno.readTextFile(this.log).catch(() => "");
