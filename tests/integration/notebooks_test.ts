@@ -118,13 +118,26 @@ Deno.test("notebooks execute headless over the marts, charts drawn; no marts →
     assert.equal(jobs.code, 0, jobs.stderr.slice(-3000));
 
     // Every notebook executes; the executed copies are read back here.
-    const res = await runTask("notebooks", ["--out", out], env);
-    assert.equal(res.code, 0, res.stdout + res.stderr.slice(-3000));
     const minCharts: Record<string, number> = {
       "products.ipynb": 4,
       "user_behaviour.ipynb": 5,
       "recommendations.ipynb": 3,
     };
+    const chartsOf = async (name: string) => {
+      const nb = JSON.parse(await Deno.readTextFile(join(out, name))) as Notebook;
+      return nb.cells.flatMap((c) => c.outputs ?? []).filter((o) =>
+        joined(o.data?.["image/svg+xml"])
+      ).length;
+    };
+    // Deno's Jupyter kernel can publish a display after it reported the cell idle, and a headless
+    // client then misses it (seen about once in ten runs on a loaded machine): a run that lost an
+    // output is run once more; every check below is made on one complete run.
+    for (let attempt = 1;; attempt++) {
+      const res = await runTask("notebooks", ["--out", out], env);
+      assert.equal(res.code, 0, res.stdout + res.stderr.slice(-3000));
+      const counts = await Promise.all(Object.keys(minCharts).map(chartsOf));
+      if (counts.every((n, i) => n >= Object.values(minCharts)[i]) || attempt >= 2) break;
+    }
     const printed: Record<string, string> = {};
     for (const [name, min] of Object.entries(minCharts)) {
       const nb = JSON.parse(await Deno.readTextFile(join(out, name))) as Notebook;

@@ -33,7 +33,10 @@ Deno.test("a second up is a no-op: same pids, no restart", async () => {
   const t0 = Date.now();
   await stack.up();
   assert.deepEqual((await stack.status()).map((r) => r.pid), before);
-  assert.ok(Date.now() - t0 < 15_000, "a no-op up must not wait for a restart");
+  // Same pids above is the proof; the time only guards against waiting on a restart. Late in the
+  // suite the stack runs every service (both clusters, MM2, HDFS, monitoring): checking each one's
+  // health takes a while on 2 loaded cores, a restart of them takes minutes.
+  assert.ok(Date.now() - t0 < 60_000, "a no-op up must not wait for a restart");
 });
 
 Deno.test("a stale pid file is shown and replaced by up; down leaves no process behind", async () => {
