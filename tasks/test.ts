@@ -73,12 +73,20 @@ await runMain(async (cli) => {
         .filter((f) => f.endsWith("_test.ts") && !side.includes(f))
         .sort();
       const log = await Deno.makeTempFile({ prefix: "test-side-lane-", suffix: ".log" });
+      const sharedLog = await Deno.makeTempFile({ prefix: "test-shared-lane-", suffix: ".log" });
       const sideRun = denoTest([...common, ...side], testEnv, log);
-      const sharedCode = await denoTest([...common, ...shared], testEnv);
+      const sharedCode = await denoTest([...common, ...shared], testEnv, sharedLog, true);
       const sideCode = await sideRun;
       console.log(`\n===== side lane (${side.join(", ")}) =====`);
       console.log(await Deno.readTextFile(log));
+      // The shared lane's verdict again, last, so that a log cut to its tail still names
+      // every failing test and its error.
+      if (sharedCode !== 0) {
+        console.log("\n===== shared-stack lane: its failures again =====");
+        console.log(failureReport(await Deno.readTextFile(sharedLog)));
+      }
       await Deno.remove(log).catch(() => {});
+      await Deno.remove(sharedLog).catch(() => {});
       console.log(
         `shared-stack lane: ${sharedCode === 0 ? "ok" : `FAILED (${sharedCode})`}; ` +
           `side lane: ${sideCode === 0 ? "ok" : `FAILED (${sideCode})`}; ` +
@@ -92,11 +100,28 @@ await runMain(async (cli) => {
   Deno.exit(code);
 }, SPEC);
 
-/** Runs `deno test` with `args`; output to the console, or to `logFile` when given. */
+/**
+ * The part of a `deno test` log that says what failed: from its `ERRORS` section to the end
+ * (at most `maxLines` lines, the last ones), or the last lines when there is no such section.
+ */
+export function failureReport(log: string, maxLines = 200): string {
+  // deno test colours its output; strip ANSI escapes so the section header is found.
+  // deno-lint-ignore no-control-regex
+  const plain = log.replace(/\x1b\[[0-9;]*m/g, "");
+  const at = plain.search(/^ ERRORS $/m);
+  const lines = (at >= 0 ? plain.slice(at) : plain).split("\n");
+  return lines.slice(-maxLines).join("\n");
+}
+
+/**
+ * Runs `deno test` with `args`; output to the console, or to `logFile` when given (and to
+ * both when `tee`).
+ */
 async function denoTest(
   args: string[],
   env: Record<string, string>,
   logFile?: string,
+  tee = false,
 ): Promise<number> {
   const file = logFile ? await Deno.open(logFile, { write: true, truncate: true }) : undefined;
   const child = new Deno.Command(Deno.execPath(), {
@@ -108,10 +133,13 @@ async function denoTest(
   }).spawn();
   if (file) {
     const w = file.writable.getWriter();
-    const pump = async (s: ReadableStream<Uint8Array>) => {
-      for await (const chunk of s) await w.write(chunk);
+    const pump = async (s: ReadableStream<Uint8Array>, out: typeof Deno.stdout) => {
+      for await (const chunk of s) {
+        await w.write(chunk);
+        for (let done = 0; tee && done < chunk.length;) done += out.writeSync(chunk.subarray(done));
+      }
     };
-    await Promise.all([pump(child.stdout), pump(child.stderr)]);
+    await Promise.all([pump(child.stdout, Deno.stdout), pump(child.stderr, Deno.stderr)]);
     await w.close();
   }
   return (await child.status).code;
