@@ -2,15 +2,25 @@
  * Monitoring of the platform on the live stack: Prometheus loads the platform's rules and
  * scrapes `final:exporter` (clusters A and B); every panel query of the platform's dashboards
  * is accepted by Prometheus; a DLQ-growth drill (records into a `*.dlq` topic of cluster B)
- * fires FinalDlqGrowth in `/api/v1/alerts`; `final:dashboard`'s page renders in headless
- * Chromium with data drawn on its charts. Adds the monitoring services to the shared stack
- * (never stops them or anything else).
+ * fires FinalDlqGrowth in `/api/v1/alerts`; a broker of A killed with SIGKILL fires
+ * FinalKafkaBrokerDown and FinalUnderReplicatedPartitions, and the product filter's group left
+ * behind input-products fires FinalFilterLag (both drills at once, with the rules' own `for:`);
+ * `final:dashboard`'s page renders in headless Chromium with data drawn on its charts. Adds the
+ * monitoring services to the shared stack; the killed broker is started again and the drill's
+ * lag committed away before the test ends.
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import puppeteer from "puppeteer-core";
-import { createKafka, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
-import { expandExpr, loadDashboardPanels, serveDashboard } from "../../lib/marketplace/mod.ts";
+import { createKafka, kafkaConfigFromEnv, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import {
+  expandExpr,
+  GROUPS,
+  loadDashboardPanels,
+  serveDashboard,
+  setupFinalTopology,
+  TOPICS,
+} from "../../lib/marketplace/mod.ts";
 import { eventually, spawnTask, TEST_ENV, testStack, unique } from "../_stack.ts";
 import { localEndpoints } from "../../lib/env/mod.ts";
 
@@ -42,6 +52,16 @@ const COUNT_DRAWN_PIXELS = `(() => {
     return { title: el.dataset.title, series: Number(el.dataset.series), pixels };
   });
 })()`;
+
+type Alert = { labels: Record<string, string>; annotations: Record<string, string>; state: string };
+
+/** The first alert in Prometheus' `/api/v1/alerts` that is firing and matches `labels`. */
+async function firing(labels: Record<string, string>): Promise<Alert | undefined> {
+  const body = await (await fetch(`${prom}/api/v1/alerts`)).json();
+  return (body.data.alerts as Alert[]).find((a) =>
+    a.state === "firing" && Object.entries(labels).every(([k, v]) => a.labels[k] === v)
+  );
+}
 
 async function promQuery(expr: string) {
   const res = await fetch(`${prom}/api/v1/query?query=${encodeURIComponent(expr)}`);
@@ -200,6 +220,118 @@ Deno.test("final monitoring: rules, panel queries, DLQ drill, dashboard page in 
         await admin.disconnect();
       }
     });
+
+    await t.step(
+      "drills: a broker of A killed (FinalKafkaBrokerDown, FinalUnderReplicatedPartitions) and the filter left behind (FinalFilterLag)",
+      async () => {
+        const secure = stack.secureKafka;
+        assert.ok(secure, "the shared stack runs cluster A (secure)");
+        const victim = secure.cluster.nodeIds.at(-1)!;
+        const kafka = createKafka(
+          secureKafkaConfigFromEnv("admin", {
+            clientId: "monitoring-drill-a",
+            logLevel: "NOTHING",
+          }),
+        );
+        const admin = kafka.admin();
+        await admin.connect();
+        const producer = kafka.producer({ idempotent: true });
+        const group = GROUPS.productFilter;
+        const topic = TOPICS.inputProducts;
+        /** Commits the group at the topic's end: its lag is 0 (before and after the drill). */
+        const commitAtEnd = async () => {
+          const ends = await admin.fetchTopicOffsets(topic);
+          await admin.setOffsets({
+            groupId: group,
+            topic,
+            partitions: ends.map((p) => ({ partition: p.partition, offset: p.offset })),
+          });
+        };
+        let killed = false;
+        try {
+          await setupFinalTopology(admin);
+          const [described] = (await admin.describeGroups([group])).groups;
+          assert.equal(
+            described.members.length,
+            0,
+            `no ${group} runs on the shared stack during the drill (state ${described.state})`,
+          );
+          await commitAtEnd();
+          for (const name of ["FinalKafkaBrokerDown", "FinalFilterLag"]) {
+            assert.equal(
+              await firing({ alertname: name, cluster: "A" }),
+              undefined,
+              `${name} before`,
+            );
+          }
+
+          // The filter falls 1,500 records behind: products arrive, nobody in its group reads.
+          await producer.connect();
+          const behind = 1_500;
+          for (let i = 0; i < behind; i += 500) {
+            await producer.send({
+              topic,
+              acks: -1,
+              messages: Array.from({ length: 500 }, (_, j) => ({
+                key: `drill-${i + j}`,
+                value: JSON.stringify({ drill: "filter lag", n: i + j }),
+              })),
+            });
+          }
+          // A broker of A dies the hard way.
+          await secure.cluster.stopNode(victim, { hard: true });
+          killed = true;
+
+          // Both rules wait out their own `for:` (1 min, 2 min) before firing.
+          const [down, underReplicated, lag] = await Promise.all([
+            eventually(
+              () =>
+                firing({ alertname: "FinalKafkaBrokerDown", cluster: "A", broker: String(victim) }),
+              150_000,
+              `FinalKafkaBrokerDown firing for broker ${victim} of A`,
+            ),
+            eventually(
+              () => firing({ alertname: "FinalUnderReplicatedPartitions", cluster: "A", topic }),
+              150_000,
+              `FinalUnderReplicatedPartitions firing for ${topic} on A`,
+            ),
+            eventually(
+              () => firing({ alertname: "FinalFilterLag", group, topic }),
+              240_000,
+              `FinalFilterLag firing for ${group} on ${topic}`,
+            ),
+          ]);
+          assert.equal(down.labels.severity, "critical");
+          assert.equal(down.annotations.summary, `Kafka broker down: cluster A broker ${victim}`);
+          assert.equal(underReplicated.labels.severity, "warning");
+          assert.match(
+            underReplicated.annotations.summary,
+            /^Cluster A: [1-9]\d* under-replicated/,
+          );
+          assert.equal(lag.labels.cluster, "A");
+          // The records the drill wrote, or more: a product the shop sent meanwhile counts too.
+          const behindNow = Number(lag.annotations.summary.match(/is (\d+) records behind/)?.[1]);
+          assert.ok(behindNow >= behind, `lag in the alert: ${lag.annotations.summary}`);
+        } finally {
+          // Put the shared stack back: the broker up and in sync, the drill's records skipped.
+          if (killed) await secure.cluster.startNode(victim);
+          await commitAtEnd().catch((e) => console.error(`drill clean-up: ${e}`));
+          await producer.disconnect().catch(() => {});
+          await admin.disconnect();
+        }
+        await eventually(
+          async () => {
+            const r = await promQuery(
+              `sum(kafka_cluster_under_replicated_partitions{cluster="A"}) == 0 and ` +
+                `sum(kafka_cluster_broker_up{cluster="A"}) == ${secure.cluster.nodeIds.length}`,
+            );
+            return r.data.result.length > 0;
+          },
+          120_000,
+          "cluster A whole and in sync again after the drill",
+        );
+      },
+    );
 
     await t.step(
       "final:dashboard's page renders in headless Chromium with data on its charts",
