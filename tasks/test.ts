@@ -13,7 +13,11 @@ import { TEST_BROKERS, testStackEnv } from "../lib/stack/mod.ts";
 import { defineTask, runMain } from "../lib/env/mod.ts";
 
 /** Tests that need no shared test stack: they run beside the others. */
-const SIDE_LANE = ["tests/unit/", "tests/integration/stack_data_test.ts"];
+const SIDE_LANE = [
+  "tests/unit/",
+  "tests/integration/stack_data_test.ts",
+  "tests/integration/broker_roll_test.ts",
+];
 
 const SPEC = defineTask({
   task: "test",

@@ -19,6 +19,8 @@ export * from "./bundles.ts";
 export * from "./kafka.ts";
 export * from "./secure_kafka.ts";
 export * from "./kafka_tools.ts";
+export * from "./console_reader.ts";
+export * from "./faults.ts";
 export * from "./reassign.ts";
 export * from "./postgres.ts";
 export * from "./connect.ts";
