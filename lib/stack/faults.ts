@@ -28,7 +28,7 @@ import type { Admin, Kafka } from "kafkajs";
 import { createKafka, ensureTopic, PartitionedProducer } from "../kafka/mod.ts";
 import { pollUntil, sleep } from "../env/mod.ts";
 import { type ConsoleRecord, consoleRecords } from "./console_reader.ts";
-import type { KafkaCluster } from "./kafka.ts";
+import { type KafkaCluster, nodePorts } from "./kafka.ts";
 import { runKafkaTool } from "./kafka_tools.ts";
 
 /** The faults a drill can inject. */
@@ -204,8 +204,8 @@ export class BrokerDrill {
       const next = await pollUntil(
         "a new active controller",
         async () => {
-          const id = await this.activeController().catch(() => undefined);
-          return id !== undefined && id !== controller ? id : undefined;
+          const id = await this.activeController();
+          return id !== controller ? id : undefined;
         },
         { timeoutMs: this.#timeoutMs },
       );
@@ -251,13 +251,16 @@ export class BrokerDrill {
     }
   }
 
-  /** The active controller, as Kafka's metadata-quorum tool reports it through a live node. */
+  /**
+   * The active controller, as Kafka's metadata-quorum tool reports it, asking the live nodes'
+   * controllers directly (`--bootstrap-controller`: through a broker, the request may wait on
+   * a dead controller until the broker learns of the new one).
+   */
   async activeController(): Promise<number> {
     const live = this.#cluster.nodeIds.filter((id) => this.#cluster.alive(id));
-    const all = this.#cluster.bootstrap().split(",");
     const out = await runKafkaTool("org.apache.kafka.tools.MetadataQuorumCommand", [
-      "--bootstrap-server",
-      live.map((id) => all[this.#cluster.nodeIds.indexOf(id)]).join(","),
+      "--bootstrap-controller",
+      live.map((id) => `127.0.0.1:${nodePorts(this.#cluster.portBase, id).controller}`).join(","),
       "describe",
       "--status",
     ], { what: "kafka-metadata-quorum describe --status" });
