@@ -404,72 +404,109 @@ Deno.test("practice 3: bad input on every input topic ends in its DLQ with the r
   }
 });
 
-Deno.test("practice 3: exactly-once under three kill -9 of the app while it works", async () => {
+Deno.test("practice 3: exactly-once under three kill -9 of the app while input keeps arriving and its tables change", async () => {
   const kafka = await testKafka("practice3-test");
   // A floor keeps the drill meaningful: enough input for three kills mid-work and for the
   // blocked pair (sender u1 → r0, first at #301) to be in it several times.
-  const total = Math.max(5_000, Number(Deno.env.get("PRACTICE3_EOS_MESSAGES") ?? 100_000));
+  const preload = Math.max(5_000, Number(Deno.env.get("PRACTICE3_EOS_MESSAGES") ?? 50_000));
   const prefix = unique("p3eos") + "-";
   const appId = unique("p3eos-app");
   const env = envFor(prefix, appId);
   let app = new AppProcess(env, freePort());
   const admin = kafka.admin();
   await admin.connect();
+  const producer = kafka.producer({
+    idempotent: true,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  let sent = 0;
+  /** Sends messages #sent… (sender u(i%50) → recipient r(i%7)); returns when acknowledged. */
+  const sendMessages = async (n: number) => {
+    const messages = [];
+    for (let i = sent; i < sent + n; i++) {
+      const m = { sender: `u${i % 50}`, recipient: `r${i % 7}`, text: `#${i} a плохоеслово b` };
+      messages.push({ key: m.recipient, value: JSON.stringify(m) });
+    }
+    await producer.send({ topic: prefix + "messages", acks: -1, messages });
+    sent += n;
+  };
+  const kills: { committed: number; sent: number }[] = [];
+  let feeding: Promise<void> | undefined;
+  let bad = 0;
   try {
     await app.ready();
     await send(env, "word", "add", "плохоеслово");
     await send(env, "block", "--user", "r0", "--blocked", "u1");
     await waitTables(app, appId, 1, 1);
-    // Load the input while the app is stopped, so that the kills below land while it works.
+    // Half the input waits while the app is stopped, so that the first kill lands while it
+    // works; the rest arrives while the kills happen.
     assert.equal((await app.stop()).code, 0, app.output);
-    const producer = kafka.producer({
-      idempotent: true,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
     await producer.connect();
-    const blocked = (i: number) => i % 7 === 0 && i % 50 === 1;
-    for (let start = 0; start < total; start += 5_000) {
-      const messages = [];
-      for (let i = start; i < Math.min(total, start + 5_000); i++) {
-        const m = { sender: `u${i % 50}`, recipient: `r${i % 7}`, text: `#${i} a плохоеслово b` };
-        messages.push({ key: m.recipient, value: JSON.stringify(m) });
-      }
-      await producer.send({ topic: prefix + "messages", acks: -1, messages });
-    }
-    await producer.disconnect();
+    while (sent < preload) await sendMessages(Math.min(5_000, preload - sent));
     app = new AppProcess(env, freePort());
     await app.ready();
+    // Live input until the third kill is behind: 500 messages every 250 ms with one that is
+    // not JSON (for the DLQ), and both tables change meanwhile (a blocked pair and a forbidden
+    // word that the probes below check).
+    feeding = (async () => {
+      for (let round = 0; kills.length < 3; round++) {
+        await sendMessages(500);
+        await producer.send({
+          topic: prefix + "messages",
+          acks: -1,
+          messages: [{ key: `r${round % 7}`, value: `not json: bad-${bad}` }],
+        });
+        bad++;
+        if (round === 4) await send(env, "block", "--user", "r3", "--blocked", "u999");
+        if (round === 8) await send(env, "word", "add", "словоизменения");
+        await sleep(250);
+      }
+    })();
     const committed = async () => {
       const o = await admin.fetchOffsets({ groupId: appId, topics: [prefix + "messages"] });
       return o[0].partitions.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
     };
-    const kills: number[] = [];
-    for (const [lo, hi] of [[0.1, 0.25], [0.35, 0.5], [0.6, 0.75]]) {
-      // At a random point of the range, and after this instance has committed work itself.
+    for (const [lo, hi] of [[0.2, 0.4], [0.6, 0.8], [1.0, 1.2]]) {
+      // At a random point of the range (of the preloaded input), after this instance has
+      // committed work itself.
       const at = Math.max(
-        Math.floor(total * (lo + Math.random() * (hi - lo))),
-        (kills.at(-1) ?? 0) + Math.floor(total * 0.05),
+        Math.floor(preload * (lo + Math.random() * (hi - lo))),
+        (kills.at(-1)?.committed ?? 0) + Math.floor(preload * 0.1),
       );
       await eventually(async () => (await committed()) >= at, 240_000, `progress ${at}`);
       await sleep(Math.random() * 300);
       const before = await committed();
-      assert.ok(before < total, `the app must still be working when killed (committed ${before})`);
       app.child.kill("SIGKILL");
       const s = await app.exited;
       assert.equal(s.signal, "SIGKILL");
-      kills.push(before);
+      kills.push({ committed: before, sent });
       app = new AppProcess(env, freePort());
       await app.ready();
     }
+    await feeding;
+    // Probes after the kills: the table changes made during them must hold. #sent from the
+    // newly blocked u999 to r3 is dropped; #sent+1 has the newly forbidden word masked.
+    const probes = [
+      { sender: "u999", recipient: "r3", text: `#${sent} probe of the block` },
+      { sender: "u998", recipient: "r3", text: `#${sent + 1} a словоизменения b` },
+    ];
+    await producer.send({
+      topic: prefix + "messages",
+      acks: -1,
+      messages: probes.map((m) => ({ key: m.recipient, value: JSON.stringify(m) })),
+    });
+    const total = sent + 2 + bad;
     await eventually(async () => (await committed()) === total, 300_000, "all messages committed");
+    const blocked = (i: number) => (i % 7 === 0 && i % 50 === 1) || i === sent;
     const expected = new Set<number>();
-    for (let i = 0; i < total; i++) if (!blocked(i)) expected.add(i);
-    assert.ok(total - expected.size >= 10, "the input holds blocked messages to filter");
+    for (let i = 0; i < sent + 2; i++) if (!blocked(i)) expected.add(i);
+    assert.ok(sent + 2 - expected.size >= 10, "the input holds blocked messages to filter");
     const outputs = await readAll(kafka, prefix + "filtered_messages", expected.size);
     const counts = new Map<number, number>();
     for (const o of outputs) {
       const m = JSON.parse(o.value!);
       assert.equal(m.text.includes("плохоеслово"), false, `unmasked: ${m.text}`);
+      assert.equal(m.text.includes("словоизменения"), false, `unmasked (new word): ${m.text}`);
       const id = Number(/^#(\d+) /.exec(m.text)![1]);
       counts.set(id, (counts.get(id) ?? 0) + 1);
     }
@@ -477,16 +514,31 @@ Deno.test("practice 3: exactly-once under three kill -9 of the app while it work
     const missing = [...expected].filter((i) => !counts.has(i)).length;
     const unexpected = [...counts.keys()].filter((i) => !expected.has(i)).length;
     console.log(
-      `exactly-once: ${total} in, killed at committed ${
-        kills.join(", ")
+      `exactly-once: ${total} in, killed at ${
+        kills.map((k) => `committed ${k.committed} of ${k.sent} sent`).join(", ")
       }; ${outputs.length} out, ` +
-        `${expected.size} expected, ${dups} duplicates, ${missing} missing, ${unexpected} unexpected`,
+        `${expected.size} expected, ${dups} duplicates, ${missing} missing, ${unexpected} unexpected, ` +
+        `${bad} bad`,
     );
     assert.equal(dups, 0, "duplicates");
     assert.equal(missing, 0, "missing");
     assert.equal(unexpected, 0, "blocked messages that went through");
     assert.equal(outputs.length, expected.size);
+    assert.ok(counts.has(sent + 1), "the probe with the new forbidden word went through, masked");
+    // Every bad message in the DLQ once, read by Kafka's console consumer at read_committed.
+    const dead = (await consoleRecords(dlqTopic(prefix + "messages"), { readCommitted: true }))
+      .map((r) => r.value!);
+    assert.deepEqual(
+      [...dead].sort(),
+      Array.from({ length: bad }, (_, i) => `not json: bad-${i}`).sort(),
+      `each of the ${bad} bad messages in the DLQ exactly once`,
+    );
+    assert.ok(kills.every((k, i) => i === 0 || k.sent > kills[i - 1].sent), "input kept arriving");
   } finally {
+    // Stop the feeder (it runs until the third kill) before the clients it uses.
+    while (kills.length < 3) kills.push({ committed: -1, sent });
+    await feeding?.catch(() => {});
+    await producer.disconnect().catch(() => {});
     await app.stop();
     await admin.disconnect();
   }
