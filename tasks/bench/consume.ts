@@ -1,76 +1,38 @@
 /**
- * `deno task bench:consume [--records 1000000] [--record-size 512] [--keep-stack]` — consumer
- * throughput on a dedicated 1-broker stack, in one run, all reading the same topic from the start:
+ * `deno task bench:consume [--records 1000000] [--record-size 512] [--only a,b] [--keep-stack]` —
+ * consumer throughput on a dedicated 1-broker stack, in one run, all reading the same 3-partition
+ * topic from the start, each with a fresh group, timed from the first record to the last:
  *
- *   - Kafka's `kafka-consumer-perf-test` (ConsumerPerformance, same jars) — the reference;
- *   - the project's batch consumption path (kafkajs eachBatch with practice 2's fetch settings and
+ *   - `java`: Kafka's `kafka-consumer-perf-test` (ConsumerPerformance, same jars) — the reference;
+ *   - `project`: the project's batch path (kafkajs eachBatch with practice 2's fetch settings and
  *     one manual commit per batch);
- *   - the per-message path (kafkajs eachMessage with auto-commit, practice 2's single consumer).
+ *   - `kafkajs-tuned`: kafkajs eachBatch, 3 partitions concurrently, 1 MiB minBytes, 16 MiB per
+ *     partition, auto-commit every second instead of an awaited commit per batch;
+ *   - `platformatic`: @platformatic/kafka's consumer stream, auto-commit every second;
+ *   - `kafka-ts`: kafka-ts' onBatch consumer (commits after every batch);
+ *   - `message`: the per-message path (kafkajs eachMessage with auto-commit).
  *
  * The topic is filled first by the Java producer. Prints records/s, MB/s and the ratio to the
- * Java tool; saves bench-results/consume.{json,md}.
+ * Java tool; saves bench-results/consume.{json,md}. `BENCH_PORT_OFFSET` moves the bench stack.
  */
-import type { Kafka } from "kafkajs";
 import { defineTask, flagInt, runMain } from "../../lib/env/mod.ts";
+import { type BenchRow, benchTable, producerPerfTest, saveBench } from "../../lib/bench/mod.ts";
 import {
-  benchKafka,
-  type BenchRow,
-  benchTable,
-  producerPerfTest,
-  saveBench,
-} from "../../lib/bench/mod.ts";
+  benchKafkaMovable,
+  type ConsumeJob,
+  kafkajsConsumer,
+  kafkaTsConsumer,
+  platformaticConsumer,
+} from "../../lib/bench/clients/mod.ts";
 import { ensureTopic } from "../../lib/kafka/mod.ts";
 import { runKafkaTool } from "../../lib/stack/mod.ts";
 
-async function consumeAll(
-  kafka: Kafka,
-  topic: string,
-  records: number,
-  mode: "batch" | "message",
-): Promise<number> {
-  const consumer = kafka.consumer({
-    groupId: `bench-${mode}-${Date.now().toString(36)}`,
-    minBytes: 64 * 1024,
-    maxWaitTimeInMs: 100,
-    maxBytesPerPartition: 4 * 1024 * 1024,
-    maxBytes: 16 * 1024 * 1024,
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let seen = 0;
-  let t0 = 0;
-  const done = Promise.withResolvers<void>();
-  const tick = (n: number) => {
-    if (t0 === 0) t0 = performance.now();
-    seen += n;
-    if (seen >= records) done.resolve();
-  };
-  if (mode === "batch") {
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: true,
-      eachBatch: async ({ batch }) => {
-        tick(batch.messages.length);
-        await consumer.commitOffsets([{
-          topic,
-          partition: batch.partition,
-          offset: String(Number(batch.lastOffset()) + 1),
-        }]);
-      },
-    });
-  } else {
-    await consumer.run({ autoCommit: true, eachMessage: () => Promise.resolve(tick(1)) });
-  }
-  await done.promise;
-  const seconds = (performance.now() - t0) / 1000;
-  await consumer.disconnect();
-  return seconds;
-}
+const ALL = ["java", "project", "kafkajs-tuned", "platformatic", "kafka-ts", "message"];
 
 const SPEC = defineTask({
   task: "bench:consume",
   summary:
-    "Consumer throughput on a dedicated 1-broker stack: Kafka's kafka-consumer-perf-test, the project's batch path and the per-message path; saves bench-results/consume.{json,md}.",
+    "Consumer throughput on a dedicated 1-broker stack: Kafka's kafka-consumer-perf-test, the project's batch path, kafkajs tuned, @platformatic/kafka, kafka-ts and the per-message path; saves bench-results/consume.{json,md}.",
   flags: {
     records: {
       type: "string",
@@ -84,63 +46,112 @@ const SPEC = defineTask({
       valueName: "BYTES",
       description: "bytes per record",
     },
+    only: {
+      type: "string",
+      default: ALL.join(","),
+      valueName: "LIST",
+      description: "rows to run, comma-separated",
+    },
     "keep-stack": { type: "boolean", description: "leave the bench stack running afterwards" },
   },
-  examples: ["deno task bench:consume --records 200000"],
+  env: {
+    BENCH_PORT_OFFSET: { description: "port offset of the bench stack", default: "22000" },
+  },
+  examples: [
+    "deno task bench:consume --records 200000",
+    "deno task bench:consume --records 200000 --only java,kafka-ts",
+  ],
 });
 
 await runMain(async (cli) => {
   const flags = cli;
   const records = flagInt(flags, "records", 1_000_000);
   const size = flagInt(flags, "record-size", 512);
+  const only = new Set((flags.values.only ?? ALL.join(",")).split(",").map((s) => s.trim()));
+  for (const o of only) {
+    if (!ALL.includes(o)) {
+      throw new Error(`Cannot run row '${o}': expected one of ${ALL.join(", ")}`);
+    }
+  }
 
-  const { stack, bootstrap, kafka, admin } = await benchKafka("bench-consume");
+  const { stack, bootstrap, admin } = await benchKafkaMovable("bench-consume");
   const topic = `bench-consume-${Date.now().toString(36)}`;
   const rows: BenchRow[] = [];
+  const job: ConsumeJob = { bootstrap, topic, records, partitions: 3 };
+  const measure = async (
+    key: string,
+    name: string,
+    fn: (j: ConsumeJob) => Promise<number>,
+  ) => {
+    if (!only.has(key)) return;
+    console.error(`${name} …`);
+    try {
+      rows.push({ name, records, seconds: await fn(job) });
+    } catch (e) {
+      console.error(`${name} failed: ${(e as Error).stack ?? e}`);
+      rows.push({ name: `${name} — FAILED: ${(e as Error).message}`, records: 0, seconds: 1 });
+    }
+  };
+  let load = "?";
+  const loadOf = (text: string) => text.split(" ").slice(0, 3).join(" ");
   try {
     await ensureTopic(admin, { topic, partitions: 3, replicationFactor: 1 });
     console.error(`filling ${topic} with ${records.toLocaleString("en")} × ${size} B …`);
     await producerPerfTest({ bootstrap, topic, records, recordSize: size });
+    const load0 = await Deno.readTextFile("/proc/loadavg").catch(() => "?");
 
-    console.error("kafka-consumer-perf-test …");
-    // Non-detailed summary columns: start.time, end.time, data.consumed.in.MB, MB.sec,
-    // data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
-    const summary = await runKafkaTool("org.apache.kafka.tools.ConsumerPerformance", [
-      "--bootstrap-server",
-      bootstrap,
-      "--topic",
-      topic,
-      "--messages",
-      String(records),
-      "--group",
-      `bench-java-${Date.now().toString(36)}`,
-    ], { heapMb: 512, jit: "full", what: "kafka-consumer-perf-test" });
-    const cols = summary.trim().split("\n").pop()!.split(",").map((s) => s.trim());
-    const n = Number(cols[4]);
-    const fetchMs = Number(cols[7]);
-    if (!(n > 0 && fetchMs > 0)) {
-      throw new Error(`Cannot read ConsumerPerformance's summary:\n${summary}`);
+    if (only.has("java")) {
+      console.error("kafka-consumer-perf-test …");
+      // Non-detailed summary columns: start.time, end.time, data.consumed.in.MB, MB.sec,
+      // data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+      const summary = await runKafkaTool("org.apache.kafka.tools.ConsumerPerformance", [
+        "--bootstrap-server",
+        bootstrap,
+        "--topic",
+        topic,
+        "--messages",
+        String(records),
+        "--group",
+        `bench-java-${Date.now().toString(36)}`,
+      ], { heapMb: 512, jit: "full", what: "kafka-consumer-perf-test" });
+      const cols = summary.trim().split("\n").pop()!.split(",").map((s) => s.trim());
+      const n = Number(cols[4]);
+      const fetchMs = Number(cols[7]);
+      if (!(n > 0 && fetchMs > 0)) {
+        throw new Error(`Cannot read ConsumerPerformance's summary:\n${summary}`);
+      }
+      rows.push({
+        name: "kafka-consumer-perf-test (Java)",
+        records: n,
+        seconds: fetchMs / 1000,
+        reference: true,
+        note: "fetch time, rebalance excluded",
+      });
     }
-    rows.push({
-      name: "kafka-consumer-perf-test (Java)",
-      records: n,
-      seconds: fetchMs / 1000,
-      reference: true,
-      note: "fetch time, rebalance excluded",
-    });
-
-    console.error("project eachBatch consumer …");
-    rows.push({
-      name: "project batch path (kafkajs eachBatch, commit per batch)",
-      records,
-      seconds: await consumeAll(kafka, topic, records, "batch"),
-    });
-    console.error("project eachMessage consumer …");
-    rows.push({
-      name: "per-message path (kafkajs eachMessage, auto-commit)",
-      records,
-      seconds: await consumeAll(kafka, topic, records, "message"),
-    });
+    await measure(
+      "project",
+      "project batch path (kafkajs eachBatch, commit per batch)",
+      (j) => kafkajsConsumer(j, { mode: "batch" }),
+    );
+    await measure(
+      "kafkajs-tuned",
+      "kafkajs tuned (eachBatch, 3 partitions concurrently, big fetches, interval commit)",
+      (j) => kafkajsConsumer(j, { mode: "tuned" }),
+    );
+    await measure(
+      "platformatic",
+      "@platformatic/kafka 2.12.1 (stream, interval commit)",
+      platformaticConsumer,
+    );
+    await measure("kafka-ts", "kafka-ts 1.5.0 (onBatch, commit per batch)", kafkaTsConsumer);
+    await measure(
+      "message",
+      "per-message path (kafkajs eachMessage, auto-commit)",
+      (j) => kafkajsConsumer(j, { mode: "message" }),
+    );
+    load = `${loadOf(load0)} → ${
+      loadOf(await Deno.readTextFile("/proc/loadavg").catch(() => "?"))
+    }`;
   } finally {
     await admin.disconnect();
     if (!flags.booleans["keep-stack"]) await stack.down();
@@ -151,6 +162,8 @@ await runMain(async (cli) => {
     broker: "1 local KRaft node",
     records,
     partitions: 3,
+    "load average (1/5/15 min) before → after": load,
   });
-  console.log(`\nsaved ${path} and .json`);
+  console.log(`\nload average (1/5/15 min) before → after: ${load}`);
+  console.log(`saved ${path} and .json`);
 }, SPEC);
