@@ -14,7 +14,7 @@
  */
 import { join } from "node:path";
 import { runKafkaTool } from "../stack/mod.ts";
-import { PROJECT_ROOT } from "../env/mod.ts";
+import { envInt, PROJECT_ROOT } from "../env/mod.ts";
 import { Stack } from "../stack/mod.ts";
 import type { Admin, Kafka } from "kafkajs";
 import { createKafka } from "../kafka/mod.ts";
@@ -33,8 +33,17 @@ export interface BenchRow {
   note?: string;
 }
 
-/** Port offset of the benchmark stack: apart from the user's (0) and the tests' (20000). */
-export const BENCH_PORT_OFFSET = 22_000;
+/**
+ * Default port offset of the benchmark stack: apart from the user's (0) and the tests' (20000),
+ * including the test stack's secure cluster (11092 + 20000: an offset of 22000 would put the
+ * bench broker on its ports), and below the ephemeral range client sockets take (32768+).
+ */
+export const BENCH_PORT_OFFSET = 21_000;
+
+/** The bench stack's port offset: `$BENCH_PORT_OFFSET`, or {@linkcode BENCH_PORT_OFFSET}. */
+export function benchPortOffset(): number {
+  return envInt("BENCH_PORT_OFFSET", { default: BENCH_PORT_OFFSET, min: 0, max: 50_000 });
+}
 
 /** The dedicated 1-broker stack benchmarks run on (no PostgreSQL), brought up if needed. */
 export async function benchStack(): Promise<Stack> {
@@ -42,7 +51,7 @@ export async function benchStack(): Promise<Stack> {
     dir: join(PROJECT_ROOT, ".stack-bench"),
     brokers: 1,
     postgres: false,
-    portOffset: BENCH_PORT_OFFSET,
+    portOffset: benchPortOffset(),
   });
   await stack.up();
   return stack;

@@ -16,9 +16,14 @@
  * Java tool; saves bench-results/consume.{json,md}. `BENCH_PORT_OFFSET` moves the bench stack.
  */
 import { defineTask, flagInt, runMain } from "../../lib/env/mod.ts";
-import { type BenchRow, benchTable, producerPerfTest, saveBench } from "../../lib/bench/mod.ts";
 import {
-  benchKafkaMovable,
+  benchKafka,
+  type BenchRow,
+  benchTable,
+  producerPerfTest,
+  saveBench,
+} from "../../lib/bench/mod.ts";
+import {
   type ConsumeJob,
   kafkajsConsumer,
   kafkaTsConsumer,
@@ -55,7 +60,7 @@ const SPEC = defineTask({
     "keep-stack": { type: "boolean", description: "leave the bench stack running afterwards" },
   },
   env: {
-    BENCH_PORT_OFFSET: { description: "port offset of the bench stack", default: "22000" },
+    BENCH_PORT_OFFSET: { description: "port offset of the bench stack", default: "21000" },
   },
   examples: [
     "deno task bench:consume --records 200000",
@@ -74,7 +79,7 @@ await runMain(async (cli) => {
     }
   }
 
-  const { stack, bootstrap, admin } = await benchKafkaMovable("bench-consume");
+  const { stack, bootstrap, admin } = await benchKafka("bench-consume");
   const topic = `bench-consume-${Date.now().toString(36)}`;
   const rows: BenchRow[] = [];
   const job: ConsumeJob = { bootstrap, topic, records, partitions: 3 };

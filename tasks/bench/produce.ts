@@ -15,10 +15,11 @@
  *   - `naive`: kafkajs, one awaited `send()` per record (fewer records: it is slow).
  *
  * Prints records/s, MB/s and the ratio to the Java tool; saves bench-results/produce.{json,md}.
- * `BENCH_PORT_OFFSET` moves the bench stack (default 22000).
+ * `BENCH_PORT_OFFSET` moves the bench stack (default 21000).
  */
 import { defineTask, flagInt, runMain } from "../../lib/env/mod.ts";
 import {
+  benchKafka,
   type BenchRow,
   benchTable,
   payload,
@@ -26,7 +27,6 @@ import {
   saveBench,
 } from "../../lib/bench/mod.ts";
 import {
-  benchKafkaMovable,
   kafkajsPipelined,
   kafkaTsProducer,
   platformaticProducer,
@@ -70,7 +70,7 @@ const SPEC = defineTask({
     "keep-stack": { type: "boolean", description: "leave the bench stack running afterwards" },
   },
   env: {
-    BENCH_PORT_OFFSET: { description: "port offset of the bench stack", default: "22000" },
+    BENCH_PORT_OFFSET: { description: "port offset of the bench stack", default: "21000" },
   },
   examples: [
     "deno task bench:produce --records 200000",
@@ -91,7 +91,7 @@ await runMain(async (cli) => {
     }
   }
 
-  const { stack, bootstrap, kafka, admin } = await benchKafkaMovable("bench-produce");
+  const { stack, bootstrap, kafka, admin } = await benchKafka("bench-produce");
   const run = Date.now().toString(36);
   const topic = async (name: string) => {
     const t = `bench-produce-${name}-${run}`;

@@ -11,9 +11,8 @@
  */
 import { join } from "node:path";
 import { defineTask, flagInt, PROJECT_ROOT, runMain } from "../../lib/env/mod.ts";
-import { payload, producerPerfTest } from "../../lib/bench/mod.ts";
+import { benchKafka, payload, producerPerfTest } from "../../lib/bench/mod.ts";
 import {
-  benchKafkaMovable,
   type ConsumeJob,
   kafkajsConsumer,
   kafkajsPipelined,
@@ -59,7 +58,7 @@ const SPEC = defineTask({
     top: { type: "string", default: "25", valueName: "N", description: "frames listed" },
     out: { type: "string", valueName: "FILE", description: "where the .cpuprofile goes" },
   },
-  examples: ["deno run -A tasks/bench/profile.ts --side consume --client project"],
+  examples: ["deno task bench:profile --side consume --client project"],
 });
 
 await runMain(async (cli) => {
@@ -71,7 +70,7 @@ await runMain(async (cli) => {
   if (!table[client]) {
     throw new Error(`Cannot profile '${client}': expected one of ${Object.keys(table).join(", ")}`);
   }
-  const { bootstrap, admin } = await benchKafkaMovable("bench-profile");
+  const { bootstrap, admin } = await benchKafka("bench-profile");
   const topic = `bench-profile-${side}-${client}-${Date.now().toString(36)}`;
   await ensureTopic(admin, { topic, partitions: 3, replicationFactor: 1 });
   await admin.disconnect();

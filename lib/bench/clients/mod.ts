@@ -1,11 +1,10 @@
 /**
  * Per-client runners of `bench:produce` and `bench:consume`: kafkajs (the project's paths and
- * tuned), @platformatic/kafka and kafka-ts, plus the movable bench stack.
+ * tuned), @platformatic/kafka and kafka-ts.
  *
  * @module
  */
 export * from "./types.ts";
-export * from "./stack.ts";
 export * from "./kafkajs.ts";
 export * from "./platformatic.ts";
 export * from "./kafka_ts.ts";
