@@ -21,6 +21,7 @@
 import type { Admin } from "kafkajs";
 import client from "prom-client";
 import { registry } from "./metrics.ts";
+import { type CommittedOffsets, committedOffsets, topicLister } from "./lag.ts";
 
 function gauge(name: string, help: string, labelNames: string[]): client.Gauge<string> {
   const existing = registry.getSingleMetric(name);
@@ -170,12 +171,13 @@ export async function collectClusterHealth(
   const perPartitionEnds: Record<string, Record<number, number>> = {};
   try {
     const { groups } = await admin.listGroups();
+    const existing = topicLister(admin);
     for (const { groupId } of groups) {
-      let committed: Awaited<ReturnType<Admin["fetchOffsets"]>>;
+      let committed: CommittedOffsets;
       try {
-        committed = await admin.fetchOffsets({ groupId });
+        committed = await committedOffsets(admin, groupId, existing);
       } catch {
-        continue;
+        continue; // e.g. its coordinator moving: next round
       }
       for (const ct of committed) {
         if (!(ct.topic in health.endOffsets)) continue;

@@ -53,6 +53,43 @@ export const lagGauge: client.Gauge<string> =
       registers: [registry],
     });
 
+/** A group's committed offsets, as kafkajs' `fetchOffsets` returns them. */
+export type CommittedOffsets = Awaited<ReturnType<Admin["fetchOffsets"]>>;
+
+/**
+ * A group's committed offsets on the topics that exist. Asked for all its topics, the broker
+ * answers UNKNOWN_TOPIC_OR_PARTITION for a topic deleted since the group committed on it, and
+ * kafkajs then throws for the whole group ("This server does not host this topic-partition")
+ * — one deleted topic would blind the lag of every topic of that group, for good (seen on the
+ * test stack, where topics are deleted while brokers are being killed, so a coordinator can miss
+ * the clean-up of their offsets). So on an error the group is asked again for the topics that
+ * exist (`existing`, listed once per
+ * collection by the caller); partitions it never committed on come back at -1 and are left out
+ * by {@linkcode groupLag}.
+ */
+export async function committedOffsets(
+  admin: Admin,
+  groupId: string,
+  existing: () => Promise<string[]>,
+): Promise<CommittedOffsets> {
+  try {
+    return await admin.fetchOffsets({ groupId });
+  } catch {
+    // kafkajs may wrap the broker's error after its retries: ask again whatever it was; if the
+    // cause is elsewhere (the coordinator away), the second request throws it.
+    const topics = await existing();
+    if (topics.length === 0) return [];
+    return (await admin.fetchOffsets({ groupId, topics }))
+      .filter((t) => t.partitions.some((p) => Number(p.offset) >= 0));
+  }
+}
+
+/** Lists the cluster's topics at most once per call of the returned function's owner. */
+export function topicLister(admin: Admin): () => Promise<string[]> {
+  let listed: Promise<string[]> | undefined;
+  return () => (listed ??= admin.listTopics());
+}
+
 /** Reads every group's lag once and sets {@linkcode lagGauge}; returns the rows it set. */
 export async function collectLag(
   admin: Admin,
@@ -60,8 +97,9 @@ export async function collectLag(
   const { groups } = await admin.listGroups();
   const rows: (PartitionLag & { group: string })[] = [];
   const ends: Record<string, Record<number, number>> = {};
+  const existing = topicLister(admin);
   for (const { groupId } of groups) {
-    const committed = await admin.fetchOffsets({ groupId });
+    const committed = await committedOffsets(admin, groupId, existing);
     for (const t of committed) {
       if (ends[t.topic]) continue;
       ends[t.topic] = {};

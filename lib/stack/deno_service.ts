@@ -73,7 +73,8 @@ export class DenoService implements Service {
   }
 
   async start(): Promise<void> {
-    if (readPid(this.pidFile, this.#marker).state !== "running") {
+    const running = readPid(this.pidFile, this.#marker).state === "running";
+    if (!running) {
       await Deno.mkdir(this.root, { recursive: true });
       await requireFreePorts(this.name, [this.port]);
       const env = { ...this.#options.env, STACK_DIR: this.#options.dir };
@@ -96,8 +97,11 @@ export class DenoService implements Service {
         cwd: PROJECT_ROOT,
       });
     }
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
+    // A service that was already running is asked once: `up` on a running stack is a no-op and
+    // says what is unhealthy rather than waiting on it. One just started gets a minute.
+    const deadline = Date.now() + (running ? 0 : 60_000);
+    let healthy = false;
+    do {
       // The pid alone, no marker: right after the fork the child still shows our command line.
       if (readPid(this.pidFile).state !== "running") {
         throw new StackError(
@@ -106,10 +110,15 @@ export class DenoService implements Service {
           )}`,
         );
       }
-      const ok = await fetch(`http://127.0.0.1:${this.port}/healthz`)
-        .then(async (r) => (await r.body?.cancel(), r.ok)).catch(() => false);
-      if (ok) break;
-      await sleep(300);
+      healthy = await fetch(`http://127.0.0.1:${this.port}/healthz`, {
+        signal: AbortSignal.timeout(5_000),
+      }).then(async (r) => (await r.body?.cancel(), r.ok)).catch(() => false);
+      if (!healthy && Date.now() < deadline) await sleep(300);
+    } while (!healthy && Date.now() < deadline);
+    if (!healthy) {
+      console.error(
+        `${this.name} runs but its /healthz on port ${this.port} does not answer 200: see ${this.log}`,
+      );
     }
     await registerScrapeTarget(this.#options.dir, this.name, `127.0.0.1:${this.port}`);
   }

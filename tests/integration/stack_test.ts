@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { KafkaCluster, Stack, StackError } from "../../lib/stack/mod.ts";
 import { cmdline, isAlive } from "../../lib/stack/process.ts";
-import { TEST_ENV, testKafka, testStack } from "../_stack.ts";
+import { eventually, TEST_ENV, testKafka, testStack } from "../_stack.ts";
 
 Deno.test("the test stack serves: 3 brokers registered, a controller elected, PostgreSQL answers", async () => {
   const stack = await testStack();
@@ -37,6 +37,21 @@ Deno.test("a second up is a no-op: same pids, no restart", async () => {
   // suite the stack runs every service (both clusters, MM2, HDFS, monitoring): checking each one's
   // health takes a while on 2 loaded cores, a restart of them takes minutes.
   assert.ok(Date.now() - t0 < 60_000, "a no-op up must not wait for a restart");
+  // Late in the suite every Deno service of the stack still answers its /healthz (the lag
+  // exporter once went unhealthy for good after topics were deleted, and up waited on it).
+  const unhealthy = await eventually(
+    async () => {
+      const rows = (await stack.status()).filter((r) => r.health !== undefined);
+      const bad = rows.filter((r) => r.health !== "serving");
+      return bad.length === 0 ? [] : (Date.now() - t0 > 30_000 ? bad : undefined);
+    },
+    60_000,
+    "the Deno services' health",
+  );
+  assert.deepEqual(
+    unhealthy.map((r: { name: string; health?: string }) => `${r.name}: ${r.health}`),
+    [],
+  );
 });
 
 Deno.test("a stale pid file is shown and replaced by up; down leaves no process behind", async () => {

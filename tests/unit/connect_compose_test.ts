@@ -18,7 +18,8 @@ import {
   SEED_MATRIX,
   svgChart,
 } from "../../lib/course/extra/experiments.ts";
-import { groupLag } from "../../lib/monitoring/lag.ts";
+import { committedOffsets, groupLag } from "../../lib/monitoring/lag.ts";
+import type { Admin } from "kafkajs";
 import { decodeChangeEvent, readConnectorFile } from "../../lib/course/practice5/cdc.ts";
 import { DEBEZIUM_VERSION, KAFKA_VERSION } from "../../lib/stack/bundles.ts";
 import { PROJECT_ROOT } from "../../lib/env/paths.ts";
@@ -75,6 +76,37 @@ Deno.test("experiment table and chart show each configuration and the ratio to t
   assert.equal(median([3, 1, 2]), 2);
   assert.equal(median([4, 1, 2, 3]), 2.5);
   assert.equal(median([]), 0);
+});
+
+Deno.test("lag: a group whose offsets name a deleted topic keeps the lag of the topics that exist", async () => {
+  // The broker's answer for a coordinator that missed a deletion's clean-up: kafkajs throws for
+  // the whole group when asked for all its topics, and answers when asked for existing ones.
+  const asked: (string[] | undefined)[] = [];
+  const admin = {
+    fetchOffsets: ({ topics }: { groupId: string; topics?: string[] }) => {
+      asked.push(topics);
+      if (!topics) {
+        return Promise.reject(
+          Object.assign(new Error("This server does not host this topic-partition"), {
+            type: "UNKNOWN_TOPIC_OR_PARTITION",
+          }),
+        );
+      }
+      return Promise.resolve(topics.map((topic) => ({
+        topic,
+        partitions: [{ partition: 0, offset: topic === "orders" ? "4" : "-1", metadata: null }],
+      })));
+    },
+  } as unknown as Admin;
+  let listed = 0;
+  const existing = () => (listed++, Promise.resolve(["orders", "other"]));
+  const committed = await committedOffsets(admin, "g", existing);
+  assert.deepEqual(asked, [undefined, ["orders", "other"]]);
+  assert.equal(listed, 1);
+  assert.deepEqual(committed.map((t) => t.topic), ["orders"], "topics never committed left out");
+  assert.deepEqual(groupLag(committed, { orders: { 0: 10 } }), [
+    { topic: "orders", partition: 0, lag: 6 },
+  ]);
 });
 
 Deno.test("lag: end minus committed, partitions without a commit left out, never negative", () => {
