@@ -90,27 +90,59 @@ export interface ClusterHealth {
   lag: Record<string, Record<string, number>>;
 }
 
+/** Longest wait for one end-offset or committed-offset request of a collection, in ms. */
+const REQUEST_BUDGET_MS = 5_000;
+
 /** Options of {@linkcode collectClusterHealth}. */
 export interface CollectClusterOptions {
   /** Topics whose end offsets and lag are read (a filter); internal `__` topics never. @default all */
   topics?: (topic: string) => boolean;
 }
 
-/** Label sets set per cluster, so a new collection drops series that are gone. */
+/**
+ * Label sets set per cluster and part — `meta` (brokers, partitions: one metadata read) and
+ * `offsets` (end offsets, lag: a request per topic and group) — so a new collection drops the
+ * series that are gone, and each part is published as soon as it is read.
+ */
 const seriesOf = new Map<
   string,
   { gauge: client.Gauge<string>; labels: Record<string, string> }[]
 >();
+type Part = "meta" | "offsets";
 
-/** Drops every series of `cluster` from the gauges (before a fresh collection or when down). */
-function resetCluster(cluster: string): void {
-  for (const { gauge, labels } of seriesOf.get(cluster) ?? []) gauge.remove(labels);
-  seriesOf.set(cluster, []);
+/** Drops the series of `cluster` (of one part, or all) from the gauges. */
+function resetCluster(cluster: string, parts: Part[] = ["meta", "offsets"]): void {
+  for (const part of parts) {
+    for (const { gauge, labels } of seriesOf.get(`${cluster}/${part}`) ?? []) gauge.remove(labels);
+    seriesOf.set(`${cluster}/${part}`, []);
+  }
 }
 
-function setSeries(g: client.Gauge<string>, labels: Record<string, string>, value: number): void {
+function setSeries(
+  part: Part,
+  g: client.Gauge<string>,
+  labels: Record<string, string>,
+  value: number,
+): void {
   g.set(labels, value);
-  seriesOf.get(labels.cluster)?.push({ gauge: g, labels });
+  seriesOf.get(`${labels.cluster}/${part}`)?.push({ gauge: g, labels });
+}
+
+/**
+ * `p`'s value, or undefined once `ms` passed: kafkajs can sit in its retries for minutes on a
+ * request to a broker that just died (until the controller moves its leaderships), and a
+ * collection must not hang on it.
+ */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) =>
+    timer = setTimeout(() => resolve(undefined), ms)
+  );
+  try {
+    return await Promise.race([p.catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -160,12 +192,29 @@ export async function collectClusterHealth(
   }
   health.brokersUp = [...alive].sort((a, b) => a - b);
   health.brokersDown = [...known].filter((b) => !alive.has(b)).sort((a, b) => a - b);
-  // End offsets of every topic (partitions led by a dead broker may fail: skip the topic).
+  // Brokers and partitions go out at once: a dead broker must not wait on the slow part below.
+  resetCluster(cluster, ["meta"]);
+  g.reachable.set({ cluster }, 1);
+  for (const b of health.brokersUp) {
+    setSeries("meta", g.brokerUp, { cluster, broker: String(b) }, 1);
+  }
+  for (const b of health.brokersDown) {
+    setSeries("meta", g.brokerUp, { cluster, broker: String(b) }, 0);
+  }
   for (const t of metadata.topics) {
-    try {
-      const offs = await admin.fetchTopicOffsets(t.name);
-      health.endOffsets[t.name] = offs.reduce((s, p) => s + Number(p.high), 0);
-    } catch { /* leader unavailable: the offline gauge says so */ }
+    setSeries(
+      "meta",
+      g.underReplicated,
+      { cluster, topic: t.name },
+      health.underReplicated[t.name] ?? 0,
+    );
+    setSeries("meta", g.offline, { cluster, topic: t.name }, health.offline[t.name] ?? 0);
+  }
+  // End offsets of every topic (partitions led by a dead broker may fail or hang: skip the
+  // topic this round; the offline gauge says why).
+  for (const t of metadata.topics) {
+    const offs = await within(admin.fetchTopicOffsets(t.name), REQUEST_BUDGET_MS);
+    if (offs) health.endOffsets[t.name] = offs.reduce((s, p) => s + Number(p.high), 0);
   }
   // Group lag: committed offsets against the end offsets read above.
   const perPartitionEnds: Record<string, Record<number, number>> = {};
@@ -173,21 +222,20 @@ export async function collectClusterHealth(
     const { groups } = await admin.listGroups();
     const existing = topicLister(admin);
     for (const { groupId } of groups) {
-      let committed: CommittedOffsets;
-      try {
-        committed = await committedOffsets(admin, groupId, existing);
-      } catch {
-        continue; // e.g. its coordinator moving: next round
-      }
+      const committed: CommittedOffsets | undefined = await within(
+        committedOffsets(admin, groupId, existing),
+        REQUEST_BUDGET_MS,
+      );
+      if (!committed) continue; // e.g. its coordinator moving: next round
       for (const ct of committed) {
         if (!(ct.topic in health.endOffsets)) continue;
         if (!perPartitionEnds[ct.topic]) {
           perPartitionEnds[ct.topic] = {};
-          try {
-            for (const p of await admin.fetchTopicOffsets(ct.topic)) {
-              perPartitionEnds[ct.topic][p.partition] = Number(p.high);
-            }
-          } catch { /* as above */ }
+          for (
+            const p of await within(admin.fetchTopicOffsets(ct.topic), REQUEST_BUDGET_MS) ?? []
+          ) {
+            perPartitionEnds[ct.topic][p.partition] = Number(p.high);
+          }
         }
         let lag = 0, any = false;
         for (const p of ct.partitions) {
@@ -202,20 +250,13 @@ export async function collectClusterHealth(
     }
   } catch { /* groups unreadable (ACLs): lag left out */ }
 
-  resetCluster(cluster);
-  g.reachable.set({ cluster }, 1);
-  for (const b of health.brokersUp) setSeries(g.brokerUp, { cluster, broker: String(b) }, 1);
-  for (const b of health.brokersDown) setSeries(g.brokerUp, { cluster, broker: String(b) }, 0);
-  for (const t of metadata.topics) {
-    setSeries(g.underReplicated, { cluster, topic: t.name }, health.underReplicated[t.name] ?? 0);
-    setSeries(g.offline, { cluster, topic: t.name }, health.offline[t.name] ?? 0);
-  }
+  resetCluster(cluster, ["offsets"]);
   for (const [topic, end] of Object.entries(health.endOffsets)) {
-    setSeries(g.endOffset, { cluster, topic }, end);
+    setSeries("offsets", g.endOffset, { cluster, topic }, end);
   }
   for (const [group, byTopic] of Object.entries(health.lag)) {
     for (const [topic, lag] of Object.entries(byTopic)) {
-      setSeries(g.groupLag, { cluster, group, topic }, lag);
+      setSeries("offsets", g.groupLag, { cluster, group, topic }, lag);
     }
   }
   return health;
