@@ -35,7 +35,7 @@ const SPEC = defineTask({
     },
     "port-offset": {
       type: "string",
-      default: "47500",
+      default: "22500",
       valueName: "N",
       description: "port offset of the soak's own cluster",
     },
@@ -47,7 +47,7 @@ await runMain(async (cli) => {
   const minutes = flagInt(cli, "minutes", 10, { min: 1, max: 24 * 60 });
   const seed = flagInt(cli, "seed", Math.floor(Math.random() * 1e9), { min: 0 });
   const perRound = flagInt(cli, "faults-per-round", 3, { min: 1, max: 20 });
-  const portOffset = flagInt(cli, "port-offset", 47_500, { min: 0, max: 50_000 });
+  const portOffset = flagInt(cli, "port-offset", 22_500, { min: 0, max: 50_000 });
   const dir = await Deno.makeTempDir({ prefix: "soak-" });
   const stack = new Stack({ dir, portOffset, brokers: 3, postgres: false, jmx: false });
   const started = Date.now();

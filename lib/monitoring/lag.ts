@@ -90,16 +90,28 @@ export function topicLister(admin: Admin): () => Promise<string[]> {
   return () => (listed ??= admin.listTopics());
 }
 
-/** Reads every group's lag once and sets {@linkcode lagGauge}; returns the rows it set. */
+/**
+ * Reads every group's lag once and sets {@linkcode lagGauge}; returns the rows it set. A group
+ * whose offsets cannot be read is left out and passed to `onGroupError`.
+ */
 export async function collectLag(
   admin: Admin,
+  options: { onGroupError?: (group: string, err: Error) => void } = {},
 ): Promise<(PartitionLag & { group: string })[]> {
   const { groups } = await admin.listGroups();
   const rows: (PartitionLag & { group: string })[] = [];
   const ends: Record<string, Record<number, number>> = {};
   const existing = topicLister(admin);
   for (const { groupId } of groups) {
-    const committed = await committedOffsets(admin, groupId, existing);
+    // One group whose offsets cannot be read (even asked for the existing topics) is left out
+    // of this round, not the end of every group's lag.
+    let committed: CommittedOffsets;
+    try {
+      committed = await committedOffsets(admin, groupId, existing);
+    } catch (err) {
+      options.onGroupError?.(groupId, err as Error);
+      continue;
+    }
     for (const t of committed) {
       if (ends[t.topic]) continue;
       ends[t.topic] = {};

@@ -57,7 +57,11 @@ await runMain(async (cli) => {
   await admin.connect();
   while (true) {
     try {
-      await collectLag(admin);
+      const skipped: string[] = [];
+      await collectLag(admin, { onGroupError: (g, err) => skipped.push(`${g} (${err.message})`) });
+      if (skipped.length) {
+        console.error(`lag of ${skipped.length} group(s) unread this round: ${skipped.join(", ")}`);
+      }
       healthy = true;
     } catch (err) {
       healthy = false;

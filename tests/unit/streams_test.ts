@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import type { Message } from "kafkajs";
 import { chunks, PARTITION_CHUNK_BYTES } from "../../lib/streams/_chunks.ts";
+import { onePartitionEach } from "../../lib/streams/_commit.ts";
 
 const byKey = (_topic: string, m: Message) => Number(m.key) % 3;
 
@@ -40,4 +41,20 @@ Deno.test("chunks: a record larger than a partition's share goes alone; explicit
     true,
   );
   assert.deepEqual(chunks([], () => 0), []);
+});
+
+Deno.test("onePartitionEach: a transaction's payload goes out one partition at a time, order kept", () => {
+  const m = (p: number, v: string) => ({ partition: p, value: v });
+  const split = onePartitionEach([
+    { topic: "a", messages: [m(0, "1"), m(1, "2"), m(0, "3")] },
+    { topic: "b", messages: [m(2, "4")] },
+  ]);
+  assert.deepEqual(
+    split.map((s) => [s.topic, s.messages.map((x) => `${x.partition}:${x.value}`)]),
+    [
+      ["a", ["0:1", "0:3"]],
+      ["a", ["1:2"]],
+      ["b", ["2:4"]],
+    ],
+  );
 });
