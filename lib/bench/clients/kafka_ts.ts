@@ -5,7 +5,7 @@
  * @module
  */
 import { createKafkaClient } from "kafka-ts";
-import { type ConsumeJob, firstBroker, type ProduceJob, Tally } from "./types.ts";
+import { type ConsumeJob, firstBroker, type ProduceJob, sendInLanes, Tally } from "./types.ts";
 
 const clientOf = (bootstrap: string) =>
   createKafkaClient({ clientId: "bench-kafka-ts", bootstrapServers: [firstBroker(bootstrap)] });
@@ -19,25 +19,22 @@ export async function kafkaTsProducer(
   // kafka-ts 1.5 takes string values (UTF-8 encoded by it); the payload is ASCII, so same bytes.
   const value = job.value.toString("latin1");
   await producer.send([{ topic: job.topic, value, partition: 0 }]); // connect, init pid
-  let sent = 1;
-  let acked = 1;
-  const t0 = performance.now();
   let next = 0;
-  const lane = async () => {
-    while (sent < job.records) {
-      const n = Math.min(opts.perCall, job.records - sent);
-      sent += n;
+  // The first record above counts: job.records - 1 go out in the timed lanes.
+  const seconds = await sendInLanes(
+    job,
+    job.records - 1,
+    opts.perCall,
+    opts.outstanding,
+    async (n) => {
       const messages = new Array(n);
       for (let i = 0; i < n; i++) {
         messages[i] = { topic: job.topic, value, partition: next++ % job.partitions };
       }
       await producer.send(messages);
-      acked += n;
-      job.progress(acked);
-    }
-  };
-  await Promise.all(Array.from({ length: opts.outstanding }, lane));
-  const seconds = (performance.now() - t0) / 1000;
+    },
+    1,
+  );
   await producer.close();
   return seconds;
 }

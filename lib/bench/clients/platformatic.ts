@@ -5,7 +5,7 @@
  * @module
  */
 import { Consumer, Producer } from "@platformatic/kafka";
-import { type ConsumeJob, type ProduceJob, Tally } from "./types.ts";
+import { type ConsumeJob, type ProduceJob, sendInLanes, Tally } from "./types.ts";
 
 /** `send()` calls of `perPartition` records for every partition, `outstanding` at once. */
 export async function platformaticProducer(
@@ -19,25 +19,19 @@ export async function platformaticProducer(
     acks: -1,
   });
   await producer.metadata({ topics: [job.topic] });
-  const chunk = opts.perPartition * job.partitions;
-  let sent = 0;
-  let acked = 0;
-  const t0 = performance.now();
-  const lane = async () => {
-    while (sent < job.records) {
-      const n = Math.min(chunk, job.records - sent);
-      sent += n;
+  const seconds = await sendInLanes(
+    job,
+    job.records,
+    opts.perPartition * job.partitions,
+    opts.outstanding,
+    async (n) => {
       const messages = new Array(n);
       for (let i = 0; i < n; i++) {
         messages[i] = { topic: job.topic, value: job.value, partition: i % job.partitions };
       }
       await producer.send({ messages });
-      acked += n;
-      job.progress(acked);
-    }
-  };
-  await Promise.all(Array.from({ length: opts.outstanding }, lane));
-  const seconds = (performance.now() - t0) / 1000;
+    },
+  );
   await producer.close();
   return seconds;
 }

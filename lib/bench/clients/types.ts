@@ -44,3 +44,32 @@ export class Tally {
     if (this.seen >= this.records) this.done.resolve((performance.now() - this.t0) / 1000);
   }
 }
+
+/**
+ * Sends `total` records in calls of at most `perCall`, `outstanding` calls at once, reporting
+ * progress as each call is acknowledged; returns the seconds from the first call to the last
+ * acknowledgement. `send(n)` builds and sends one call of `n` records.
+ */
+export async function sendInLanes(
+  job: ProduceJob,
+  total: number,
+  perCall: number,
+  outstanding: number,
+  send: (n: number) => Promise<void>,
+  ackedBefore = 0,
+): Promise<number> {
+  let sent = 0;
+  let acked = ackedBefore;
+  const t0 = performance.now();
+  const lane = async () => {
+    while (sent < total) {
+      const n = Math.min(perCall, total - sent);
+      sent += n;
+      await send(n);
+      acked += n;
+      job.progress(acked);
+    }
+  };
+  await Promise.all(Array.from({ length: outstanding }, lane));
+  return (performance.now() - t0) / 1000;
+}
