@@ -31,7 +31,7 @@ export async function testStack(extra: Partial<StackOptions> = {}): Promise<Stac
     portOffset: Number(TEST_ENV.STACK_PORT_OFFSET),
   });
   const wasUp = (await stack.kafka.status()).every((s) => s.state === "running");
-  await stack.up();
+  // The reaper first: an up that fails half-way must not leave what it started running.
   if (!Deno.env.get("STACK_MANAGED") && !wasUp && !reaperStarted) {
     reaperStarted = true;
     new Deno.Command(Deno.execPath(), {
@@ -48,6 +48,7 @@ export async function testStack(extra: Partial<StackOptions> = {}): Promise<Stac
       stderr: "null",
     }).spawn().unref();
   }
+  await stack.up();
   return stack;
 }
 

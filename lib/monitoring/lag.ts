@@ -58,14 +58,12 @@ export type CommittedOffsets = Awaited<ReturnType<Admin["fetchOffsets"]>>;
 
 /**
  * A group's committed offsets on the topics that exist. Asked for all its topics, the broker
- * answers UNKNOWN_TOPIC_OR_PARTITION for a topic deleted since the group committed on it, and
- * kafkajs then throws for the whole group ("This server does not host this topic-partition")
- * — one deleted topic would blind the lag of every topic of that group, for good (seen on the
- * test stack, where topics are deleted while brokers are being killed, so a coordinator can miss
- * the clean-up of their offsets). So on an error the group is asked again for the topics that
- * exist (`existing`, listed once per
- * collection by the caller); partitions it never committed on come back at -1 and are left out
- * by {@linkcode groupLag}.
+ * answers an error per partition for offsets it cannot serve (e.g. UNKNOWN_TOPIC_OR_PARTITION
+ * for a topic deleted while the group's coordinator missed the clean-up), and kafkajs then
+ * throws for the whole group. So on an error the group is asked again for the topics that exist
+ * (`existing`, listed once per collection by the caller); partitions it never committed on come
+ * back at -1 and are left out by {@linkcode groupLag}. (The lag exporters' failure that stayed
+ * for good had another cause — see `tasks/monitoring/lag_exporter.ts` — this one is defence.)
  */
 export async function committedOffsets(
   admin: Admin,

@@ -309,7 +309,8 @@ export class HdfsCluster implements Service, ShapedService {
     let last = "not answering";
     while (Date.now() < deadline) {
       for (const role of ["namenode", "datanode"] as const) {
-        if (this.pid(role) === undefined) {
+        // The pid alone, no marker: right after the fork the child still shows our command line.
+        if (readPid(this.#proc(role).pidFile).state !== "running") {
           const { log } = this.#proc(role);
           throw new StackError(
             `HDFS ${role} exited during start-up. Last lines of ${log}:\n${await tailHadoop(log)}`,

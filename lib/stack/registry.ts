@@ -226,7 +226,9 @@ export class SchemaRegistryServer implements Service {
     const deadline = Date.now() + this.#readyTimeoutSec * 1000;
     let last = "not answering";
     while (Date.now() < deadline) {
-      if (this.#pid() === undefined) {
+      // The pid alone, no marker: right after the fork the child still shows our command line
+      // (an empty log and "exited" for a JVM that was just starting).
+      if (readPid(this.#pidFile).state !== "running") {
         throw new StackError(
           `Schema registry exited during start-up. Last lines of ${this.log}:\n${await tailFile(
             this.log,

@@ -89,20 +89,23 @@ await runMain(async (cli) => {
   const endpoints = localEndpoints(stackDir);
   const aBootstrap = envString("FINAL_A_BOOTSTRAP", endpoints.kafka.secure ?? "");
   const bBootstrap = envString("FINAL_B_BOOTSTRAP", endpoints.kafka.mirror ?? "");
-  const admins: { cluster: string; admin: ReturnType<ReturnType<typeof createKafka>["admin"]> }[] =
-    [];
+  const admins: {
+    cluster: string;
+    kafka: ReturnType<typeof createKafka>;
+    admin: ReturnType<ReturnType<typeof createKafka>["admin"]>;
+  }[] = [];
   const quiet = { logLevel: "NOTHING" as const, clientId: "platform-exporter" };
   if (aBootstrap) {
     const kafka = createKafka(secureKafkaConfigFromEnv("admin", quiet, {
       get: (n) => n === "KAFKA_BOOTSTRAP_SERVERS" ? aBootstrap : Deno.env.get(n),
     }));
-    admins.push({ cluster: "A", admin: kafka.admin() });
+    admins.push({ cluster: "A", kafka, admin: kafka.admin() });
   }
   if (bBootstrap) {
     const kafka = createKafka(kafkaConfigFromEnv(quiet, {
       get: (n) => n === "KAFKA_BOOTSTRAP_SERVERS" ? bBootstrap : undefined,
     }));
-    admins.push({ cluster: "B", admin: kafka.admin() });
+    admins.push({ cluster: "B", kafka, admin: kafka.admin() });
   }
   if (admins.length === 0) {
     console.error(
@@ -148,6 +151,13 @@ await runMain(async (cli) => {
       console.error(
         `unreachable: ${admins.filter((_, i) => !results[i]).map((a) => a.cluster).join(", ")}`,
       );
+      // A fresh admin client for the next round: kafkajs keeps asking for the metadata of every
+      // topic it was ever asked about, and once one is deleted each refresh fails for good.
+      for (const [i, a] of admins.entries()) {
+        if (results[i]) continue;
+        await a.admin.disconnect().catch(() => {});
+        a.admin = a.kafka.admin();
+      }
     }
     for (let waited = 0; waited < interval && !stopping; waited += 250) await sleep(250);
   }

@@ -49,7 +49,7 @@ await runMain(async (cli) => {
     min: 500,
   });
   const kafka = createKafka(kafkaConfigFromEnv({ clientId: "lag-exporter", logLevel: "NOTHING" }));
-  const admin = kafka.admin();
+  let admin = kafka.admin();
   const errors = counter("lag_exporter_errors_total", "Failed lag collections");
   let healthy = false;
   serveMetrics({ port, service: "lag-exporter", healthy: () => healthy });
@@ -67,6 +67,12 @@ await runMain(async (cli) => {
       healthy = false;
       errors.inc();
       console.error(`lag collection failed: ${(err as Error).message}`);
+      // A fresh admin client for the next round: kafkajs keeps asking for the metadata of every
+      // topic it was ever asked about (the end offsets read here), and once one of them is
+      // deleted every refresh fails with "This server does not host this topic-partition".
+      await admin.disconnect().catch(() => {});
+      admin = kafka.admin();
+      await admin.connect().catch(() => {});
     }
     await sleep(interval);
   }
