@@ -53,6 +53,9 @@ export function debeziumConnection(url: string, database?: string): Record<strin
 /** Runs `fn` with a connected client, always closing it. */
 export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
+  // A server that goes away fails the query in flight; unheard, the client's 'error' event
+  // would also end the whole process.
+  client.on("error", () => {});
   await client.connect();
   try {
     return await fn(client);

@@ -20,7 +20,7 @@
  */
 import { join } from "node:path";
 import pg from "pg";
-import { readPid, run, tailFile } from "./process.ts";
+import { killHard, readPid, run, tailFile, waitGone } from "./process.ts";
 import { type ProcessStatus, type Service, StackError } from "./service.ts";
 import { checkShape, type Shape, type ShapedService, writeShape } from "./shape.ts";
 import { sleep } from "../env/mod.ts";
@@ -339,8 +339,22 @@ export class PostgresServer implements Service, ShapedService {
     );
   }
 
-  async stop(): Promise<void> {
-    if (this.#pidState().state !== "running") return;
+  /**
+   * Stops the server: a fast shutdown, or — when `hard` (a crash drill) — SIGKILL to the
+   * postmaster and every backend at once, as a power cut would; the next start runs crash
+   * recovery from the WAL.
+   */
+  async stop({ hard = false }: { hard?: boolean } = {}): Promise<void> {
+    const st = this.#pidState();
+    if (st.state !== "running") return;
+    if (hard) {
+      // pg_ctl starts the postmaster in a session of its own, so its group is the server.
+      killHard(st.pid);
+      if (!(await waitGone(st.pid, 10_000))) {
+        throw new StackError(`PostgreSQL (pid ${st.pid}) would not exit after SIGKILL`);
+      }
+      return;
+    }
     const bin = await postgresBinDir();
     await this.#as(join(bin, "pg_ctl"), [
       "-D",

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { Kafka } from "kafkajs";
+import type pg from "pg";
 import { ConnectClient, sourceTaskMetrics } from "../../lib/connect/client.ts";
 import { jdbcSinkConfig } from "../../lib/connect/sink.ts";
 import { dropSlotWhenIdle, withClient } from "../../lib/connect/postgres.ts";
@@ -221,6 +222,132 @@ Deno.test("practice 5: Debezium events for insert, update and delete on users an
   }
 });
 
+/**
+ * Writes a CDC drill's changes, one autocommit transaction (hence one LSN) each: an insert per
+ * step, an update every 5th and a delete every 7th, and keeps each row's final state — its
+ * name, or null once deleted — as acknowledged by PostgreSQL.
+ */
+class ChangeWriter {
+  readonly inserted: number[] = [];
+  readonly final = new Map<number, string | null>();
+  updates = 0;
+  deletes = 0;
+  #i = 0;
+  constructor(readonly label: string) {}
+  async step(c: pg.Client): Promise<void> {
+    const i = this.#i++;
+    const r = await c.query(
+      "INSERT INTO users (name, email) VALUES ($1, $2) RETURNING id",
+      [`${this.label} ${i}`, `${this.label}-${i}@example.com`],
+    );
+    this.inserted.push(r.rows[0].id);
+    this.final.set(r.rows[0].id, `${this.label} ${i}`);
+    const live = [...this.final].filter(([, v]) => v !== null).map(([id]) => id);
+    if (i % 5 === 4) {
+      const id = live[Math.floor(live.length / 2)];
+      await c.query("UPDATE users SET name = $1 WHERE id = $2", [`updated ${i}`, id]);
+      this.final.set(id, `updated ${i}`);
+      this.updates++;
+    }
+    if (i % 7 === 6) {
+      await c.query("DELETE FROM users WHERE id = $1", [live[0]]);
+      this.final.set(live[0], null);
+      this.deletes++;
+    }
+  }
+}
+
+/** Each row's change events in LSN order. */
+function eventsByRow(events: ChangeEvent[]): Map<number, ChangeEvent[]> {
+  const rows = new Map<number, ChangeEvent[]>();
+  for (const e of [...events].sort((a, b) => a.lsn! - b.lsn!)) {
+    const id = Number((e.after ?? e.before)!.id);
+    rows.set(id, [...(rows.get(id) ?? []), e]);
+  }
+  return rows;
+}
+
+/** Rows whose last event is not their final state (name, or null once deleted), described. */
+function rowsBehind(events: ChangeEvent[], final: Map<number, string | null>): string[] {
+  const rows = eventsByRow(events);
+  return [...final].flatMap(([id, state]) => {
+    const last = rows.get(id)?.at(-1);
+    const ok = state === null ? last?.op === "d" : last?.after?.name === state;
+    return ok ? [] : [
+      `${id}: ${state ?? "deleted"} ≠ ${last ? `${last.op} ${last.after?.name}` : "none"}`,
+    ];
+  });
+}
+
+/** Reads a CDC topic until every row's last event is its final state; the events. */
+async function collectUntilFinal(
+  kafka: Kafka,
+  topic: string,
+  final: Map<number, string | null>,
+): Promise<ChangeEvent[]> {
+  let latest: string[] = [];
+  const values = await collect(
+    kafka,
+    topic,
+    (vs) => rowsBehind((latest = vs).map((v) => decodeChangeEvent(v)), final).length === 0,
+    180_000,
+  ).catch((err) => {
+    const left = rowsBehind(latest.map((v) => decodeChangeEvent(v)), final);
+    throw new Error(`${err.message}; ${left.length} rows behind: ${left.slice(0, 8).join("; ")}`);
+  });
+  return values.map((v) => decodeChangeEvent(v));
+}
+
+/**
+ * At-least-once replay: a restarted task resumes from its last flushed offset, so duplicates,
+ * if any, are exact copies of one contiguous range of changes — nothing inside it seen once.
+ * Asserts that, and that the stream was not snapshotted again; returns how many changes came
+ * twice.
+ */
+function assertOneReplayedRange(events: ChangeEvent[]): number {
+  assert.ok(events.every((e) => typeof e.lsn === "number"), "every event carries source.lsn");
+  assert.deepEqual(
+    events.filter((e) => e.op === "r").map((e) => e.after!.id),
+    [],
+    "the restarted task resumed the stream from its offset (no new snapshot)",
+  );
+  const seen = new Map<number, string[]>();
+  for (const e of events) {
+    seen.set(e.lsn!, [...(seen.get(e.lsn!) ?? []), JSON.stringify([e.op, e.before, e.after])]);
+  }
+  const twice = [...seen].filter(([, copies]) => copies.length > 1);
+  for (const [lsn, copies] of twice) {
+    assert.ok(copies.every((c) => c === copies[0]), `LSN ${lsn}: copies differ`);
+  }
+  const lsns = twice.map(([lsn]) => lsn);
+  const inside = [...seen].filter(([lsn]) =>
+    lsns.length > 0 && lsn >= Math.min(...lsns) && lsn <= Math.max(...lsns)
+  );
+  assert.deepEqual(
+    inside.filter(([, copies]) => copies.length === 1).map(([lsn]) => lsn),
+    [],
+    "the duplicates form one replayed range",
+  );
+  return twice.length;
+}
+
+/**
+ * Waits until the connector has committed a streaming position (Connect's stored source
+ * offset, flushed every second). Killed before that, the task restarts with no offset and
+ * snapshot.mode=initial takes a fresh snapshot: `r` reads of the rows that exist, where a
+ * deleted row is merely absent — no `d` event — so a crash that early tests the snapshot, not
+ * the replay of the stream.
+ */
+async function streamingOffsetCommitted(workerUrl: string, name: string): Promise<boolean> {
+  const res = await fetch(`${workerUrl}/connectors/${name}/offsets`);
+  if (!res.ok) {
+    await res.body?.cancel();
+    return false;
+  }
+  const { offsets } = await res.json() as { offsets: { offset: Record<string, unknown> }[] };
+  return offsets.some(({ offset }) => "lsn_proc" in offset && !("snapshot" in offset));
+}
+
 Deno.test("a Connect worker killed (SIGKILL) mid-stream of inserts, updates and deletes: nothing lost, every row's last event is its final state, duplicates only as one replayed range", async () => {
   const stack = await stackUp();
   const worker = stack.connect!;
@@ -235,51 +362,22 @@ Deno.test("a Connect worker killed (SIGKILL) mid-stream of inserts, updates and 
     "publication.name": `${slotOf(name)}_pub`,
     "topic.prefix": prefix,
   });
-  const inserted: number[] = [];
-  /** Each row's final state: its name, or null once deleted. */
-  const final = new Map<number, string | null>();
+  const changes = new ChangeWriter("crash");
+  const { inserted, final } = changes;
   let writing = true;
-  let updates = 0, deletes = 0;
   try {
     await connect.putConfig(name, def.config);
     await connect.waitRunning(name);
-    // Autocommit: one transaction, hence one LSN, per change.
     const writer = withClient(url, async (c) => {
-      for (let i = 0; writing; i++) {
-        const r = await c.query(
-          "INSERT INTO users (name, email) VALUES ($1, $2) RETURNING id",
-          [`crash ${i}`, `crash-${i}@example.com`],
-        );
-        inserted.push(r.rows[0].id);
-        final.set(r.rows[0].id, `crash ${i}`);
-        const live = [...final].filter(([, v]) => v !== null).map(([id]) => id);
-        if (i % 5 === 4) {
-          const id = live[Math.floor(live.length / 2)];
-          await c.query("UPDATE users SET name = $1 WHERE id = $2", [`updated ${i}`, id]);
-          final.set(id, `updated ${i}`);
-          updates++;
-        }
-        if (i % 7 === 6) {
-          await c.query("DELETE FROM users WHERE id = $1", [live[0]]);
-          final.set(live[0], null);
-          deletes++;
-        }
+      while (writing) {
+        await changes.step(c);
         await sleep(20);
       }
     });
-    // Kill only once the worker has committed a streaming position (Connect's stored source
-    // offset, flushed every second). Killed before that, the task restarts with no offset and
-    // snapshot.mode=initial takes a fresh snapshot: `r` reads of the rows that exist, where a
-    // deleted row is merely absent — no `d` event — so a kill that early tests the snapshot,
-    // not the replay of the stream.
-    const committed = async () => {
-      const res = await fetch(`${worker.url()}/connectors/${name}/offsets`);
-      if (!res.ok) return void await res.body?.cancel();
-      const { offsets } = await res.json() as { offsets: { offset: Record<string, unknown> }[] };
-      return offsets.some(({ offset }) => "lsn_proc" in offset && !("snapshot" in offset));
-    };
     await eventually(
-      async () => inserted.length >= 30 && deletes > 0 && await committed(),
+      async () =>
+        inserted.length >= 30 && changes.deletes > 0 &&
+        await streamingOffsetCommitted(worker.url(), name),
       60_000,
       "rows before the crash and a committed streaming offset",
     );
@@ -291,70 +389,15 @@ Deno.test("a Connect worker killed (SIGKILL) mid-stream of inserts, updates and 
     assert.ok(inserted.length > atCrash, "rows were written while the worker was down");
     await worker.start();
     await connect.waitRunning(name, 180_000);
-    /** Each row's events in LSN order. */
-    const byRow = (events: ChangeEvent[]) => {
-      const rows = new Map<number, ChangeEvent[]>();
-      for (const e of [...events].sort((a, b) => a.lsn! - b.lsn!)) {
-        const id = Number((e.after ?? e.before)!.id);
-        rows.set(id, [...(rows.get(id) ?? []), e]);
-      }
-      return rows;
-    };
-    /** Rows whose last event is not their final state (expected vs seen). */
-    const behind = (events: ChangeEvent[]) => {
-      const rows = byRow(events);
-      return [...final].filter(([id, state]) => {
-        const last = rows.get(id)?.at(-1);
-        return state === null ? last?.op !== "d" : last?.after?.name !== state;
-      }).map(([id, state]) => {
-        const last = byRow(events).get(id)?.at(-1);
-        return `${id}: ${state ?? "deleted"} ≠ ${last ? `${last.op} ${last.after?.name}` : "none"}`;
-      });
-    };
-    const reached = (events: ChangeEvent[]) => behind(events).length === 0;
-    let latest: string[] = [];
-    const events = (await collect(
-      kafka,
-      `${prefix}.public.users`,
-      (vs) => reached((latest = vs).map((v) => decodeChangeEvent(v))),
-      180_000,
-    ).catch((err) => {
-      const left = behind(latest.map((v) => decodeChangeEvent(v)));
-      throw new Error(`${err.message}; ${left.length} rows behind: ${left.slice(0, 8).join("; ")}`);
-    })).map((v) => decodeChangeEvent(v));
+    const events = await collectUntilFinal(kafka, `${prefix}.public.users`, final);
     const ids = new Set(events.map((e) => Number((e.after ?? e.before)!.id)));
     assert.deepEqual(inserted.filter((id) => !ids.has(id)), [], "no inserted row is missing");
-    assert.ok(reached(events), "every row's last event is its final state");
-    assert.ok(events.every((e) => typeof e.lsn === "number"), "every event carries source.lsn");
-    assert.deepEqual(
-      events.filter((e) => e.op === "r").map((e) => e.after!.id),
-      [],
-      "the restarted task resumed the stream from its offset (no new snapshot)",
-    );
-    // At-least-once: a restarted task replays from its last flushed offset, so duplicates, if
-    // any, are exact copies of one contiguous range of changes — nothing inside it seen once.
-    const seen = new Map<number, string[]>();
-    for (const e of events) {
-      seen.set(e.lsn!, [...(seen.get(e.lsn!) ?? []), JSON.stringify([e.op, e.before, e.after])]);
-    }
-    const twice = [...seen].filter(([, copies]) => copies.length > 1);
-    for (const [lsn, copies] of twice) {
-      assert.ok(copies.every((c) => c === copies[0]), `LSN ${lsn}: copies differ`);
-    }
-    const lsns = twice.map(([lsn]) => lsn);
-    const inside = [...seen].filter(([lsn]) =>
-      lsns.length > 0 && lsn >= Math.min(...lsns) && lsn <= Math.max(...lsns)
-    );
+    const twice = assertOneReplayedRange(events);
     console.log(
-      `worker kill: ${inserted.length} inserts, ${updates} updates, ${deletes} deletes, ` +
-        `${events.length} events, ${twice.length} changes delivered twice`,
+      `worker kill: ${inserted.length} inserts, ${changes.updates} updates, ` +
+        `${changes.deletes} deletes, ${events.length} events, ${twice} changes delivered twice`,
     );
-    assert.deepEqual(
-      inside.filter(([, copies]) => copies.length === 1).map(([lsn]) => lsn),
-      [],
-      "the duplicates form one replayed range",
-    );
-    assert.ok(updates > 0 && deletes > 0, "the stream held updates and deletes");
+    assert.ok(changes.updates > 0 && changes.deletes > 0, "the stream held updates and deletes");
   } finally {
     writing = false;
     if (worker.pid() === undefined) await worker.start();
@@ -363,6 +406,101 @@ Deno.test("a Connect worker killed (SIGKILL) mid-stream of inserts, updates and 
       stack.postgres!.url(),
       (c) => c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`),
     )
+      .catch(() => {});
+  }
+});
+
+Deno.test("PostgreSQL killed (SIGKILL, every process) during CDC: the connector resumes by itself, nothing committed is lost, every row's last event is its final state", async () => {
+  const stack = await stackUp();
+  const postgres = stack.postgres!;
+  const connect = new ConnectClient({ url: stack.connect!.url() });
+  const kafka = await testKafka("connect-test");
+  const name = unique("p5-pgkill");
+  const db = slotOf(unique("pgkill_db"));
+  const url = await initPractice5(postgres.url(), db);
+  const prefix = slotOf(name);
+  const def = localizeConnector(await readConnectorFile(), url, {
+    "slot.name": slotOf(name),
+    "publication.name": `${slotOf(name)}_pub`,
+    "topic.prefix": prefix,
+  });
+  const changes = new ChangeWriter("pgkill");
+  let writing = true;
+  let refused = 0;
+  try {
+    await connect.putConfig(name, def.config);
+    await connect.waitRunning(name);
+    // The application keeps writing: while the server is down its statements fail and it
+    // reconnects, as a service with a connection pool would.
+    const writer = (async () => {
+      while (writing) {
+        await withClient(url, async (c) => {
+          while (writing) {
+            await changes.step(c);
+            await sleep(20);
+          }
+        }).catch(() => refused++);
+        if (writing) await sleep(300);
+      }
+    })();
+    await eventually(
+      async () =>
+        changes.inserted.length >= 30 && changes.deletes > 0 &&
+        await streamingOffsetCommitted(stack.connect!.url(), name),
+      60_000,
+      "rows before the crash and a committed streaming offset",
+    );
+    await postgres.stop({ hard: true });
+    const atCrash = changes.inserted.length;
+    await sleep(2000);
+    await postgres.start();
+    await eventually(
+      () => changes.inserted.length >= atCrash + 30,
+      60_000,
+      "the application writing again after the restart",
+    );
+    writing = false;
+    await writer;
+    assert.ok(refused > 0, "the crash cut the application's connection");
+    // Debezium retries a lost connection inside its task; a task that gave up is FAILED here,
+    // with its stack trace, and nobody restarts it.
+    await connect.waitRunning(name, 120_000);
+    // The truth is what PostgreSQL holds after crash recovery: a statement in flight at the
+    // kill may have committed or not, whatever the application was told.
+    const rows = await withClient(url, (c) => c.query("SELECT id, name FROM users"));
+    const present = new Map<number, string>(rows.rows.map((r) => [Number(r.id), r.name]));
+    const final = new Map<number, string | null>();
+    for (const id of [...changes.final.keys(), ...present.keys()]) {
+      final.set(id, present.get(id) ?? null);
+    }
+    const gone = changes.inserted.filter((id) => !present.has(id)).length;
+    assert.equal(gone, [...final.values()].filter((v) => v === null).length);
+    const events = await collectUntilFinal(kafka, `${prefix}.public.users`, final);
+    const ids = new Set(events.map((e) => Number((e.after ?? e.before)!.id)));
+    assert.deepEqual(
+      [...final.keys()].filter((id) => !ids.has(id)),
+      [],
+      "no committed row is missing",
+    );
+    const twice = assertOneReplayedRange(events);
+    const status = await connect.status(name);
+    assert.deepEqual(
+      [status.connector.state, ...status.tasks.map((t) => t.state)],
+      ["RUNNING", "RUNNING"],
+      `the connector and its task run without a restart by hand: ${
+        JSON.stringify(status).slice(0, 1500)
+      }`,
+    );
+    console.log(
+      `PostgreSQL kill: ${changes.inserted.length} inserts (${atCrash} before the kill), ` +
+        `${changes.updates} updates, ${changes.deletes} deletes, ${refused} connections cut or ` +
+        `refused, ${events.length} events, ${twice} changes delivered twice`,
+    );
+  } finally {
+    writing = false;
+    if ((await postgres.status())[0].state !== "running") await postgres.start();
+    await cleanup(connect, name, url);
+    await withClient(postgres.url(), (c) => c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`))
       .catch(() => {});
   }
 });
