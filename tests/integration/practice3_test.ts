@@ -507,12 +507,14 @@ Deno.test("practice 3: exactly-once under three kill -9 of the app while input k
     assert.ok(sent + 2 - expected.size >= 10, "the input holds blocked messages to filter");
     const outputs = await readAll(kafka, prefix + "filtered_messages", expected.size);
     const counts = new Map<number, number>();
+    const byId = new Map<number, string>();
     for (const o of outputs) {
       const m = JSON.parse(o.value!);
       assert.equal(m.text.includes("плохоеслово"), false, `unmasked: ${m.text}`);
       assert.equal(m.text.includes("словоизменения"), false, `unmasked (new word): ${m.text}`);
       const id = Number(/^#(\d+) /.exec(m.text)![1]);
       counts.set(id, (counts.get(id) ?? 0) + 1);
+      byId.set(id, `${m.sender}→${m.recipient} ${m.text}`);
     }
     const dups = [...counts].filter(([, n]) => n > 1).length;
     const missing = [...expected].filter((i) => !counts.has(i)).length;
@@ -526,7 +528,14 @@ Deno.test("practice 3: exactly-once under three kill -9 of the app while input k
     );
     assert.equal(dups, 0, "duplicates");
     assert.equal(missing, 0, "missing");
-    assert.equal(unexpected, 0, "blocked messages that went through");
+    assert.equal(
+      unexpected,
+      0,
+      `blocked messages that went through: ${
+        [...counts.keys()].filter((i) => !expected.has(i)).slice(0, 5).map((i) => byId.get(i))
+          .join("; ")
+      } (probes from #${sent}; the last instance's output:\n${app.output.slice(-3000)})`,
+    );
     assert.equal(outputs.length, expected.size);
     assert.ok(counts.has(sent + 1), "the probe with the new forbidden word went through, masked");
     // Every bad message in the DLQ once, read by Kafka's console consumer at read_committed.
