@@ -15,9 +15,6 @@ import { BrokerDrill, Stack } from "../../lib/stack/mod.ts";
 Deno.test({
   name:
     "broker drills under load: leader kill, active-controller kill, rolling restart — nothing acknowledged is lost, duplicated or reordered",
-  // Off in the suite until re-run after the fix of its only CI failure (it asked for the active
-  // controller before the load started, and the controller moved meanwhile). `deno test -A tests/integration/broker_roll_test.ts` runs it.
-  ignore: !Deno.env.get("BROKER_ROLL_TEST"),
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
