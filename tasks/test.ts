@@ -1,11 +1,11 @@
 /**
  * `deno task test [deno test args…]` — the whole test suite: brings up the test stack
- * (3 brokers + PostgreSQL on ports offset by 20000, data in .stack-test/), runs `deno test`
+ * (3 brokers + PostgreSQL on ports offset by 18000, data in .stack-test/), runs `deno test`
  * against it, and always takes the stack down again, whatever the outcome.
  *
  * The whole suite runs in two lanes at once: the tests that share the test stack, and beside
  * them the ones that need no shared stack (unit tests, which start no services, and the stack
- * tests that run stacks of their own in temp folders on ports offset by 45000+). The second
+ * tests that run stacks of their own in temp folders on ports offset by 14000–16000). The second
  * lane's output is printed after the first's. `--one-lane` runs everything in one `deno test`.
  */
 import { Stack } from "../lib/stack/mod.ts";
@@ -22,7 +22,7 @@ const SIDE_LANE = [
 const SPEC = defineTask({
   task: "test",
   summary:
-    "The whole test suite: brings up the test stack (3 brokers + PostgreSQL, ports offset by 20000, data in .stack-test/), runs deno test, and always takes the stack down.",
+    "The whole test suite: brings up the test stack (3 brokers + PostgreSQL, ports offset by 18000, data in .stack-test/), runs deno test, and always takes the stack down.",
   flags: {
     filter: { type: "string", valueName: "TEXT", description: "run only tests whose name matches" },
     "fail-fast": { type: "boolean", description: "stop at the first failing test" },

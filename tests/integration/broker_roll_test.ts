@@ -1,6 +1,6 @@
 /**
  * Broker drills as Kafka's system tests run them, during production, on a 3-node KRaft cluster
- * of this file's own (a temp folder, ports offset by 21500 — below the ephemeral range that
+ * of this file's own (a temp folder, ports offset by 16000 — below the ephemeral range that
  * client sockets take; it runs in the side lane beside the shared stack), through lib/stack's
  * BrokerDrill: the leader of a partition killed with SIGKILL; the active controller (as Kafka's
  * `kafka-metadata-quorum` names it) killed with SIGKILL; a rolling restart of all three nodes. Records keep going out the whole time through
@@ -19,7 +19,7 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "broker-roll-" });
-    const stack = new Stack({ dir, portOffset: 21_500, brokers: 3, postgres: false, jmx: false });
+    const stack = new Stack({ dir, portOffset: 16_000, brokers: 3, postgres: false, jmx: false });
     try {
       await stack.up();
       const drill = new BrokerDrill(stack.kafka, { log: (l) => console.log(`drill: ${l}`) });

@@ -3,7 +3,7 @@
  * refused with the way on and the data stays readable; `stack reset` deletes only the named
  * service's data; an interrupted first start recovers on the next `up`; the secure cluster
  * gains a newly added user in place. Each test runs its own small stack in a temp folder on
- * ports offset 45000–47000 and takes it down in a `finally`.
+ * ports offset 14000–15100 and takes it down in a `finally`.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -106,9 +106,9 @@ async function pgQuery<T>(url: string, sql: string): Promise<T[]> {
 Deno.test("a shape change is refused with the way on and the data stays; reset deletes only the named service's data", async () => {
   const dir = await Deno.makeTempDir({ prefix: "stack-data-" });
   await Deno.chmod(dir, 0o755); // PostgreSQL runs as its own OS user when we are root
-  const base = { dir, portOffset: 45_000, brokers: 1, postgres: true, jmx: false };
+  const base = { dir, portOffset: 14_000, brokers: 1, postgres: true, jmx: false };
   const stack = new Stack(base);
-  const env = { STACK_DIR: dir, STACK_PORT_OFFSET: "45000" };
+  const env = { STACK_DIR: dir, STACK_PORT_OFFSET: "14000" };
   try {
     await stack.up();
     await produce({ brokers: stack.kafka.bootstrap().split(",") }, "kept-records", 25);
@@ -177,8 +177,8 @@ Deno.test("a shape change is refused with the way on and the data stays; reset d
 Deno.test("an interrupted first start (port taken, initdb cut short) recovers on the next up", async () => {
   const dir = await Deno.makeTempDir({ prefix: "stack-first-" });
   await Deno.chmod(dir, 0o755);
-  const stack = new Stack({ dir, portOffset: 46_000, brokers: 1, postgres: true, jmx: false });
-  const taken = Deno.listen({ hostname: "127.0.0.1", port: 9094 + 46_000 });
+  const stack = new Stack({ dir, portOffset: 15_000, brokers: 1, postgres: true, jmx: false });
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 9094 + 15_000 });
   try {
     // An initdb that died half-way: PG_VERSION written, no server ever ran on it.
     await Deno.mkdir(join(dir, "postgres", "data", "base"), { recursive: true });
@@ -189,7 +189,7 @@ Deno.test("an interrupted first start (port taken, initdb cut short) recovers on
     assert.ok(await exists(join(dir, "postgres", "data", "postmaster.opts")));
     // The formatted storage holds nothing yet, so even another shape (the natural answer to a
     // taken port: other ports) is welcome and not refused.
-    await new Stack({ dir, portOffset: 46_100, brokers: 1, postgres: false, jmx: false }).kafka
+    await new Stack({ dir, portOffset: 15_100, brokers: 1, postgres: false, jmx: false }).kafka
       .checkShape();
     taken.close();
     await stack.up();
