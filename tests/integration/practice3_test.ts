@@ -43,11 +43,19 @@ class AppProcess {
     return r?.status === 200;
   }
   async ready(): Promise<void> {
-    await eventually(
+    // An app that exits while starting fails at once, with what it printed.
+    const died = this.exited.then((s) => {
+      throw new Error(`the app exited (code ${s.code}) while starting:\n${this.output}`);
+    });
+    died.catch(() => {});
+    const started = eventually(
       async () => this.output.includes("\nprocessing") && await this.healthy(),
       90_000,
-      `the app to start; output so far:\n${this.output}`,
-    );
+      "the app to start",
+    ).catch((err) => {
+      throw new Error(`${(err as Error).message}; output so far:\n${this.output}`);
+    });
+    await Promise.race([started, died]);
   }
   async stop(): Promise<Deno.CommandStatus> {
     try {
