@@ -52,7 +52,19 @@ await runMain(async () => {
   const onTerm = () => done.resolve("SIGTERM");
   Deno.addSignalListener("SIGINT", onInt);
   Deno.addSignalListener("SIGTERM", onTerm);
-  await app.start();
+  // A signal while starting (e.g. Kafka unreachable, kafkajs retrying) ends the process at once:
+  // nothing is processed yet, so there is no transaction to finish.
+  const first = await Promise.race([app.start().then(() => undefined), done.promise]);
+  if (first) {
+    console.log(`${first} while starting: exiting`);
+    Deno.exit(first === "SIGINT" ? 130 : 143);
+  }
+  // A second signal while stopping does not wait for the stop either.
+  done.promise.then(() => {
+    const force = () => Deno.exit(1);
+    Deno.addSignalListener("SIGINT", force);
+    Deno.addSignalListener("SIGTERM", force);
+  });
   console.log("processing");
   const report = setInterval(() => {
     const parts = [...app.stats].map(([t, s]) =>
