@@ -146,11 +146,11 @@ Deno.test("a shape change is refused with the way on and the data stays; reset d
     assert.equal(await endOffset(stack.kafka.clientConfig(), "kept-records"), 25);
     const rows = await dataStatus(stack.services);
     const kafkaRow = rows.find((r) => r.service === "kafka-main")!;
-    assert.match(kafkaRow.shape, /^brokers=1 portBase=54092 clusterId=\S+ security=plaintext$/);
+    assert.match(kafkaRow.shape, /^brokers=1 portBase=23092 clusterId=\S+ security=plaintext$/);
     assert.ok(kafkaRow.bytes > 0);
     assert.match(rows.find((r) => r.service === "postgres")!.shape, /^version=\d+$/);
     const status = await runTask("stack", ["status"], env);
-    assert.match(status.stdout, /kafka-main.*brokers=1 portBase=54092/);
+    assert.match(status.stdout, /kafka-main.*brokers=1 portBase=23092/);
 
     // reset asks; without a terminal and without --yes it deletes nothing.
     const unconfirmed = await runTask("stack", ["reset", "kafka-main"], env);
@@ -183,7 +183,7 @@ Deno.test("an interrupted first start (port taken, initdb cut short) recovers on
     // An initdb that died half-way: PG_VERSION written, no server ever ran on it.
     await Deno.mkdir(join(dir, "postgres", "data", "base"), { recursive: true });
     await Deno.writeTextFile(join(dir, "postgres", "data", "PG_VERSION"), "15\n");
-    await assert.rejects(() => stack.up(), /port 55094 is already in use/);
+    await assert.rejects(() => stack.up(), /port 24094 is already in use/);
     // Kafka's storage was formatted before the port check; PostgreSQL redid its initdb.
     assert.ok(await exists(join(dir, "kafka-main", "node-0", "data", "meta.properties")));
     assert.ok(await exists(join(dir, "postgres", "data", "postmaster.opts")));
