@@ -348,13 +348,11 @@ async function streamingOffsetCommitted(workerUrl: string, name: string): Promis
   return offsets.some(({ offset }) => "lsn_proc" in offset && !("snapshot" in offset));
 }
 
-Deno.test("a Connect worker killed (SIGKILL) mid-stream of inserts, updates and deletes: nothing lost, every row's last event is its final state, duplicates only as one replayed range", async () => {
-  const stack = await stackUp();
-  const worker = stack.connect!;
-  const connect = new ConnectClient({ url: worker.url() });
-  const kafka = await testKafka("connect-test");
-  const name = unique("p5-crash");
-  const db = slotOf(unique("crash_db"));
+/** Practice 5's connector on a database of its own, for one CDC crash drill. */
+async function cdcDrill(stack: Stack, label: string) {
+  const connect = new ConnectClient({ url: stack.connect!.url() });
+  const name = unique(`p5-${label}`);
+  const db = slotOf(unique(`${label}_db`));
   const url = await initPractice5(stack.postgres!.url(), db);
   const prefix = slotOf(name);
   const def = localizeConnector(await readConnectorFile(), url, {
@@ -362,12 +360,37 @@ Deno.test("a Connect worker killed (SIGKILL) mid-stream of inserts, updates and 
     "publication.name": `${slotOf(name)}_pub`,
     "topic.prefix": prefix,
   });
+  return {
+    connect,
+    name,
+    url,
+    topic: `${prefix}.public.users`,
+    start: async () => {
+      await connect.putConfig(name, def.config);
+      await connect.waitRunning(name);
+    },
+    /** Deletes the connector, its slot and its database. */
+    dispose: async () => {
+      await cleanup(connect, name, url);
+      await withClient(
+        stack.postgres!.url(),
+        (c) => c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`),
+      ).catch(() => {});
+    },
+  };
+}
+
+Deno.test("a Connect worker killed (SIGKILL) mid-stream of inserts, updates and deletes: nothing lost, every row's last event is its final state, duplicates only as one replayed range", async () => {
+  const stack = await stackUp();
+  const worker = stack.connect!;
+  const kafka = await testKafka("connect-test");
+  const drill = await cdcDrill(stack, "crash");
+  const { connect, name, url } = drill;
   const changes = new ChangeWriter("crash");
   const { inserted, final } = changes;
   let writing = true;
   try {
-    await connect.putConfig(name, def.config);
-    await connect.waitRunning(name);
+    await drill.start();
     const writer = withClient(url, async (c) => {
       while (writing) {
         await changes.step(c);
@@ -389,7 +412,7 @@ Deno.test("a Connect worker killed (SIGKILL) mid-stream of inserts, updates and 
     assert.ok(inserted.length > atCrash, "rows were written while the worker was down");
     await worker.start();
     await connect.waitRunning(name, 180_000);
-    const events = await collectUntilFinal(kafka, `${prefix}.public.users`, final);
+    const events = await collectUntilFinal(kafka, drill.topic, final);
     const ids = new Set(events.map((e) => Number((e.after ?? e.before)!.id)));
     assert.deepEqual(inserted.filter((id) => !ids.has(id)), [], "no inserted row is missing");
     const twice = assertOneReplayedRange(events);
@@ -401,35 +424,21 @@ Deno.test("a Connect worker killed (SIGKILL) mid-stream of inserts, updates and 
   } finally {
     writing = false;
     if (worker.pid() === undefined) await worker.start();
-    await cleanup(connect, name, url);
-    await withClient(
-      stack.postgres!.url(),
-      (c) => c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`),
-    )
-      .catch(() => {});
+    await drill.dispose();
   }
 });
 
 Deno.test("PostgreSQL killed (SIGKILL, every process) during CDC: the connector resumes by itself, nothing committed is lost, every row's last event is its final state", async () => {
   const stack = await stackUp();
   const postgres = stack.postgres!;
-  const connect = new ConnectClient({ url: stack.connect!.url() });
   const kafka = await testKafka("connect-test");
-  const name = unique("p5-pgkill");
-  const db = slotOf(unique("pgkill_db"));
-  const url = await initPractice5(postgres.url(), db);
-  const prefix = slotOf(name);
-  const def = localizeConnector(await readConnectorFile(), url, {
-    "slot.name": slotOf(name),
-    "publication.name": `${slotOf(name)}_pub`,
-    "topic.prefix": prefix,
-  });
+  const drill = await cdcDrill(stack, "pgkill");
+  const { connect, name, url } = drill;
   const changes = new ChangeWriter("pgkill");
   let writing = true;
   let refused = 0;
   try {
-    await connect.putConfig(name, def.config);
-    await connect.waitRunning(name);
+    await drill.start();
     // The application keeps writing: while the server is down its statements fail and it
     // reconnects, as a service with a connection pool would.
     const writer = (async () => {
@@ -475,7 +484,7 @@ Deno.test("PostgreSQL killed (SIGKILL, every process) during CDC: the connector 
     }
     const gone = changes.inserted.filter((id) => !present.has(id)).length;
     assert.equal(gone, [...final.values()].filter((v) => v === null).length);
-    const events = await collectUntilFinal(kafka, `${prefix}.public.users`, final);
+    const events = await collectUntilFinal(kafka, drill.topic, final);
     const ids = new Set(events.map((e) => Number((e.after ?? e.before)!.id)));
     assert.deepEqual(
       [...final.keys()].filter((id) => !ids.has(id)),
@@ -499,9 +508,7 @@ Deno.test("PostgreSQL killed (SIGKILL, every process) during CDC: the connector 
   } finally {
     writing = false;
     if ((await postgres.status())[0].state !== "running") await postgres.start();
-    await cleanup(connect, name, url);
-    await withClient(postgres.url(), (c) => c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`))
-      .catch(() => {});
+    await drill.dispose();
   }
 });
 

@@ -47,7 +47,6 @@ class AppProcess {
     const died = this.exited.then((s) => {
       throw new Error(`the app exited (code ${s.code}) while starting:\n${this.output}`);
     });
-    died.catch(() => {});
     const started = eventually(
       async () => this.output.includes("\nprocessing") && await this.healthy(),
       90_000,
