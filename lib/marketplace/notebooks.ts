@@ -106,6 +106,16 @@ export async function show(value: { [key: symbol]: () => Record<string, string> 
 }
 
 /**
+ * Prints a line in the notebook as `display_data` (`text/plain`) sent while the cell runs. The
+ * Deno kernel forwards `console.log` output as a stream on its own schedule, which can come after
+ * it reported the cell idle, and a headless client then misses the line (seen once in CI); a
+ * display is awaited. Outside a kernel it is `console.log`.
+ */
+export async function say(line: string): Promise<void> {
+  await show({ [JUPYTER_DISPLAY]: () => ({ "text/plain": line }) });
+}
+
+/**
  * Renders a Vega-Lite spec ({@linkcode vegaChart}) and {@linkcode show}s it (returns nothing,
  * so that the cell's result does not show it a second time).
  */

@@ -123,32 +123,42 @@ Deno.test("notebooks execute headless over the marts, charts drawn; no marts →
       "user_behaviour.ipynb": 5,
       "recommendations.ipynb": 3,
     };
-    const chartsOf = async (name: string) => {
-      const nb = JSON.parse(await Deno.readTextFile(join(out, name))) as Notebook;
-      return nb.cells.flatMap((c) => c.outputs ?? []).filter((o) =>
-        joined(o.data?.["image/svg+xml"])
-      ).length;
-    };
-    // Deno's Jupyter kernel can publish a display after it reported the cell idle, and a headless
-    // client then misses it (seen about once in ten runs on a loaded machine): a run that lost an
-    // output is run once more; every check below is made on one complete run.
+    const read = async (name: string) =>
+      (JSON.parse(await Deno.readTextFile(join(out, name))) as Notebook).cells
+        .flatMap((c) => c.outputs ?? []);
+    const charts = (outputs: Output[]) =>
+      outputs.filter((o) => joined(o.data?.["image/svg+xml"])).length;
+    /** What a notebook printed: stream text and plain-text-only displays (`say`). */
+    const lines = (outputs: Output[]) =>
+      outputs.map((o) =>
+        o.text !== undefined
+          ? joined(o.text)
+          : o.data && Object.keys(o.data).join() === "text/plain"
+          ? joined(o.data["text/plain"]) + "\n"
+          : ""
+      ).join("");
+    // Deno's Jupyter kernel can publish an output after it reported the cell idle, and a headless
+    // client then misses it (seen about once in ten runs on a loaded machine): a run that lost a
+    // chart or a printed line is run once more; every check below is made on one complete run.
     for (let attempt = 1;; attempt++) {
       const res = await runTask("notebooks", ["--out", out], env);
       assert.equal(res.code, 0, res.stdout + res.stderr.slice(-3000));
-      const counts = await Promise.all(Object.keys(minCharts).map(chartsOf));
-      if (counts.every((n, i) => n >= Object.values(minCharts)[i]) || attempt >= 2) break;
+      const runs = await Promise.all(Object.keys(minCharts).map(read));
+      const complete = runs.every((o, i) =>
+        charts(o) >= Object.values(minCharts)[i] && lines(o).trim() !== ""
+      );
+      if (complete || attempt >= 2) break;
     }
     const printed: Record<string, string> = {};
     for (const [name, min] of Object.entries(minCharts)) {
-      const nb = JSON.parse(await Deno.readTextFile(join(out, name))) as Notebook;
-      const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
+      const outputs = await read(name);
       assert.deepEqual(outputs.filter((o) => o.output_type === "error"), [], `${name}: errors`);
       const svgs = outputs.map((o) => joined(o.data?.["image/svg+xml"])).filter(Boolean);
       assert.ok(svgs.length >= min, `${name}: ${svgs.length} charts, expected ≥ ${min}`);
       svgs.forEach((svg, i) => assert.ok(drawnMarks(svg) > 0, `${name}: chart ${i} is empty`));
       const tables = outputs.filter((o) => joined(o.data?.["text/html"]).includes("<td>"));
       assert.ok(tables.length >= 1, `${name}: no table with rows`);
-      printed[name] = outputs.map((o) => joined(o.text)).join("");
+      printed[name] = lines(outputs);
     }
 
     // What the notebooks print matches the generated data.
