@@ -91,11 +91,15 @@ await runMain(async (cli) => {
       const sideCode = await sideRun;
       console.log(`\n===== side lane (${side.join(", ")}) =====`);
       console.log(await Deno.readTextFile(log));
-      // The shared lane's verdict again, last, so that a log cut to its tail still names
+      // Each failing lane's verdict again, last, so that a log cut to its tail still names
       // every failing test and its error.
       if (sharedCode !== 0) {
         console.log("\n===== shared-stack lane: its failures again =====");
-        console.log(failureReport(await Deno.readTextFile(sharedLog)));
+        console.log(failureReport(await Deno.readTextFile(sharedLog), 120));
+      }
+      if (sideCode !== 0) {
+        console.log("\n===== side lane: its failures again =====");
+        console.log(failureReport(await Deno.readTextFile(log), 120));
       }
       await Deno.remove(log).catch(() => {});
       await Deno.remove(sharedLog).catch(() => {});
