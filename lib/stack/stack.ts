@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { envInt } from "../env/mod.ts";
 import { KafkaCluster } from "./kafka.ts";
 import { PostgresServer } from "./postgres.ts";
@@ -323,7 +323,10 @@ export class Stack {
     await writeEndpoints(this.options.dir, this.endpoints());
   }
 
-  /** Stops every service and any process still named by a pid file in the data folder. */
+  /**
+ * Stops every service and any process still named by a pid file in the data folder (services
+ * the stack was not asked for, e.g. ones a test started in the test stack's folder).
+ */
   async down(): Promise<string[]> {
     const stopped: string[] = [];
     for (const s of [...this.services].reverse()) {
@@ -333,7 +336,9 @@ export class Stack {
     for (const pidFile of await findPidFiles(this.options.dir)) {
       if (readPid(pidFile).state !== "absent") {
         const pid = await stopProcess(pidFile, { marker: this.options.dir });
-        if (pid) stopped.push(`leftover pid ${pid}`);
+        // Named by its folder (e.g. `secure/broker-1`), which says what it was.
+        const what = relative(this.options.dir, dirname(pidFile)) || "process";
+        if (pid) stopped.push(`${what} (pid ${pid})`);
       }
     }
     await Deno.remove(join(this.options.dir, "endpoints.json")).catch(() => {});
