@@ -324,9 +324,9 @@ export class Stack {
   }
 
   /**
- * Stops every service and any process still named by a pid file in the data folder (services
- * the stack was not asked for, e.g. ones a test started in the test stack's folder).
- */
+   * Stops every service and any process still named by a pid file in the data folder (services
+   * the stack was not asked for, e.g. ones a test started in the test stack's folder).
+   */
   async down(): Promise<string[]> {
     const stopped: string[] = [];
     for (const s of [...this.services].reverse()) {
