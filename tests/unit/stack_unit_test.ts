@@ -99,6 +99,27 @@ Deno.test("a download whose bytes differ from the lock is refused and not cached
   }
 });
 
+Deno.test("pid files: a process read while its wrapper execs it counts as running, every time", async () => {
+  const dir = await Deno.makeTempDir();
+  const pidFile = join(dir, "pid");
+  const states: string[] = [];
+  try {
+    for (let i = 0; i < 60; i++) {
+      const pid = await startDetached({
+        cmd: "sleep",
+        args: ["30"],
+        log: join(dir, "log"),
+        pidFile,
+      });
+      states.push(readPid(pidFile, "sleep").state); // at once: the wrapper may still be exec'ing
+      Deno.kill(-pid, "SIGKILL");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.deepEqual(states.filter((s) => s !== "running"), [], `${states.length} starts`);
+});
+
 Deno.test("pid files: running, stale after the process dies, absent after stop", async () => {
   const dir = await Deno.makeTempDir();
   const pidFile = join(dir, "pid");
