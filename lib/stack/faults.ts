@@ -223,8 +223,9 @@ export class BrokerDrill {
         },
         { timeoutMs: this.#timeoutMs },
       ).catch(async (err) => {
-        // Seen once in a validation run under load (the survivors named the killed node for 180 s): say what
-        // the quorum's members logged, so that a repeat shows whether an election ran at all.
+        // Seen once in a validation run under load (the survivors named the killed node for
+        // 180 s): say what the quorum's members logged, so that a repeat shows whether an
+        // election ran at all.
         throw new Error(`${(err as Error).message}\n${await this.#quorumLog(controller)}`);
       });
       await this.#waitProgress(`with controller ${controller} dead`);

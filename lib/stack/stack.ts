@@ -336,7 +336,7 @@ export class Stack {
     for (const pidFile of await findPidFiles(this.options.dir)) {
       if (readPid(pidFile).state !== "absent") {
         const pid = await stopProcess(pidFile, { marker: this.options.dir });
-        // Named by its folder (e.g. `secure/broker-1`), which says what it was.
+        // Named by its folder (e.g. `kafka-secure/node-1`), which says what it was.
         const what = relative(this.options.dir, dirname(pidFile)) || "process";
         if (pid) stopped.push(`${what} (pid ${pid})`);
       }
