@@ -93,13 +93,11 @@ await runMain(async (cli) => {
       console.log(await Deno.readTextFile(log));
       // Each failing lane's verdict again, last, so that a log cut to its tail still names
       // every failing test and its error.
-      if (sharedCode !== 0) {
-        console.log("\n===== shared-stack lane: its failures again =====");
-        console.log(failureReport(await Deno.readTextFile(sharedLog), 120));
-      }
-      if (sideCode !== 0) {
-        console.log("\n===== side lane: its failures again =====");
-        console.log(failureReport(await Deno.readTextFile(log), 120));
+      const lanes = [["shared-stack lane", sharedCode, sharedLog], ["side lane", sideCode, log]];
+      for (const [lane, laneCode, file] of lanes as [string, number, string][]) {
+        if (laneCode === 0) continue;
+        console.log(`\n===== ${lane}: its failures again =====`);
+        console.log(failureReport(await Deno.readTextFile(file), 120));
       }
       await Deno.remove(log).catch(() => {});
       await Deno.remove(sharedLog).catch(() => {});

@@ -348,7 +348,10 @@ async function streamingOffsetCommitted(workerUrl: string, name: string): Promis
   return offsets.some(({ offset }) => "lsn_proc" in offset && !("snapshot" in offset));
 }
 
-/** Practice 5's connector on a database of its own, for one CDC crash drill. */
+/**
+ * Practice 5's connector on a database of its own, for one CDC crash drill, with the writer of
+ * the drill's changes.
+ */
 async function cdcDrill(stack: Stack, label: string) {
   const connect = new ConnectClient({ url: stack.connect!.url() });
   const name = unique(`p5-${label}`);
@@ -365,6 +368,7 @@ async function cdcDrill(stack: Stack, label: string) {
     name,
     url,
     topic: `${prefix}.public.users`,
+    changes: new ChangeWriter(label),
     start: async () => {
       await connect.putConfig(name, def.config);
       await connect.waitRunning(name);
@@ -385,8 +389,7 @@ Deno.test("a Connect worker killed (SIGKILL) mid-stream of inserts, updates and 
   const worker = stack.connect!;
   const kafka = await testKafka("connect-test");
   const drill = await cdcDrill(stack, "crash");
-  const { connect, name, url } = drill;
-  const changes = new ChangeWriter("crash");
+  const { connect, name, url, changes } = drill;
   const { inserted, final } = changes;
   let writing = true;
   try {
@@ -433,8 +436,7 @@ Deno.test("PostgreSQL killed (SIGKILL, every process) during CDC: the connector 
   const postgres = stack.postgres!;
   const kafka = await testKafka("connect-test");
   const drill = await cdcDrill(stack, "pgkill");
-  const { connect, name, url } = drill;
-  const changes = new ChangeWriter("pgkill");
+  const { connect, name, url, changes } = drill;
   let writing = true;
   let refused = 0;
   try {
