@@ -9,7 +9,7 @@ import { createKafka, kafkaConfigFromEnv } from "../lib/kafka/mod.ts";
 import type { Kafka } from "kafkajs";
 
 import type { StackOptions } from "../lib/stack/mod.ts";
-import { pollUntil } from "../lib/env/mod.ts";
+import { pollUntil, sleep } from "../lib/env/mod.ts";
 
 /** Env of the test stack, also set on this process so clients and subprocesses find it. */
 export const TEST_ENV: Record<string, string> = testStackEnv();
@@ -56,6 +56,36 @@ export async function testStack(extra: Partial<StackOptions> = {}): Promise<Stac
 export async function testKafka(clientId = "tests"): Promise<Kafka> {
   await testStack();
   return createKafka(kafkaConfigFromEnv({ clientId, logLevel: "ERROR" }));
+}
+
+/**
+ * Deletes a test's own stack folder. A process that wrote into it up to the moment it exited
+ * can leave the recursive delete a folder that filled again behind it ("Directory not
+ * empty"): tried again a few times, then the error names what was still there.
+ */
+export async function removeTree(dir: string): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await Deno.remove(dir, { recursive: true });
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      if (attempt >= 10) {
+        const left: string[] = [];
+        for await (const entry of walkNames(dir)) left.push(entry);
+        throw new Error(`${dir} could not be deleted (${(e as Error).message}); left: ${left}`);
+      }
+      await sleep(300, "a process wrote into the folder while it was deleted");
+    }
+  }
+}
+
+async function* walkNames(dir: string, depth = 0): AsyncGenerator<string> {
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      yield `${dir}/${e.name}`;
+      if (e.isDirectory && depth < 4) yield* walkNames(`${dir}/${e.name}`, depth + 1);
+    }
+  } catch { /* gone meanwhile */ }
 }
 
 /** A name no other test run uses. */

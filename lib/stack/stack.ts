@@ -35,7 +35,7 @@ import { AlertmanagerServer, PrometheusServer } from "./prometheus.ts";
 import { DenoService } from "./deno_service.ts";
 import { cacheDir, defaultStackDir } from "../env/mod.ts";
 import { readPid, stopProcess } from "./process.ts";
-import type { ProcessStatus, Service } from "./service.ts";
+import { type ProcessStatus, type Service, StackError } from "./service.ts";
 import { type StackEndpoints, writeEndpoints } from "../env/mod.ts";
 
 /** What a stack runs. */
@@ -318,7 +318,16 @@ export class Stack {
     );
     if (this.options.jmx) await jmxAgentArg({ port: 7071, rules: "kafka-broker" }); // fetch the agent
     const late = this.#dependent;
-    await Promise.all(this.services.filter((s) => !late.includes(s)).map((s) => s.start()));
+    // Every start runs to its end before a failure is reported: a service still starting in
+    // the background after `up` has thrown would race whatever comes next (a retry, `down`).
+    const started = await Promise.allSettled(
+      this.services.filter((s) => !late.includes(s)).map((s) => s.start()),
+    );
+    const failed = started.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed.length === 1) throw failed[0].reason;
+    if (failed.length > 1) {
+      throw new StackError(failed.map((f) => (f.reason as Error).message ?? f.reason).join("\n"));
+    }
     for (const s of late) await s.start();
     await writeEndpoints(this.options.dir, this.endpoints());
   }

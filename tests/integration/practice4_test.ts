@@ -9,7 +9,7 @@ import {
   runFailoverDrill,
   waitIsr,
 } from "../../lib/course/practice4/mod.ts";
-import { runTask, testKafka, testStack, unique } from "../_stack.ts";
+import { removeTree, runTask, testKafka, testStack, unique } from "../_stack.ts";
 
 Deno.test("practice4: reassignment ends exactly as planned with balanced leaders", async () => {
   await testStack();
@@ -59,7 +59,7 @@ Deno.test("practice4: reassignment ends exactly as planned with balanced leaders
   } finally {
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});
     await admin.disconnect();
-    await Deno.remove(dir, { recursive: true });
+    await removeTree(dir);
   }
 });
 

@@ -14,7 +14,7 @@ import {
   tryRead,
   tryWrite,
 } from "../../lib/course/practice6/mod.ts";
-import { runTask, testStack, unique } from "../_stack.ts";
+import { removeTree, runTask, testStack, unique } from "../_stack.ts";
 
 /** Whether the secure cluster ran before this file's first test (undefined: not checked yet). */
 let secureWasRunning: boolean | undefined;
@@ -83,7 +83,7 @@ Deno.test("practice6: wrong transport, unknown CA, wrong password and unknown us
     assert.equal(untrusted?.kind, "untrusted-certificate", String(untrusted?.message));
     assert.match(untrusted!.message, /certificate is not trusted by the CA/);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await removeTree(dir);
   }
 
   for (const mechanism of ["scram-sha-512", "plain"] as const) {

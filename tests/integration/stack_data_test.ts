@@ -16,7 +16,7 @@ import {
   Stack,
 } from "../../lib/stack/mod.ts";
 import { createKafka, type KafkaClientOptions } from "../../lib/kafka/mod.ts";
-import { runTask } from "../_stack.ts";
+import { removeTree, runTask } from "../_stack.ts";
 
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 
@@ -170,7 +170,7 @@ Deno.test("a shape change is refused with the way on and the data stays; reset d
     await new Stack({ ...base, brokers: 3 }).kafka.checkShape();
   } finally {
     await stack.down();
-    await Deno.remove(dir, { recursive: true });
+    await removeTree(dir);
   }
 });
 
@@ -205,7 +205,7 @@ Deno.test("an interrupted first start (port taken, initdb cut short) recovers on
       taken.close();
     } catch { /* closed */ }
     await stack.down();
-    await Deno.remove(dir, { recursive: true });
+    await removeTree(dir);
   }
 });
 
@@ -252,6 +252,6 @@ Deno.test("secure cluster: interrupted secrets generation recovers; a newly adde
     assert.equal(await endOffset(again.clientOptions("admin"), "secure-kept"), 5);
   } finally {
     await secure.stop();
-    await Deno.remove(dir, { recursive: true });
+    await removeTree(dir);
   }
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { KafkaCluster, Stack, StackError } from "../../lib/stack/mod.ts";
 import { cmdline, isAlive } from "../../lib/stack/process.ts";
-import { eventually, TEST_ENV, testKafka, testStack } from "../_stack.ts";
+import { eventually, removeTree, TEST_ENV, testKafka, testStack } from "../_stack.ts";
 
 Deno.test("the test stack serves: 3 brokers registered, a controller elected, PostgreSQL answers", async () => {
   const stack = await testStack();
@@ -82,7 +82,7 @@ Deno.test("a stale pid file is shown and replaced by up; down leaves no process 
     assert.equal(await Deno.stat(join(dir, "endpoints.json")).then(() => true, () => false), false);
   } finally {
     await stack.down();
-    await Deno.remove(dir, { recursive: true });
+    await removeTree(dir);
   }
 });
 
@@ -103,7 +103,7 @@ Deno.test("a bad broker setting fails up with Kafka's own message", async () => 
     });
   } finally {
     await cluster.stop();
-    await Deno.remove(dir, { recursive: true });
+    await removeTree(dir);
   }
 });
 
@@ -128,6 +128,6 @@ Deno.test("a node that dies during start-up fails up with the tail of its log", 
     assert.equal((await cluster.status())[0].state, "stale");
   } finally {
     await cluster.stop();
-    await Deno.remove(dir, { recursive: true });
+    await removeTree(dir);
   }
 });
