@@ -6,10 +6,25 @@
  * the round's topic back with Kafka's console consumer and checks that nothing acknowledged
  * was lost, duplicated or reordered; it stops at the first round that fails (exit 1) and
  * prints the seed that reproduces it. The test suite runs one fixed schedule
- * (tests/integration/broker_roll_test.ts).
+ * (tests/integration/broker_roll_test.ts). `--client platformatic` drills @platformatic/kafka's
+ * idempotent producer instead of the project's (kafkajs) one: a candidate client must pass the
+ * same drills before the project could switch to it.
  */
-import { defineTask, flagInt, runMain } from "../lib/env/mod.ts";
-import { BrokerDrill, checkDrill, randomSchedule, Stack } from "../lib/stack/mod.ts";
+import { ConfigError, defineTask, flagInt, runMain } from "../lib/env/mod.ts";
+import {
+  BrokerDrill,
+  checkDrill,
+  type DrillProducer,
+  randomSchedule,
+  Stack,
+} from "../lib/stack/mod.ts";
+import { platformaticDrillProducer } from "../lib/bench/clients/mod.ts";
+
+/** The producers a soak can drill: the project's (default) or a candidate client's. */
+const CLIENTS: Record<string, ((bootstrap: string) => DrillProducer) | undefined> = {
+  project: undefined,
+  platformatic: platformaticDrillProducer,
+};
 
 const SPEC = defineTask({
   task: "soak",
@@ -33,6 +48,12 @@ const SPEC = defineTask({
       valueName: "N",
       description: "faults injected per round (one topic per round)",
     },
+    client: {
+      type: "string",
+      default: "project",
+      valueName: "NAME",
+      description: `producer under test: ${Object.keys(CLIENTS).join(" or ")}`,
+    },
     "port-offset": {
       type: "string",
       default: "22500",
@@ -48,11 +69,17 @@ await runMain(async (cli) => {
   const seed = flagInt(cli, "seed", Math.floor(Math.random() * 1e9), { min: 0 });
   const perRound = flagInt(cli, "faults-per-round", 3, { min: 1, max: 20 });
   const portOffset = flagInt(cli, "port-offset", 22_500, { min: 0, max: 50_000 });
+  const client = cli.values.client ?? "project";
+  if (!(client in CLIENTS)) {
+    throw new ConfigError(
+      `--client '${client}' is not known: expected one of ${Object.keys(CLIENTS).join(", ")}`,
+    );
+  }
   const dir = await Deno.makeTempDir({ prefix: "soak-" });
   const stack = new Stack({ dir, portOffset, brokers: 3, postgres: false, jmx: false });
   const started = Date.now();
   const deadline = started + minutes * 60_000;
-  console.log(`soak: seed ${seed}, ${minutes} min, cluster in ${dir}`);
+  console.log(`soak: ${client}'s producer, seed ${seed}, ${minutes} min, cluster in ${dir}`);
   let failedRound: number | undefined;
   try {
     await stack.up();
@@ -61,6 +88,7 @@ await runMain(async (cli) => {
       const drill = new BrokerDrill(stack.kafka, {
         topic: `soak-${round}`,
         log: (l) => console.log(`  ${l}`),
+        producer: CLIENTS[client],
       });
       console.log(`round ${round} (seed ${seed} + ${round}): ${schedule.join(", ")}`);
       await drill.start();
@@ -92,7 +120,7 @@ await runMain(async (cli) => {
   if (failedRound !== undefined) {
     console.log(
       `soak FAILED in round ${failedRound} after ${took} min; logs in ${dir}; ` +
-        `again with: deno task soak --seed ${seed}`,
+        `again with: deno task soak --client ${client} --seed ${seed}`,
     );
     Deno.exit(1);
   }

@@ -4,7 +4,8 @@
  * the active controller (as Kafka's `kafka-metadata-quorum` names it) killed, and a rolling
  * restart of every node (SIGTERM, start, back in every ISR). A {@linkcode BrokerDrill} keeps
  * records going out through the project's producer (lib/kafka's PartitionedProducer:
- * idempotent, acks=all, `min.insync.replicas=2`) the whole time; after each fault it waits
+ * idempotent, acks=all, `min.insync.replicas=2`) — or any other {@linkcode DrillProducer}, such
+ * as a candidate client's (`deno task soak --client`) — the whole time; after each fault it waits
  * until the producer acknowledges again; at the end it reads the topic back with Kafka's
  * console consumer (a client other than the producer's) so the caller can check that every
  * acknowledged record is there once, per key in the order sent.
@@ -37,6 +38,32 @@ export const BROKER_FAULTS = ["leader-kill", "follower-kill", "controller-kill",
 /** One of {@linkcode BROKER_FAULTS}. */
 export type BrokerFault = typeof BROKER_FAULTS[number];
 
+/**
+ * The producer a drill keeps busy. The drill sends 30 records at a time and counts a record
+ * acknowledged only when its outcome is `undefined`.
+ */
+export interface DrillProducer {
+  connect(): Promise<void>;
+  /** Sends the records; one outcome per record: `undefined` when acknowledged, else the error. */
+  sendAll(topic: string, records: { key: string; value: string }[]): Promise<(Error | undefined)[]>;
+  disconnect(): Promise<void>;
+}
+
+/**
+ * The project's producer as a {@linkcode DrillProducer}: lib/kafka's PartitionedProducer
+ * (kafkajs, idempotent, acks=all), one `send()` per record.
+ */
+export function projectDrillProducer(kafka: Kafka): DrillProducer {
+  const producer = new PartitionedProducer(kafka, { lingerMs: 2, ackTimeoutMs: 10_000 });
+  return {
+    connect: () => producer.connect(),
+    sendAll: async (topic, records) =>
+      (await Promise.allSettled(records.map((r) => producer.send(topic, r))))
+        .map((r) => r.status === "fulfilled" ? undefined : r.reason as Error),
+    disconnect: () => producer.disconnect(),
+  };
+}
+
 /** Options of {@linkcode BrokerDrill}. */
 export interface BrokerDrillOptions {
   /** Topic the load goes to (created with 3 partitions, RF 3, min ISR 2). @default "drill-roll" */
@@ -49,6 +76,11 @@ export interface BrokerDrillOptions {
   stepTimeoutMs?: number;
   /** Where progress lines go. @default nowhere */
   log?: (line: string) => void;
+  /**
+   * The producer under test, made for the cluster's bootstrap servers.
+   * @default the project's ({@linkcode projectDrillProducer})
+   */
+  producer?: (bootstrap: string) => DrillProducer;
 }
 
 /** What a drill saw: the records acknowledged and failed, and the topic as Kafka reads it. */
@@ -120,7 +152,7 @@ export class BrokerDrill {
   readonly #log: (line: string) => void;
   readonly #kafka: Kafka;
   readonly #admin: Admin;
-  readonly #producer: PartitionedProducer;
+  readonly #producer: DrillProducer;
   readonly #acked = new Set<string>();
   readonly #failed: string[] = [];
   readonly #faults: string[] = [];
@@ -136,6 +168,7 @@ export class BrokerDrill {
       progressRecords = 300,
       stepTimeoutMs = 180_000,
       log = () => {},
+      producer,
     } = options;
     if (cluster.nodeIds.length < 3) {
       throw new RangeError(
@@ -154,7 +187,7 @@ export class BrokerDrill {
       logLevel: "NOTHING",
     });
     this.#admin = this.#kafka.admin();
-    this.#producer = new PartitionedProducer(this.#kafka, { lingerMs: 2, ackTimeoutMs: 10_000 });
+    this.#producer = producer ? producer(cluster.bootstrap()) : projectDrillProducer(this.#kafka);
   }
 
   /** Records acknowledged so far. */
@@ -215,17 +248,17 @@ export class BrokerDrill {
             cmdline(pidBefore).slice(0, 200),
         );
       }
-      const next = await pollUntil(
+      // Wrapped: pollUntil waits for a truthy value, and node 0 is a new controller too.
+      const { next } = await pollUntil(
         "a new active controller",
         async () => {
           const id = await this.activeController();
-          return id !== controller ? id : undefined;
+          return id !== controller ? { next: id } : undefined;
         },
         { timeoutMs: this.#timeoutMs },
       ).catch(async (err) => {
-        // Seen once in a validation run under load (the survivors named the killed node for
-        // 180 s): say what the quorum's members logged, so that a repeat shows whether an
-        // election ran at all.
+        // Say what the quorum's members logged, so that a timeout shows whether an election
+        // ran at all.
         throw new Error(`${(err as Error).message}\n${await this.#quorumLog(controller)}`);
       });
       await this.#waitProgress(`with controller ${controller} dead`);
@@ -293,7 +326,10 @@ export class BrokerDrill {
     const parts: string[] = [];
     for (const id of this.#cluster.nodeIds) {
       const tail = (await tailFile(this.#cluster.node(id).log, 4000)).split("\n")
-        .filter((l) => /RaftManager|QuorumState|transition to|[Ee]lection|[Vv]ote/.test(l))
+        .filter((l) =>
+          /RaftManager|QuorumState|transition to|[Ee]lection|[Vv]ote/.test(l) &&
+          !l.includes("NetworkClient") // "could not connect to the killed node", every second
+        )
         .slice(-8);
       const state = id === killed ? "killed" : this.#cluster.alive(id) ? "running" : "not running";
       parts.push(`node ${id} (${state}):\n${tail.join("\n") || "(no Raft lines)"}`);
@@ -308,12 +344,11 @@ export class BrokerDrill {
         const n = this.#seq++;
         return { key: `k${n % this.#keys}`, value: `${this.#phase}:${n}` };
       });
-      const results = await Promise.allSettled(
-        messages.map((m) => this.#producer.send(this.#topic, m)),
-      );
-      results.forEach((r, i) => {
-        if (r.status === "fulfilled") this.#acked.add(messages[i].value);
-        else this.#failed.push(`${messages[i].value}: ${(r.reason as Error).message}`);
+      const outcomes = await this.#producer.sendAll(this.#topic, messages)
+        .catch((err: Error) => messages.map(() => err));
+      outcomes.forEach((err, i) => {
+        if (err === undefined) this.#acked.add(messages[i].value);
+        else this.#failed.push(`${messages[i].value}: ${err.message}`);
       });
       await sleep(20);
     }
