@@ -24,7 +24,7 @@ import {
 import { consoleRecords, Stack } from "../lib/stack/mod.ts";
 import { createKafka, ensureTopic } from "../lib/kafka/mod.ts";
 import { Producer, stringSerializers } from "@platformatic/kafka";
-import { mulberry32 } from "../lib/marketplace/users_sim.ts";
+import { mulberry32 } from "../lib/marketplace/mod.ts";
 
 const SPEC = defineTask({
   task: "soak:eos",
