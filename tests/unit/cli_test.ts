@@ -15,6 +15,8 @@ import { anyAccepts } from "../../lib/env/mod.ts";
 const ROOT = new URL("../../", import.meta.url).pathname;
 const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
 const EMPTY_STACK = await Deno.makeTempDir({ prefix: "cli-test-stack-" });
+// Deleted when the test process ends (every suite run used to leave one behind in /tmp).
+globalThis.addEventListener("unload", () => Deno.removeSync(EMPTY_STACK, { recursive: true }));
 
 // The local stack's layout at an offset nobody uses: the one-line hints name the service by port.
 const OFFSET = 47000;
