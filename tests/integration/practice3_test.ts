@@ -508,7 +508,9 @@ Deno.test("practice 3: exactly-once under three kill -9 of the app while input k
     });
     const total = sent + 2 + bad;
     await eventually(async () => (await committed()) === total, 300_000, "all messages committed");
-    const blocked = (i: number) => (i % 7 === 0 && i % 50 === 1) || i === sent;
+    // The blocked pair u1 → r0 is a pattern of the fed ids only: the probes' ids can fall on
+    // it (#sent+1 did once, at 92,001) and are judged by what they carry.
+    const blocked = (i: number) => (i < sent && i % 7 === 0 && i % 50 === 1) || i === sent;
     const expected = new Set<number>();
     for (let i = 0; i < sent + 2; i++) if (!blocked(i)) expected.add(i);
     assert.ok(sent + 2 - expected.size >= 10, "the input holds blocked messages to filter");
