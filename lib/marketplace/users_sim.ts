@@ -41,6 +41,14 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+/**
+ * A think time (ms) drawn from the exponential distribution with mean `meanMs`, by inversion
+ * of one uniform draw of `rng` (in [0, 1)): never negative, never NaN; 0 when `meanMs` is 0.
+ */
+export function thinkTime(rng: () => number, meanMs: number): number {
+  return -Math.log(1 - rng()) * meanMs;
+}
+
 /** Zipf's law over ranks 0…n-1: rank r drawn with probability ∝ 1/(r+1)^s. */
 export class Zipf {
   readonly #cdf: number[];
@@ -234,6 +242,11 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       `Cannot simulate as 'durationS' must be > 0: current value is ${durationS}`,
     );
   }
+  if (!(thinkMs >= 0 && Number.isFinite(thinkMs))) {
+    throw new RangeError(
+      `Cannot simulate as 'thinkMs' must be a finite number ≥ 0: current value is ${thinkMs}`,
+    );
+  }
   if (sessions !== undefined && (!Number.isInteger(sessions) || sessions < 1)) {
     throw new RangeError(
       `Cannot simulate as 'sessions' must be a positive integer: current value is ${sessions}`,
@@ -345,7 +358,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const runUser = async (n: number) => {
     const user = `user-${firstUser + n}`;
     const rng = mulberry32((seed * 1_000_003 + n) >>> 0);
-    const pause = () => sleep(-Math.log(1 - rng() * thinkMs));
+    const pause = () => sleep(thinkTime(rng, thinkMs), "think time");
     for (let s = 0; sessions === undefined ? performance.now() < deadline : s < sessions; s++) {
       const session = `s-${user}-${s}`;
       report.sessions++;

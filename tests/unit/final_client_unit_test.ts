@@ -16,8 +16,10 @@ import {
   planSession,
   priceOf,
   RecommendationsTable,
+  runSimulation,
   searchSql,
   searchTerms,
+  thinkTime,
   Zipf,
 } from "../../lib/marketplace/mod.ts";
 import { recommendationCodec } from "../../lib/schemas/mod.ts";
@@ -167,6 +169,24 @@ Deno.test("mulberry32 and Zipf: reproducible, skewed towards the first ranks", (
   assert.ok(counts[0] / counts[9] > 8 && counts[0] / counts[9] < 18, `${counts[0]}/${counts[9]}`);
   assert.ok(counts[0] > counts[1] && counts[1] > counts[5] && counts[5] > counts[50]);
   assert.throws(() => new Zipf(0), /'n' must be a positive integer/);
+});
+
+Deno.test("thinkTime: exponential with the asked mean, never NaN or negative; bad means refused", async () => {
+  const rng = mulberry32(5);
+  const draws = Array.from({ length: 20_000 }, () => thinkTime(rng, 150));
+  assert.ok(draws.every((d) => Number.isFinite(d) && d >= 0), "finite, ≥ 0");
+  const mean = draws.reduce((s, d) => s + d, 0) / draws.length;
+  assert.ok(mean > 142 && mean < 158, `mean ${mean} (asked 150)`);
+  // Exponential: P(d > mean) = 1/e ≈ 0.37, and the median ≈ 0.69 × mean.
+  const above = draws.filter((d) => d > 150).length / draws.length;
+  assert.ok(above > 0.34 && above < 0.40, `P(> mean) ${above}`);
+  assert.equal(thinkTime(mulberry32(5), 0), 0);
+  for (const thinkMs of [NaN, -1, Infinity]) {
+    await assert.rejects(
+      runSimulation({ baseUrl: "http://127.0.0.1:1", thinkMs }),
+      /'thinkMs' must be a finite number ≥ 0/,
+    );
+  }
 });
 
 Deno.test("planSession: same seed same plan; the funnel only narrows; some searches find nothing", () => {
