@@ -66,10 +66,16 @@ export async function runDuckDbJobs(options: DuckDbJobsOptions): Promise<EngineR
   const run = runId();
   const out = await Deno.makeTempDir({ prefix: "duckdb-marts-" });
   const con = await openDuckDb();
+  const phases: { name: string; rows: number; seconds: number }[] = [];
+  const phase = (name: string, rows: number, since: number) =>
+    phases.push({ name, rows, seconds: (performance.now() - since) / 1000 });
   try {
+    const syncStarted = performance.now();
+    let synced = 0;
     for (const t of jobTables(options)) {
       const local = join(cache, t.folder.replace(/^\//, ""));
-      const { files } = await syncFolder(hdfs, t.folder, local);
+      const { files, downloaded } = await syncFolder(hdfs, t.folder, local);
+      synced += downloaded;
       const cols = t.columns.map((c) => `"${c.name}"::${sqlType(c.kind, "duckdb")} AS "${c.name}"`)
         .join(", ");
       const source = files > 0
@@ -79,6 +85,7 @@ export async function runDuckDbJobs(options: DuckDbJobsOptions): Promise<EngineR
         : `(SELECT ${t.columns.map((c) => `NULL AS "${c.name}"`).join(", ")} WHERE false)`;
       await con.run(`CREATE OR REPLACE VIEW ${t.table} AS SELECT ${cols} FROM ${source}`);
     }
+    phase("sync the lake (WebHDFS → local cache; rows = files copied)", synced, syncStarted);
     const results = [];
     let done = 0;
     for (const job of JOBS) {
@@ -110,13 +117,21 @@ export async function runDuckDbJobs(options: DuckDbJobsOptions): Promise<EngineR
       }
       onJob?.(job.name, ++done, JOBS.length);
     }
+    const uploadStarted = performance.now();
     const staging = stagingFolder(martsRoot, run);
     for (const job of MARTS) {
       await uploadFolder(hdfs, join(out, job.name), `${staging}/${job.name}`);
       await commitMart(hdfs, job, staging, martsRoot, since);
     }
     await hdfs.delete(staging, { recursive: true }).catch(() => false);
-    return { engine: "duckdb", marts: results, seconds: (performance.now() - started) / 1000, run };
+    phase("upload and commit the marts (WebHDFS)", MARTS.length, uploadStarted);
+    return {
+      engine: "duckdb",
+      marts: results,
+      seconds: (performance.now() - started) / 1000,
+      phases,
+      run,
+    };
   } finally {
     con.closeSync();
     await Deno.remove(out, { recursive: true }).catch(() => {});

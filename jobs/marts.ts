@@ -256,6 +256,8 @@ export interface EngineRun {
   marts: MartResult[];
   /** Wall time of the whole run (reading, jobs, writing, commit). */
   seconds: number;
+  /** Where the time outside the jobs went (e.g. copying the lake in, uploading the marts). */
+  phases?: MartResult[];
   /** The run's staging id. */
   run: string;
 }
