@@ -21,6 +21,8 @@ import {
   ANALYTICS_DB,
   PRINCIPALS,
   PRODUCT_ROW_SCHEMA,
+  searchIndexName,
+  searchSql,
   setupFinalTopology,
   TOPICS,
 } from "../../lib/marketplace/mod.ts";
@@ -276,6 +278,18 @@ Deno.test("CLIENT API: searches answer from analytics.products, Unicode-aware", 
   assert.equal(none.status, 200);
   assert.deepEqual(none.body.products, []);
   assert.match(String(none.body.message), /No products match/);
+  // The searches ran on the trigram index the API made: it is in PostgreSQL (psql), and
+  // PostgreSQL's plan of the API's own query uses it once a sequential scan is ruled out (a
+  // search whose WHERE differed from the index's expression could never use it).
+  const indexdef = (await psql(
+    `select indexdef from pg_indexes where indexname = ${lit(searchIndexName())}`,
+  )).join("\n"); // its expression holds newlines
+  assert.match(indexdef, /USING gin .*gin_trgm_ops/s, "the search index exists");
+  const plan = await psql(
+    `set enable_seqscan = off; prepare q as ${searchSql(["смартфон", TOKEN], 10).text}; ` +
+      `explain execute q(${lit("%смартфон%")}, ${lit(`%${TOKEN.toLowerCase()}%`)}, 10)`,
+  );
+  assert.match(plan.join("\n"), new RegExp(`Bitmap Index Scan on ${searchIndexName()}`));
   // The product row as stored, compared with psql.
   const one = await call(`/products/${pid("kimono")}`);
   assert.equal(one.status, 200);

@@ -17,6 +17,7 @@ import {
   priceOf,
   RecommendationsTable,
   runSimulation,
+  searchIndexSql,
   searchSql,
   searchTerms,
   thinkTime,
@@ -62,8 +63,20 @@ Deno.test("likePattern and searchSql: wildcards literal, one parameter per word,
   assert.deepEqual(sql.values, ["%смартфон%", "%50\\%%", 7]);
   assert.match(sql.text, /LIMIT \$3\)/);
   assert.match(sql.text, /FROM products p/);
-  assert.equal((sql.text.match(/LIKE translate\(lower\(\$1\)/g) ?? []).length, 8); // 4 where + 4 rank
+  // Each word: once in the WHERE (on the indexed search text `s`), four times in the rank.
+  assert.equal((sql.text.match(/LIKE translate\(lower\(\$1\)/g) ?? []).length, 5);
+  assert.match(
+    sql.text,
+    /WHERE s LIKE translate\(lower\(\$1\).* AND s LIKE translate\(lower\(\$2\)/,
+  );
   assert.throws(() => searchSql(["x"], 1, "products; drop"), /identifier/);
+  // The index is over exactly the search text the WHERE matches (else PostgreSQL ignores it).
+  const [ext, index] = searchIndexSql("products");
+  assert.equal(ext, "CREATE EXTENSION IF NOT EXISTS pg_trgm");
+  const indexed = /USING gin \(\((.*)\) gin_trgm_ops\)$/.exec(index)![1];
+  const searched = / AS n,[\s\S]* AS d,\s*(.*) AS s\n/.exec(sql.text)![1];
+  assert.equal(searched.replaceAll("p.", ""), indexed);
+  assert.throws(() => searchIndexSql("products; drop"), /identifier/);
 });
 
 Deno.test("priceOf: the sink's flattened column, nested or JSON text", () => {
