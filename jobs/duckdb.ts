@@ -29,6 +29,7 @@ import {
   type LakeLocation,
   loadJobSql,
   localCacheDir,
+  type MartResult,
   MARTS,
   runId,
   sqlType,
@@ -66,7 +67,7 @@ export async function runDuckDbJobs(options: DuckDbJobsOptions): Promise<EngineR
   const run = runId();
   const out = await Deno.makeTempDir({ prefix: "duckdb-marts-" });
   const con = await openDuckDb();
-  const phases: { name: string; rows: number; seconds: number }[] = [];
+  const phases: MartResult[] = [];
   const phase = (name: string, rows: number, since: number) =>
     phases.push({ name, rows, seconds: (performance.now() - since) / 1000 });
   try {

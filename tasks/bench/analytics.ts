@@ -22,6 +22,7 @@ import { FINAL_LAKE_TABLES, flattenProduct, generateActivity } from "../../lib/m
 import { readMart, runDuckDbJobs } from "../../jobs/duckdb.ts";
 import { runSparkJobs } from "../../jobs/spark.ts";
 import { MARTS } from "../../jobs/marts.ts";
+import { markdownTable } from "../../lib/bench/mod.ts";
 
 const SPEC = defineTask({
   task: "bench:analytics",
@@ -124,22 +125,24 @@ await runMain(async () => {
   console.log(`| DuckDB (embedded, WebHDFS cache) | ${duck.seconds.toFixed(1)} |`);
   console.log(`| Spark local[2] (hdfs://) | ${spark.seconds.toFixed(1)} |`);
   console.log(`\nDuckDB / Spark = ${(duck.seconds / spark.seconds).toFixed(2)}× (aim ≤ 0.2×)`);
-  // Where the time went: each mart's job on both engines, then DuckDB's lake copy and upload
-  // (Spark reads and writes hdfs:// itself; its start-up is the rest of its wall time).
+  // Where the time went: DuckDB's lake copy and upload, each mart's job on both engines (Spark
+  // reads and writes hdfs:// itself; its start-up is the rest of its wall time).
   const secs = (r: { seconds: number } | undefined) => r ? r.seconds.toFixed(1) : "–";
-  console.log("\n| step | DuckDB (s) | Spark (s) |");
-  console.log("| --- | ---: | ---: |");
-  for (const p of duck.phases ?? []) console.log(`| ${p.name} | ${secs(p)} | |`);
-  for (const m of MARTS) {
-    const d = duck.marts.find((r) => r.name === m.name);
-    const k = spark.marts.find((r) => r.name === m.name);
-    console.log(`| job ${m.name} (${d?.rows ?? k?.rows ?? 0} rows) | ${secs(d)} | ${secs(k)} |`);
-  }
   const sparkJobs = spark.marts.reduce((t, r) => t + r.seconds, 0);
   console.log(
-    `| Spark outside the jobs (Python env, JVM, commit) | | ${
-      (spark.seconds - sparkJobs).toFixed(1)
-    } |`,
+    "\n" + markdownTable(["step", "DuckDB (s)", "Spark (s)"], [
+      ...(duck.phases ?? []).map((p) => [p.name, secs(p), ""]),
+      ...MARTS.map((m) => {
+        const d = duck.marts.find((r) => r.name === m.name);
+        const k = spark.marts.find((r) => r.name === m.name);
+        return [`job ${m.name} (${d?.rows ?? k?.rows ?? 0} rows)`, secs(d), secs(k)];
+      }),
+      [
+        "Spark outside the jobs (Python env, JVM, commit)",
+        "",
+        (spark.seconds - sparkJobs).toFixed(1),
+      ],
+    ], ["left", "right", "right"]),
   );
   await hdfs.delete(run, { recursive: true });
   if (mismatches) throw new Error(`${mismatches} marts differ between DuckDB and Spark`);

@@ -12,12 +12,14 @@
 import pg from "pg";
 import { defineTask, flagInt, runMain } from "../../lib/env/mod.ts";
 import { ensureDatabase, postgresUrlFromEnv, withDatabase } from "../../lib/connect/mod.ts";
+import { markdownTable, writeReport } from "../../lib/bench/mod.ts";
 import {
   ANALYTICS_DB,
   COMMON_QUERIES,
   generateProducts,
   likePattern,
   NO_MATCH_QUERIES,
+  searchIndexName,
   searchIndexSql,
   searchSql,
   searchTerms,
@@ -113,22 +115,28 @@ await runMain(async (cli) => {
     const plan = (await client.query(
       `EXPLAIN EXECUTE probe(${client.escapeLiteral(likePattern(COMMON_QUERIES[0]))}, 20)`,
     )).rows.map((r) => String(Object.values(r)[0])).join("\n");
-    const usesIndex = /Bitmap Index Scan on \w+_search_trgm/.test(plan);
+    const usesIndex = plan.includes(`Bitmap Index Scan on ${searchIndexName(table)}`);
 
-    console.log(
-      `\n${products} products, ${rounds} rounds per query; index built in ${
-        (buildMs / 1000).toFixed(1)
-      } s; the plan of "${COMMON_QUERIES[0]}" ${usesIndex ? "uses" : "does NOT use"} the index`,
+    const title = `${products} products, ${rounds} rounds per query; index built in ${
+      (buildMs / 1000).toFixed(1)
+    } s; the plan of "${COMMON_QUERIES[0]}" ${usesIndex ? "uses" : "does NOT use"} the index`;
+    const md = markdownTable(
+      ["queries", "rows found", "index (ms/search)", "scan (ms/search)", "scan / index"],
+      results.map((r) => [
+        `${r.name} (${r.queries.length})`,
+        r.indexed.hits,
+        r.indexed.ms.toFixed(2),
+        r.scanned.ms.toFixed(2),
+        `${(r.scanned.ms / r.indexed.ms).toFixed(1)}×`,
+      ]),
+      ["left", "right", "right", "right", "right"],
     );
-    console.log("| queries | rows found | index (ms/search) | scan (ms/search) | scan / index |");
-    console.log("| --- | ---: | ---: | ---: | ---: |");
-    for (const r of results) {
-      console.log(
-        `| ${r.name} (${r.queries.length}) | ${r.indexed.hits} | ${r.indexed.ms.toFixed(2)} | ${
-          r.scanned.ms.toFixed(2)
-        } | ${(r.scanned.ms / r.indexed.ms).toFixed(1)}× |`,
-      );
-    }
+    const saved = await writeReport("search", {
+      title: "bench:search",
+      markdown: `${title}\n\n${md}`,
+      json: { products, rounds, buildMs, usesIndex, results },
+    });
+    console.log(`\n${title}\n${md}\n\nSaved ${saved} and search.json`);
   } finally {
     await client.query(`DROP TABLE IF EXISTS ${table}`).catch(() => {});
     await client.end();
