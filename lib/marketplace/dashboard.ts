@@ -42,7 +42,7 @@ export interface DashboardPanel {
   targets: { expr: string; legend: string }[];
 }
 
-/** One drawn series of a panel. */
+/** One drawn series of a panel (at least one point). */
 export interface PanelSeries {
   label: string;
   /** `[unix seconds, value]` pairs (NaN/Inf dropped). */
@@ -147,7 +147,9 @@ export async function queryPanels(
         ) {
           const points = r.values.map(([ts, v]) => [ts, Number(v)] as [number, number])
             .filter(([, v]) => Number.isFinite(v));
-          series.push({ label: formatLegend(t.legend, r.metric), points });
+          // A series with no finite value (e.g. a quantile of no traffic: NaN) has nothing to
+          // draw; it is left out, so a panel counts only the series it draws.
+          if (points.length > 0) series.push({ label: formatLegend(t.legend, r.metric), points });
         }
       } catch (err) {
         errors.push(`${t.expr}: ${(err as Error).message}`);
@@ -227,7 +229,7 @@ function draw(panels) {
     for (const e of p.errors) {
       const d = document.createElement("div"); d.className = "err"; d.textContent = e; el.appendChild(d);
     }
-    const series = p.series.filter((s) => s.points.length > 0);
+    const series = p.series;
     if (series.length === 0) {
       const d = document.createElement("div"); d.className = "nodata";
       d.textContent = "no data (the service behind this panel is not running)"; el.appendChild(d);
