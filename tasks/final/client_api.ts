@@ -28,9 +28,9 @@ import {
 import { postgresUrlFromEnv, withDatabase } from "../../lib/connect/mod.ts";
 import {
   ANALYTICS_DB,
-  ClientApi,
   PRINCIPALS,
   servicePort,
+  startClientApi,
   USER_ID_PATTERN,
 } from "../../lib/marketplace/mod.ts";
 
@@ -74,14 +74,13 @@ await runMain(async () => {
   }
   const postgresUrl = withDatabase(postgresUrlFromEnv(), ANALYTICS_DB);
   const options = secureKafkaConfigFromEnv(PRINCIPALS.clientApi, { clientId: "client-api" });
-  const api = new ClientApi({
+  const api = await startClientApi({
     kafka: createKafka(options),
     postgresUrl,
     port,
     hostname,
     userPattern,
-  });
-  await api.start().catch((err) => {
+  }).catch((err) => {
     throw explainKafkaError(err, options, "connect the CLIENT API to the secure cluster");
   });
   console.log(
@@ -100,7 +99,7 @@ await runMain(async () => {
   const stop = Promise.withResolvers<void>();
   for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, stop.resolve);
   await stop.promise;
-  await api.stop();
+  await api.close();
   const s = api.stats;
   console.log(
     `CLIENT API stopped: ${s.requests} requests (${s.refused} refused), ${s.events} events, ` +
