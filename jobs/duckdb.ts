@@ -21,6 +21,7 @@
 import { join } from "node:path";
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { WebHdfs } from "../lib/lake/mod.ts";
+import { DEFAULT_MARTS_ROOT } from "../lib/marketplace/mod.ts";
 import {
   commitMart,
   type EngineRun,
@@ -62,7 +63,7 @@ export async function openDuckDb(): Promise<DuckDBConnection> {
 /** Runs every job of {@linkcode JOBS} on DuckDB and commits the marts to HDFS. */
 export async function runDuckDbJobs(options: DuckDbJobsOptions): Promise<EngineRun> {
   const started = performance.now();
-  const { hdfs, since, martsRoot = "/lake/marts", onJob } = options;
+  const { hdfs, since, martsRoot = DEFAULT_MARTS_ROOT, onJob } = options;
   const cache = options.cacheDir ?? localCacheDir(hdfs);
   const run = runId();
   const out = await Deno.makeTempDir({ prefix: "duckdb-marts-" });
@@ -146,7 +147,7 @@ export async function runDuckDbJobs(options: DuckDbJobsOptions): Promise<EngineR
 export async function readMart(
   hdfs: WebHdfs,
   mart: string,
-  martsRoot = "/lake/marts",
+  martsRoot: string = DEFAULT_MARTS_ROOT,
 ): Promise<Record<string, unknown>[]> {
   const job = MARTS.find((m) => m.name === mart);
   if (!job) throw new RangeError(`Unknown mart '${mart}' (known: ${MARTS.map((m) => m.name)})`);

@@ -15,6 +15,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WebHdfs } from "../lib/lake/mod.ts";
+import { DEFAULT_MARTS_ROOT } from "../lib/marketplace/mod.ts";
 import { ConfigError } from "../lib/env/mod.ts";
 import { PYTHON_PACKAGES, pythonEnv } from "../lib/stack/mod.ts";
 import {
@@ -65,7 +66,7 @@ export async function runSparkJobs(options: SparkJobsOptions): Promise<EngineRun
     defaultFs,
     master = "local[2]",
     since,
-    martsRoot = "/lake/marts",
+    martsRoot = DEFAULT_MARTS_ROOT,
     driverMemory = "1g",
     onMart,
   } = options;

@@ -25,7 +25,11 @@ export const CAPABILITY_RANKS: Record<string, number> = {
 /** Rank of every application folder (`course/<practical>`, `marketplace`). */
 export const APPLICATION_RANK = 10;
 
-/** The folder a `lib/`-relative path belongs to: `kafka`, `course/practice3`, `marketplace`… */
+/**
+ * The folder a `lib/`-relative path belongs to: `kafka`, `course/practice3`, `marketplace`… A
+ * file deeper down belongs to its top folder (`stack/process/process.ts` is `stack`'s), so the
+ * rule sees a folder's subfolders as its own and lets outsiders in only through its `mod.ts`.
+ */
 export function folderOf(libRelativePath: string): string | undefined {
   const parts = libRelativePath.split("/");
   if (parts.length < 2) return undefined;
@@ -55,6 +59,6 @@ export function importViolation(from: string, target: string): string | undefine
       ? `applications never import one another ('${from}' → '${to}')`
       : `'${from}' (rank ${rf}) may not import '${to}' (rank ${rt}): imports go down`;
   }
-  if (!target.endsWith(`${to}/mod.ts`)) return `imports from '${to}' go through ${to}/mod.ts`;
+  if (target !== `${to}/mod.ts`) return `imports from '${to}' go through ${to}/mod.ts`;
   return undefined;
 }

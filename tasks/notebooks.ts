@@ -21,6 +21,7 @@ import {
 } from "../lib/env/mod.ts";
 import {
   countMarks,
+  DEFAULT_MARTS_ROOT,
   executeNotebook,
   listNotebooks,
   MartsMissingError,
@@ -50,7 +51,7 @@ const SPEC = defineTask({
   },
   env: {
     ...SERVICE_ENV.webhdfs,
-    MARTS_ROOT: { description: "HDFS folder of the marts", default: "/lake/marts" },
+    MARTS_ROOT: { description: "HDFS folder of the marts", default: DEFAULT_MARTS_ROOT },
   },
   positionals: [
     { name: "NAME", description: "notebooks to run (default: all)", variadic: true },

@@ -17,15 +17,23 @@
  *                                          it deletes and asking; --yes: do not ask (scripts)
  *   logs [service] [--lines N]             tail of each log (e.g. `logs kafka-main-0`)
  */
-import { ConfigError, defineTask, parseIntValue, runMain, SERVICE_ENV } from "../lib/env/mod.ts";
-import { Stack } from "../lib/stack/mod.ts";
-import { tailFile } from "../lib/stack/mod.ts";
+import {
+  ConfigError,
+  defineTask,
+  KAFKA_CLIENT_PORTS,
+  parseIntValue,
+  runMain,
+  SERVICE_ENV,
+  STACK_PORTS,
+} from "../lib/env/mod.ts";
 import {
   dataStatus,
   describeReset,
   executeReset,
   formatBytes,
   planReset,
+  Stack,
+  tailFile,
 } from "../lib/stack/mod.ts";
 
 const USAGE =
@@ -43,22 +51,30 @@ const SPEC = defineTask({
       description: "up: nodes of the main cluster",
     },
     "no-postgres": { type: "boolean", description: "up: without PostgreSQL" },
-    registry: { type: "boolean", description: "up: schema registry (8081)" },
-    hdfs: { type: "boolean", description: "up: HDFS NameNode (9000/9870) + DataNode" },
+    registry: { type: "boolean", description: `up: schema registry (${STACK_PORTS.registry})` },
+    hdfs: {
+      type: "boolean",
+      description: `up: HDFS NameNode (${STACK_PORTS.hdfsRpc}/${STACK_PORTS.hdfsHttp}) + DataNode`,
+    },
     secure: {
       type: "boolean",
-      description: "up: the SASL_SSL cluster of practice 6 and the final project (11094)",
+      description:
+        `up: the SASL_SSL cluster of practice 6 and the final project (${KAFKA_CLIENT_PORTS.secure})`,
     },
-    connect: { type: "boolean", description: "up: Kafka Connect + Debezium (8083)" },
+    connect: {
+      type: "boolean",
+      description: `up: Kafka Connect + Debezium (${STACK_PORTS.connect})`,
+    },
     monitoring: {
       type: "boolean",
-      description: "up: Prometheus (9090), Alertmanager (9099), lag exporter",
+      description:
+        `up: Prometheus (${STACK_PORTS.prometheus}), Alertmanager (${STACK_PORTS.alertmanager}), lag exporter`,
     },
     "no-jmx": { type: "boolean", description: "up: without the JMX exporter on the brokers" },
     mirror: {
       type: "boolean",
       description:
-        "up: cluster B (13094) + MirrorMaker 2 from the secure cluster (implies --secure)",
+        `up: cluster B (${KAFKA_CLIENT_PORTS.mirror}) + MirrorMaker 2 from the secure cluster (implies --secure)`,
     },
     "mirror-brokers": {
       type: "string",

@@ -1,20 +1,23 @@
 /**
- * `deno task stack:lock [bundle…]` — resolves the stack's bundles (lib/stack/bundles.ts) with
- * Maven (strict checksums against Maven Central) and writes lib/stack/artifacts.lock.json with
- * each file's repository path, size and SHA-256. Run it after changing a version; commit the
- * lock. Users never need Maven: the stack downloads the locked files itself.
+ * `deno task stack:lock [bundle…]` — resolves the stack's bundles
+ * (lib/stack/process/bundles.ts) with Maven (strict checksums against Maven Central) and writes
+ * lib/stack/process/artifacts.lock.json with each file's repository path, size and SHA-256. Run
+ * it after changing a version; commit the lock. Users never need Maven: the stack downloads the
+ * locked files itself.
+ * @module
  */
 import { join, relative } from "node:path";
 import { createHash } from "node:crypto";
-import { BUNDLES, type BundleSpec } from "../lib/stack/mod.ts";
 import {
   type ArtifactLock,
+  BUNDLES,
+  type BundleSpec,
   LOCK_FILE,
   readLock,
   repositoryUrl,
+  run,
   sha256File,
 } from "../lib/stack/mod.ts";
-import { run } from "../lib/stack/mod.ts";
 import { defineTask, runMain } from "../lib/env/mod.ts";
 
 function pom(coords: string[]): string {
@@ -69,11 +72,11 @@ async function lockDirect(spec: BundleSpec) {
 const SPEC = defineTask({
   task: "stack:lock",
   summary:
-    "Resolves the stack's bundles with Maven (strict checksums) and writes lib/stack/artifacts.lock.json; run after changing a version.",
+    "Resolves the stack's bundles with Maven (strict checksums) and writes lib/stack/process/artifacts.lock.json; run after changing a version.",
   positionals: [
     {
       name: "BUNDLE",
-      description: "bundles to lock (default: all of lib/stack/bundles.ts)",
+      description: "bundles to lock (default: all of lib/stack/process/bundles.ts)",
       variadic: true,
     },
   ],

@@ -4,7 +4,7 @@
  * the local stack's {@linkcode KafkaCluster} so that the two ways of running cannot drift apart.
  */
 import { join } from "node:path";
-import { defaultBrokerProperties, type KafkaCluster, nodePorts } from "../lib/stack/kafka.ts";
+import { defaultBrokerProperties, type KafkaCluster, nodePorts } from "../lib/stack/mod.ts";
 import { PROJECT_ROOT } from "../lib/env/paths.ts";
 
 /** A service of the normalized compose model (the parts the checks read). */

@@ -3,8 +3,7 @@
  * when a test file is run directly with `deno test`, the first call brings the test stack up
  * and a reaper process takes it down when the test process ends.
  */
-import { Stack } from "../lib/stack/mod.ts";
-import { TEST_BROKERS, testStackEnv } from "../lib/stack/test_stack.ts";
+import { Stack, TEST_BROKERS, testStackEnv } from "../lib/stack/mod.ts";
 import { createKafka, kafkaConfigFromEnv } from "../lib/kafka/mod.ts";
 import type { Kafka } from "kafkajs";
 

@@ -1,21 +1,22 @@
 /**
  * Shared pieces of the `deno task bench:*` tasks: a dedicated 1-broker stack, Kafka's own Java
- * tools from the stack's jars, result tables (ratio to the reference row) saved as JSON and
- * markdown under `bench-results/`.
+ * tools from the stack's jars, and throughput rows with their rates (ratio to the reference
+ * row) for a report written with report.ts's `markdownTable` and `writeReport`.
  *
  * @example
  * ```ts
- * import { benchTable, saveBench } from "./bench.ts";
- * const rows = [{ name: "java", records: 1e6, seconds: 2, reference: true }, { name: "deno", records: 1e6, seconds: 4 }];
- * console.log(benchTable(rows, 512));
- * await saveBench("produce", rows, { recordSize: 512 });
+ * import { withRates } from "./bench.ts";
+ * const rows = withRates([
+ *   { name: "java", records: 1e6, seconds: 2, reference: true },
+ *   { name: "deno", records: 1e6, seconds: 4 },
+ * ], 512);
+ * console.log(rows[1].ratio); // 0.5
  * ```
  * @module
  */
 import { join } from "node:path";
-import { runKafkaTool } from "../stack/mod.ts";
+import { runKafkaTool, Stack } from "../stack/mod.ts";
 import { envInt, PROJECT_ROOT } from "../env/mod.ts";
-import { Stack } from "../stack/mod.ts";
 import type { Admin, Kafka } from "kafkajs";
 import { createKafka } from "../kafka/mod.ts";
 
@@ -71,9 +72,13 @@ export async function benchKafka(
 
 /** Options of {@linkcode producerPerfTest}. */
 export interface ProducerPerfOptions {
+  /** Bootstrap servers, `host:port[,host:port…]`. */
   bootstrap: string;
+  /** Topic to send to. */
   topic: string;
+  /** Records to send. */
   records: number;
+  /** Bytes of each record's value. */
   recordSize: number;
   /** Extra producer properties, `key=value`. @default ["acks=all"] */
   props?: string[];
@@ -110,52 +115,26 @@ export async function producerPerfTest(
   return { records: Number(m[1]), recordsPerSec, seconds: Number(m[1]) / recordsPerSec };
 }
 
-const rate = (r: BenchRow) => r.records / r.seconds;
-
-/** A markdown table: records/s, MB/s and the ratio to the reference row. */
-export function benchTable(rows: BenchRow[], recordSize: number): string {
-  const ref = rows.find((r) => r.reference);
-  const lines = [
-    "| client | records | seconds | records/s | MB/s | ÷ reference |",
-    "| --- | ---: | ---: | ---: | ---: | ---: |",
-  ];
-  for (const r of rows) {
-    const ratio = ref ? (rate(r) / rate(ref)).toFixed(2) + "×" : "";
-    lines.push(
-      `| ${r.name}${r.note ? ` (${r.note})` : ""} | ${r.records.toLocaleString("en")} | ${
-        r.seconds.toFixed(2)
-      } | ${Math.round(rate(r)).toLocaleString("en")} | ${
-        (rate(r) * recordSize / 1e6).toFixed(1)
-      } | ${ratio} |`,
-    );
-  }
-  return lines.join("\n");
+/** A {@linkcode BenchRow} with its rates, for the report's table and JSON. */
+export interface RatedRow extends BenchRow {
+  /** Records per second. */
+  recordsPerSec: number;
+  /** Megabytes (10^6 bytes) of record values per second. */
+  mbPerSec: number;
+  /** Records/s ÷ the reference row's; undefined when no row is the reference. */
+  ratio?: number;
 }
 
-/** Saves rows as `bench-results/<name>.json` and `.md`; returns the markdown path. */
-export async function saveBench(
-  name: string,
-  rows: BenchRow[],
-  meta: Record<string, unknown> & { recordSize: number },
-): Promise<string> {
-  const dir = join(PROJECT_ROOT, "bench-results");
-  await Deno.mkdir(dir, { recursive: true });
-  const when = new Date().toISOString();
-  const withRates = rows.map((r) => ({
+/** Each row with its records/s, MB/s (`recordSize` bytes a record) and ratio to the reference. */
+export function withRates(rows: readonly BenchRow[], recordSize: number): RatedRow[] {
+  const rate = (r: BenchRow) => r.records / r.seconds;
+  const ref = rows.find((r) => r.reference);
+  return rows.map((r) => ({
     ...r,
     recordsPerSec: rate(r),
-    mbPerSec: rate(r) * meta.recordSize / 1e6,
+    mbPerSec: rate(r) * recordSize / 1e6,
+    ...(ref ? { ratio: rate(r) / rate(ref) } : {}),
   }));
-  await Deno.writeTextFile(
-    join(dir, `${name}.json`),
-    JSON.stringify({ name, when, meta, rows: withRates }, null, 2),
-  );
-  const md = `# bench:${name} (${when})\n\n${
-    Object.entries(meta).map(([k, v]) => `- ${k}: ${v}`).join("\n")
-  }\n\n${benchTable(rows, meta.recordSize)}\n`;
-  const path = join(dir, `${name}.md`);
-  await Deno.writeTextFile(path, md);
-  return path;
 }
 
 /** A payload of `size` pseudo-random bytes (the same for every record, as the Java tools do). */

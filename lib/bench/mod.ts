@@ -1,6 +1,7 @@
 /**
  * Benchmarks as recipes: the bench stack on its own ports, Kafka's perf tools beside our code,
- * statistics, tables and saveBench for every benchmark's report.
+ * statistics, and one way to report: `markdownTable` for the tables and `writeReport` for
+ * `bench-results/<name>.{md,json}`.
  * @module
  */
 export * from "./bench.ts";

@@ -14,7 +14,7 @@
  * @module
  */
 import { ConfigError, envString, sleep } from "../env/mod.ts";
-import { localEndpoints } from "../env/mod.ts";
+import { localEndpoints, STACK_PORTS } from "../env/mod.ts";
 
 /** Connect answered with an error (HTTP status and Connect's own message). */
 export class ConnectError extends Error {
@@ -42,7 +42,8 @@ export interface ConnectClientOptions {
 
 /** URL of the Connect worker from env or the running local stack. */
 export function connectUrlFromEnv(): string {
-  const fallback = (localEndpoints().connectUrl as string | undefined) ?? "http://localhost:8083";
+  const fallback = (localEndpoints().connectUrl as string | undefined) ??
+    `http://localhost:${STACK_PORTS.connect}`;
   const url = envString("KAFKA_CONNECT_URL", fallback);
   if (!/^https?:\/\/[^\s/]+/.test(url)) {
     throw new ConfigError(
@@ -55,7 +56,7 @@ export function connectUrlFromEnv(): string {
 /** URL of the Connect worker's JMX exporter (`/metrics`) from env or the local stack. */
 export function connectMetricsUrlFromEnv(): string {
   const fallback = (localEndpoints().connectMetricsUrl as string | undefined) ??
-    "http://localhost:7081/metrics";
+    `http://localhost:${STACK_PORTS.connectJmx}/metrics`;
   return envString("KAFKA_CONNECT_METRICS_URL", fallback);
 }
 

@@ -12,13 +12,14 @@
  */
 import pg from "pg";
 import { ConfigError, envString, sleep } from "../env/mod.ts";
-import { localEndpoints } from "../env/mod.ts";
+import { localEndpoints, STACK_PORTS } from "../env/mod.ts";
 
 /** `$POSTGRES_URL`, else the local stack's PostgreSQL, else the default local server. */
 export function postgresUrlFromEnv(): string {
   const url = envString(
     "POSTGRES_URL",
-    localEndpoints().postgresUrl ?? "postgres://practicum:practicum@127.0.0.1:5432/practicum",
+    localEndpoints().postgresUrl ??
+      `postgres://practicum:practicum@127.0.0.1:${STACK_PORTS.postgres}/practicum`,
   );
   try {
     const u = new URL(url);
@@ -76,18 +77,6 @@ export async function ensureDatabase(url: string, database: string): Promise<boo
     if (found.rowCount) return false;
     await c.query(`create database ${database}`);
     return true;
-  });
-}
-
-/** Drops the replication slots of a database that no connection uses (left by deleted connectors). */
-export async function dropIdleSlots(url: string, prefix: string): Promise<string[]> {
-  return await withClient(url, async (c) => {
-    const res = await c.query(
-      "select slot_name from pg_replication_slots where not active and slot_name like $1",
-      [`${prefix}%`],
-    );
-    for (const r of res.rows) await c.query("select pg_drop_replication_slot($1)", [r.slot_name]);
-    return res.rows.map((r) => r.slot_name as string);
   });
 }
 

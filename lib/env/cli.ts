@@ -10,8 +10,8 @@
  * flags; the help text below is ours, so every task prints the same shape.
  *
  * `--help` / `-h` is recognised before anything else is parsed (a task never runs with it),
- * and every error is a {@linkcode ConfigError} (exit 2 via `runMain`) that lists the known
- * flags.
+ * and every error is a {@linkcode ConfigError} (exit 2 via {@linkcode runMain}, which runs a
+ * task's main function by its spec) that lists the known flags.
  *
  * @example
  * ```ts
@@ -29,7 +29,9 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError } from "./errors.ts";
-import type { Flags } from "./config.ts";
+import { type IntOptions, parseIntValue } from "./config.ts";
+import { STACK_PORTS } from "./ports.ts";
+import { describeUnreachable } from "./unreachable.ts";
 
 /** One flag of a task. */
 export interface FlagDef {
@@ -97,7 +99,17 @@ export const COMMON_ENV: Record<string, EnvDef> = {
   DEBUG: { description: "1: print the stack trace of an error, not only its one line" },
 };
 
-/** Parsed arguments: the flag values, with the old {@linkcode Flags} shape kept for tasks. */
+/** Parsed flags: values by flag name, and the positional arguments. */
+export interface Flags {
+  /** Values of the flags that take one, by long name; undefined when absent. */
+  values: Record<string, string | undefined>;
+  /** Boolean flags, by long name: true when present. */
+  booleans: Record<string, boolean>;
+  /** The positional arguments, in order. */
+  positional: string[];
+}
+
+/** Parsed arguments: the flag values, with the {@linkcode Flags} shape tasks read. */
 export interface ParsedCli extends Flags {
   /** The spec the arguments were parsed with. */
   spec: TaskSpec;
@@ -251,19 +263,20 @@ export const SERVICE_ENV = {
   postgres: {
     POSTGRES_URL: {
       description: "PostgreSQL connection URL",
-      default: "the running local stack's (postgres://practicum@127.0.0.1:5432/practicum)",
+      default: "the running local stack's " +
+        `(postgres://practicum@127.0.0.1:${STACK_PORTS.postgres}/practicum)`,
     },
   },
   connect: {
     KAFKA_CONNECT_URL: {
       description: "Kafka Connect REST URL",
-      default: "the running local stack's (http://127.0.0.1:8083)",
+      default: `the running local stack's (http://127.0.0.1:${STACK_PORTS.connect})`,
     },
   },
   registry: {
     KAFKA_SCHEMA_REGISTRY_URL: {
       description: "schema registry URL (Confluent API)",
-      default: "the running local stack's (http://localhost:8081)",
+      default: `the running local stack's (http://localhost:${STACK_PORTS.registry})`,
     },
     SCHEMA_REGISTRY_USERNAME: { description: "registry basic-auth user" },
     SCHEMA_REGISTRY_PASSWORD: { description: "registry basic-auth password" },
@@ -272,7 +285,7 @@ export const SERVICE_ENV = {
   webhdfs: {
     WEBHDFS_URL: {
       description: "WebHDFS endpoint of the NameNode",
-      default: "the running local stack's (http://127.0.0.1:9870/webhdfs/v1)",
+      default: `the running local stack's (http://127.0.0.1:${STACK_PORTS.hdfsHttp}/webhdfs/v1)`,
     },
   },
   stack: {
@@ -280,3 +293,70 @@ export const SERVICE_ENV = {
     STACK_PORT_OFFSET: { description: "added to every port of the local stack", default: "0" },
   },
 } satisfies Record<string, Record<string, EnvDef>>;
+
+/**
+ * Runs a task's main function.
+ *
+ * With a {@linkcode TaskSpec}: `--help` / `-h` prints the task's help and exits 0 before
+ * anything else runs, and the arguments are parsed strictly (unknown flags and stray
+ * arguments exit 2 listing the known flags); `main` receives them.
+ *
+ * Errors: a {@linkcode ConfigError} prints its message and exits 2; a service that refused
+ * the connection (Kafka, PostgreSQL, Connect, registry, HDFS, Prometheus) prints ONE line naming
+ * it and the command that starts it, and exits 1; anything else prints its stack and exits 1.
+ * `DEBUG=1` adds the stack trace to the one-liners.
+ */
+export async function runMain(
+  main: (cli: ParsedCli) => Promise<void> | void,
+  spec?: TaskSpec,
+): Promise<void> {
+  const fail = (err: unknown): never => {
+    const debug = Deno.env.get("DEBUG") === "1";
+    const trace = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    if (err instanceof ConfigError) {
+      console.error(`error: ${err.message}`);
+      if (debug) console.error(trace);
+      Deno.exit(2);
+    }
+    const unreachable = describeUnreachable(err);
+    if (unreachable) {
+      console.error(`error: ${unreachable}`);
+      if (debug) console.error(trace);
+      Deno.exit(1);
+    }
+    console.error(trace);
+    Deno.exit(1);
+  };
+  // A client library's background failure (a rejected promise nobody awaits) gets the same
+  // one-line treatment instead of Deno's uncaught-error dump.
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    if (describeUnreachable(e.reason)) {
+      e.preventDefault();
+      fail(e.reason);
+    }
+  });
+  const args = Deno.args;
+  if (spec && wantsHelp(args)) {
+    console.log(formatHelp(spec));
+    Deno.exit(0);
+  }
+  try {
+    const cli = spec
+      ? parseCli(spec, args)
+      : { spec: { task: "", summary: "", examples: [] }, values: {}, booleans: {}, positional: [] };
+    await main(cli);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+/** An integer flag from {@linkcode parseCli}'s values, or `fallback` when absent. */
+export function flagInt(
+  flags: Flags,
+  name: string,
+  fallback: number,
+  options: IntOptions = { min: 1 },
+): number {
+  const raw = flags.values[name];
+  return raw === undefined ? fallback : parseIntValue(`--${name}`, raw, options);
+}

@@ -1,5 +1,6 @@
 /**
- * Typed, validated configuration from environment variables and command-line flags.
+ * Typed, validated configuration from environment variables (flags are cli.ts's; it parses
+ * their values with {@linkcode parseIntValue} here).
  *
  * Every reader names the variable or flag and its current value in the error it throws,
  * so a bad value stops a task with a message the user can act on.
@@ -13,8 +14,6 @@
  */
 
 import { ConfigError } from "./errors.ts";
-import { formatHelp, parseCli, type ParsedCli, type TaskSpec, wantsHelp } from "./cli.ts";
-import { describeUnreachable } from "./unreachable.ts";
 
 export { ConfigError };
 
@@ -28,7 +27,8 @@ export interface IntOptions {
   max?: number;
 }
 
-type Env = { get(name: string): string | undefined };
+/** Where the env readers read variables: `Deno.env`, or a stand-in in tests. */
+export type Env = { get(name: string): string | undefined };
 
 /** Parses `raw` as an integer within bounds; `what` names the source in the error. */
 export function parseIntValue(what: string, raw: string, options: IntOptions = {}): number {
@@ -118,123 +118,4 @@ export function envChoice<T extends string>(
     );
   }
   return raw as T;
-}
-
-/** Description of the flags a task accepts, for {@linkcode parseFlags}. */
-export interface FlagSpec {
-  /** Flags that take a value: `--name value` or `--name=value`. */
-  string?: readonly string[];
-  /** Flags that are on when present: `--name`. */
-  boolean?: readonly string[];
-}
-
-/** Parsed flags: values by flag name, and the positional arguments. */
-export interface Flags {
-  values: Record<string, string | undefined>;
-  booleans: Record<string, boolean>;
-  positional: string[];
-}
-
-/**
- * Parses `--flag value`, `--flag=value` and boolean flags. An unknown flag or a missing
- * value is a {@linkcode ConfigError} naming it and listing the known flags.
- */
-export function parseFlags(args: readonly string[], spec: FlagSpec): Flags {
-  const strings = new Set(spec.string ?? []);
-  const bools = new Set(spec.boolean ?? []);
-  const out: Flags = { values: {}, booleans: {}, positional: [] };
-  for (const b of bools) out.booleans[b] = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (!arg.startsWith("--")) {
-      out.positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf("=");
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    if (bools.has(name) && eq === -1) {
-      out.booleans[name] = true;
-    } else if (strings.has(name)) {
-      const value = eq === -1 ? args[++i] : arg.slice(eq + 1);
-      if (value === undefined || (eq === -1 && value.startsWith("--"))) {
-        throw new ConfigError(`Flag --${name} needs a value`);
-      }
-      out.values[name] = value;
-    } else {
-      const known = [...strings].map((s) => `--${s} <value>`).concat(
-        [...bools].map((b) => `--${b}`),
-      );
-      throw new ConfigError(
-        `Unknown flag '${arg}'. Known flags: ${known.length ? known.join(", ") : "none"}`,
-      );
-    }
-  }
-  return out;
-}
-
-/**
- * Runs a task's main function.
- *
- * With a {@linkcode TaskSpec}: `--help` / `-h` prints the task's help and exits 0 before
- * anything else runs, and the arguments are parsed strictly (unknown flags and stray
- * arguments exit 2 listing the known flags); `main` receives them.
- *
- * Errors: a {@linkcode ConfigError} prints its message and exits 2; a service that refused
- * the connection (Kafka, PostgreSQL, Connect, registry, HDFS, Prometheus) prints ONE line naming
- * it and the command that starts it, and exits 1; anything else prints its stack and exits 1.
- * `DEBUG=1` adds the stack trace to the one-liners.
- */
-export async function runMain(
-  main: (cli: ParsedCli) => Promise<void> | void,
-  spec?: TaskSpec,
-): Promise<void> {
-  const fail = (err: unknown): never => {
-    const debug = Deno.env.get("DEBUG") === "1";
-    const trace = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    if (err instanceof ConfigError) {
-      console.error(`error: ${err.message}`);
-      if (debug) console.error(trace);
-      Deno.exit(2);
-    }
-    const unreachable = describeUnreachable(err);
-    if (unreachable) {
-      console.error(`error: ${unreachable}`);
-      if (debug) console.error(trace);
-      Deno.exit(1);
-    }
-    console.error(trace);
-    Deno.exit(1);
-  };
-  // A client library's background failure (a rejected promise nobody awaits) gets the same
-  // one-line treatment instead of Deno's uncaught-error dump.
-  globalThis.addEventListener("unhandledrejection", (e) => {
-    if (describeUnreachable(e.reason)) {
-      e.preventDefault();
-      fail(e.reason);
-    }
-  });
-  const args = Deno.args;
-  if (spec && wantsHelp(args)) {
-    console.log(formatHelp(spec));
-    Deno.exit(0);
-  }
-  try {
-    const cli = spec
-      ? parseCli(spec, args)
-      : { spec: { task: "", summary: "", examples: [] }, values: {}, booleans: {}, positional: [] };
-    await main(cli);
-  } catch (err) {
-    fail(err);
-  }
-}
-
-/** An integer flag from {@linkcode parseFlags}' values, or `fallback` when absent. */
-export function flagInt(
-  flags: Flags,
-  name: string,
-  fallback: number,
-  options: IntOptions = { min: 1 },
-): number {
-  const raw = flags.values[name];
-  return raw === undefined ? fallback : parseIntValue(`--${name}`, raw, options);
 }

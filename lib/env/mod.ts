@@ -1,7 +1,7 @@
 /**
  * The ground floor: configuration from env and flags, where things live (project root, cache,
- * stack folder), the running stack's endpoints, and the one wait/retry helper. Every other
- * folder may import it; it imports none of them.
+ * stack folder), the local stack's default ports, the running stack's endpoints, and the one
+ * wait/retry helper. Every other folder may import it; it imports none of them.
  *
  * @example
  * ```ts
@@ -13,6 +13,7 @@
 export * from "./config.ts";
 export * from "./endpoints.ts";
 export * from "./paths.ts";
+export * from "./ports.ts";
 export * from "./wait.ts";
 export * from "./cli.ts";
 export * from "./unreachable.ts";

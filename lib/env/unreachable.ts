@@ -19,11 +19,14 @@
  * ```
  * @module
  */
+import { KAFKA_CLIENT_PORTS, STACK_PORTS } from "./ports.ts";
 
 /** A service did not accept a connection; the message is the one line to show. */
 export class ServiceUnreachableError extends Error {
+  /** `ServiceUnreachableError`. */
   override name = "ServiceUnreachableError";
   /**
+   * The one line: `<service> at <address> is not answering — start it with: <hint>`.
    * @param service What was tried, e.g. `Kafka`.
    * @param address Where, e.g. `localhost:9094`.
    * @param hint The command that starts it, e.g. `deno task stack up --brokers 3`.
@@ -46,24 +49,32 @@ export interface StackService {
   hint: string;
 }
 
-/** Ports of the local stack before `STACK_PORT_OFFSET` (see lib/stack/stack.ts). */
+/** The service at `port` of the local stack before `STACK_PORT_OFFSET` (ports.ts). */
 function byBasePort(port: number): StackService | undefined {
   const kafka = (base: number) => port >= base && port < base + 1000 && port % 100 === base % 100;
-  if (kafka(9094)) return { service: "Kafka", hint: "deno task stack up --brokers 3" };
-  if (kafka(11094)) {
+  if (kafka(KAFKA_CLIENT_PORTS.main)) {
+    return { service: "Kafka", hint: "deno task stack up --brokers 3" };
+  }
+  if (kafka(KAFKA_CLIENT_PORTS.secure)) {
     return { service: "Kafka (secure cluster)", hint: "deno task stack up --secure" };
   }
-  if (kafka(13094)) {
+  if (kafka(KAFKA_CLIENT_PORTS.mirror)) {
     return { service: "Kafka (mirror cluster B)", hint: "deno task stack up --mirror" };
   }
   const fixed: Record<number, StackService> = {
-    5432: { service: "PostgreSQL", hint: "deno task stack up" },
-    8083: { service: "Kafka Connect", hint: "deno task stack up --connect" },
-    8081: { service: "The schema registry", hint: "deno task stack up --registry" },
-    9870: { service: "HDFS (WebHDFS)", hint: "deno task stack up --hdfs" },
-    9000: { service: "HDFS (NameNode)", hint: "deno task stack up --hdfs" },
-    9090: { service: "Prometheus", hint: "deno task stack up --monitoring" },
-    9099: { service: "Alertmanager", hint: "deno task stack up --monitoring" },
+    [STACK_PORTS.postgres]: { service: "PostgreSQL", hint: "deno task stack up" },
+    [STACK_PORTS.connect]: { service: "Kafka Connect", hint: "deno task stack up --connect" },
+    [STACK_PORTS.registry]: {
+      service: "The schema registry",
+      hint: "deno task stack up --registry",
+    },
+    [STACK_PORTS.hdfsHttp]: { service: "HDFS (WebHDFS)", hint: "deno task stack up --hdfs" },
+    [STACK_PORTS.hdfsRpc]: { service: "HDFS (NameNode)", hint: "deno task stack up --hdfs" },
+    [STACK_PORTS.prometheus]: { service: "Prometheus", hint: "deno task stack up --monitoring" },
+    [STACK_PORTS.alertmanager]: {
+      service: "Alertmanager",
+      hint: "deno task stack up --monitoring",
+    },
   };
   return fixed[port];
 }

@@ -27,6 +27,12 @@ export interface PollOptions {
 
 /** Raised when {@linkcode pollUntil} gives up; names what it waited for and the last error. */
 export class WaitTimeoutError extends Error {
+  /**
+   * A timeout naming what was waited for, and the last error when there was one.
+   * @param what What was waited for, as the message names it.
+   * @param timeoutMs How long it was waited for.
+   * @param last The last error of the condition, if it threw.
+   */
   constructor(what: string, timeoutMs: number, readonly last?: unknown) {
     super(
       `Timed out after ${timeoutMs} ms waiting for ${what}` +

@@ -21,7 +21,7 @@ import {
   serviceAtPort,
   ServiceUnreachableError,
 } from "../env/mod.ts";
-import { localEndpoints } from "../env/mod.ts";
+import { KAFKA_CLIENT_PORTS, localEndpoints } from "../env/mod.ts";
 
 /** How to reach and authenticate to a cluster. */
 export interface KafkaClientOptions {
@@ -56,7 +56,7 @@ export type SecurityProtocol = typeof SECURITY_PROTOCOLS[number];
 export const KAFKA_ENV: Record<string, EnvDef> = {
   KAFKA_BOOTSTRAP_SERVERS: {
     description: "bootstrap servers, host:port[,host:port…]",
-    default: "the running local stack's, else localhost:9094",
+    default: `the running local stack's, else localhost:${KAFKA_CLIENT_PORTS.main}`,
   },
   KAFKA_SECURITY_PROTOCOL: {
     description: "PLAINTEXT, SSL, SASL_SSL or SASL_PLAINTEXT",
@@ -75,7 +75,7 @@ export function kafkaConfigFromEnv(
 ): KafkaClientOptions {
   const raw = envString(
     "KAFKA_BOOTSTRAP_SERVERS",
-    localEndpoints().kafka.main ?? "localhost:9094",
+    localEndpoints().kafka.main ?? `localhost:${KAFKA_CLIENT_PORTS.main}`,
     env,
   );
   const brokers = raw.split(",").map((s) => s.trim()).filter(Boolean);

@@ -678,6 +678,3 @@ export class LakeSink {
 function key(st: PartState): string {
   return `${st.table.topic}/${st.partition}`;
 }
-
-/** Name of the dead-letter topic the sink writes for `topic`. */
-export const lakeDlqTopic: (topic: string) => string = dlqTopic;

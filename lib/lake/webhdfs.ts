@@ -16,7 +16,7 @@
  * @module
  */
 import { envString } from "../env/mod.ts";
-import { localEndpoints } from "../env/mod.ts";
+import { localEndpoints, STACK_PORTS } from "../env/mod.ts";
 
 /** Options of a {@linkcode WebHdfs} client. */
 export interface WebHdfsOptions {
@@ -50,7 +50,7 @@ export class WebHdfsError extends Error {
 /** WebHDFS base URL from `$WEBHDFS_URL`, else the running local stack's. */
 export function webhdfsUrlFromEnv(): string {
   const local = localEndpoints().webhdfsUrl as string | undefined;
-  return envString("WEBHDFS_URL", local ?? "http://127.0.0.1:9870/webhdfs/v1");
+  return envString("WEBHDFS_URL", local ?? `http://127.0.0.1:${STACK_PORTS.hdfsHttp}/webhdfs/v1`);
 }
 
 /** See the module doc. */

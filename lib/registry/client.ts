@@ -19,7 +19,7 @@
 import { Agent as HttpsAgent } from "node:https";
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import { ConfigError, envString } from "../env/mod.ts";
-import { localEndpoints } from "../env/mod.ts";
+import { localEndpoints, STACK_PORTS } from "../env/mod.ts";
 
 /** How to reach the registry. */
 export interface RegistryConfig {
@@ -38,7 +38,11 @@ export function registryConfigFromEnv(
   env: { get(name: string): string | undefined } = Deno.env,
 ): RegistryConfig {
   const local = localEndpoints().schemaRegistryUrl as string | undefined;
-  let url = envString("KAFKA_SCHEMA_REGISTRY_URL", local ?? "http://localhost:8081", env);
+  let url = envString(
+    "KAFKA_SCHEMA_REGISTRY_URL",
+    local ?? `http://localhost:${STACK_PORTS.registry}`,
+    env,
+  );
   if (!/^https?:\/\//.test(url)) url = `http://${url}`;
   try {
     new URL(url);

@@ -15,27 +15,27 @@
  */
 import { dirname, join, relative } from "node:path";
 import { envInt } from "../env/mod.ts";
-import { KafkaCluster } from "./kafka.ts";
-import { PostgresServer } from "./postgres.ts";
-import { HdfsCluster } from "./hdfs.ts";
-import { SchemaRegistryServer } from "./registry.ts";
-import { SecureKafkaCluster } from "./secure_kafka.ts";
-import { ConnectWorker } from "./connect.ts";
-import { checkShapes } from "./shape.ts";
-import { MIRROR_JMX_PORT_BASE, mirrorCluster } from "./mirror.ts";
+import { KafkaCluster } from "./services/kafka.ts";
+import { PostgresServer } from "./services/postgres.ts";
+import { HdfsCluster } from "./services/hdfs.ts";
+import { SchemaRegistryServer } from "./services/registry.ts";
+import { SecureKafkaCluster } from "./services/secure_kafka.ts";
+import { ConnectWorker } from "./services/connect.ts";
+import { checkShapes } from "./process/shape.ts";
+import { MIRROR_JMX_PORT_BASE, mirrorCluster } from "./services/mirror.ts";
 import {
   MIRROR_MAKER_JMX_PORT,
   MIRROR_MAKER_REST_PORT,
   MirrorMaker,
   saslSslClientProperties,
-} from "./mirror_maker.ts";
-import { jmxAgentArg, jmxRulesFile } from "./jmx.ts";
-import { LOCK_FILE } from "./artifacts.ts";
-import { AlertmanagerServer, PrometheusServer } from "./prometheus.ts";
-import { DenoService } from "./deno_service.ts";
-import { cacheDir, defaultStackDir } from "../env/mod.ts";
-import { readPid, stopProcess } from "./process.ts";
-import { type ProcessStatus, type Service, StackError } from "./service.ts";
+} from "./services/mirror_maker.ts";
+import { jmxAgentArg, jmxRulesFile } from "./services/jmx.ts";
+import { LOCK_FILE } from "./process/artifacts.ts";
+import { AlertmanagerServer, PrometheusServer } from "./services/prometheus.ts";
+import { DenoService } from "./services/deno_service.ts";
+import { cacheDir, defaultStackDir, STACK_PORTS } from "../env/mod.ts";
+import { readPid, stopProcess } from "./process/process.ts";
+import { type ProcessStatus, type Service, StackError } from "./process/service.ts";
 import { type StackEndpoints, writeEndpoints } from "../env/mod.ts";
 
 /** What a stack runs. */
@@ -141,33 +141,39 @@ export class Stack {
   constructor(options: StackOptions = {}) {
     this.options = resolveStackOptions(options);
     const { dir, portOffset, brokers, postgres } = this.options;
-    const jmxPort = (id: number) => 7071 + id + portOffset;
+    const jmxPort = (id: number) => STACK_PORTS.kafkaJmx + id + portOffset;
     this.kafka = new KafkaCluster({
       dir,
       name: "main",
       brokers,
-      portBase: 9092 + portOffset,
+      portBase: STACK_PORTS.kafka + portOffset,
       shapeHint: (old) =>
         `\`${
-          old.portBase === 9092 + portOffset
+          old.portBase === STACK_PORTS.kafka + portOffset
             ? ""
-            : `STACK_PORT_OFFSET=${Number(old.portBase) - 9092} `
+            : `STACK_PORT_OFFSET=${Number(old.portBase) - STACK_PORTS.kafka} `
         }deno task stack up --brokers ${old.brokers}\` with your other flags`,
       jvmArgs: this.options.jmx
         ? (id) => [jmxAgentArgSync(jmxPort(id), "kafka-broker")]
         : undefined,
     });
-    if (postgres) this.postgres = new PostgresServer({ dir, port: 5432 + portOffset });
+    if (postgres) {
+      this.postgres = new PostgresServer({ dir, port: STACK_PORTS.postgres + portOffset });
+    }
     if (this.options.registry) {
       this.registry = new SchemaRegistryServer({
         dir,
-        port: 8081 + portOffset,
+        port: STACK_PORTS.registry + portOffset,
         auth: this.options.secure,
       });
     }
     if (this.options.hdfs) this.hdfs = new HdfsCluster({ dir, portOffset });
     if (this.options.secure) {
-      this.secureKafka = new SecureKafkaCluster({ dir, brokers: 3, portBase: 11092 + portOffset });
+      this.secureKafka = new SecureKafkaCluster({
+        dir,
+        brokers: 3,
+        portBase: STACK_PORTS.secureKafka + portOffset,
+      });
     }
     if (this.options.mirror && this.secureKafka) {
       const secure = this.secureKafka;
@@ -206,16 +212,19 @@ export class Stack {
       this.connect = new ConnectWorker({
         dir,
         bootstrap: this.kafka.bootstrap(),
-        port: 8083 + portOffset,
-        jmxPort: 7081 + portOffset,
+        port: STACK_PORTS.connect + portOffset,
+        jmxPort: STACK_PORTS.connectJmx + portOffset,
         replicationFactor: Math.min(3, brokers),
       });
     }
     if (this.options.monitoring) {
-      this.alertmanager = new AlertmanagerServer({ dir, port: 9099 + portOffset });
+      this.alertmanager = new AlertmanagerServer({
+        dir,
+        port: STACK_PORTS.alertmanager + portOffset,
+      });
       this.prometheus = new PrometheusServer({
         dir,
-        port: 9090 + portOffset,
+        port: STACK_PORTS.prometheus + portOffset,
         alertmanager: `127.0.0.1:${this.alertmanager.port}`,
         targets: {
           kafka: this.options.jmx ? this.kafka.nodeIds.map((i) => `127.0.0.1:${jmxPort(i)}`) : [],
@@ -234,7 +243,7 @@ export class Stack {
         dir,
         name: "lag-exporter",
         script: "tasks/monitoring/lag_exporter.ts",
-        port: 9308 + portOffset,
+        port: STACK_PORTS.lagExporter + portOffset,
         env: { KAFKA_BOOTSTRAP_SERVERS: this.kafka.bootstrap() },
       });
     }
@@ -316,7 +325,7 @@ export class Stack {
       join(this.options.dir, "stack.json"),
       JSON.stringify(this.options, null, 2) + "\n",
     );
-    if (this.options.jmx) await jmxAgentArg({ port: 7071, rules: "kafka-broker" }); // fetch the agent
+    if (this.options.jmx) await jmxAgentArg({ port: STACK_PORTS.kafkaJmx, rules: "kafka-broker" }); // fetch the agent
     const late = this.#dependent;
     // Every start runs to its end before a failure is reported: a service still starting in
     // the background after `up` has thrown would race whatever comes next (a retry, `down`).

@@ -10,7 +10,14 @@
  * Needs the stack with HDFS: `deno task stack up --hdfs`. Env: BENCH_EVENTS (about this many
  * user events; default 1000000 — the issue's 10 million works with time and memory).
  */
-import { defineTask, envInt, localEndpoints, runMain, SERVICE_ENV } from "../../lib/env/mod.ts";
+import {
+  defineTask,
+  envInt,
+  localEndpoints,
+  runMain,
+  SERVICE_ENV,
+  STACK_PORTS,
+} from "../../lib/env/mod.ts";
 import {
   createParquetBuffer,
   fileName,
@@ -100,7 +107,7 @@ await runMain(async () => {
     hdfs,
     root,
     martsRoot: `${run}/marts-spark`,
-    defaultFs: Deno.env.get("HDFS_URL") ?? hdfsUrl ?? "hdfs://localhost:9000",
+    defaultFs: Deno.env.get("HDFS_URL") ?? hdfsUrl ?? `hdfs://localhost:${STACK_PORTS.hdfsRpc}`,
     master: Deno.env.get("BENCH_SPARK_MASTER") ?? "local[2]",
   });
   console.log(`  ${spark.seconds.toFixed(1)} s`);

@@ -19,9 +19,11 @@ import { defineTask, flagInt, runMain } from "../../lib/env/mod.ts";
 import {
   benchKafka,
   type BenchRow,
-  benchTable,
+  markdownTable,
   producerPerfTest,
-  saveBench,
+  type RatedRow,
+  withRates,
+  writeReport,
 } from "../../lib/bench/mod.ts";
 import {
   type ConsumeJob,
@@ -161,14 +163,37 @@ await runMain(async (cli) => {
     await admin.disconnect();
     if (!flags.booleans["keep-stack"]) await stack.down();
   }
-  console.log(benchTable(rows, size));
-  const path = await saveBench("consume", rows, {
+  const meta = {
     recordSize: size,
     broker: "1 local KRaft node",
     records,
     partitions: 3,
     "load average (1/5/15 min) before → after": load,
+  };
+  const rated = withRates(rows, size);
+  const table = throughputTable(rated);
+  console.log(table);
+  const path = await writeReport("consume", {
+    title: "bench:consume",
+    markdown: `${Object.entries(meta).map(([k, v]) => `- ${k}: ${v}`).join("\n")}\n\n${table}`,
+    json: { meta, rows: rated },
   });
   console.log(`\nload average (1/5/15 min) before → after: ${load}`);
   console.log(`saved ${path} and .json`);
 }, SPEC);
+
+/** The report's table: records/s, MB/s and the ratio to the Java tool's row. */
+function throughputTable(rows: RatedRow[]): string {
+  return markdownTable(
+    ["client", "records", "seconds", "records/s", "MB/s", "÷ reference"],
+    rows.map((r) => [
+      r.note ? `${r.name} (${r.note})` : r.name,
+      r.records,
+      r.seconds.toFixed(2),
+      Math.round(r.recordsPerSec),
+      r.mbPerSec.toFixed(1),
+      r.ratio === undefined ? "" : `${r.ratio.toFixed(2)}×`,
+    ]),
+    ["left", "right", "right", "right", "right", "right"],
+  );
+}

@@ -21,10 +21,12 @@ import { defineTask, flagInt, runMain } from "../../lib/env/mod.ts";
 import {
   benchKafka,
   type BenchRow,
-  benchTable,
+  markdownTable,
   payload,
   producerPerfTest,
-  saveBench,
+  type RatedRow,
+  withRates,
+  writeReport,
 } from "../../lib/bench/mod.ts";
 import {
   kafkajsPipelined,
@@ -208,8 +210,7 @@ await runMain(async (cli) => {
     await admin.disconnect();
     if (!flags.booleans["keep-stack"]) await stack.down();
   }
-  console.log(benchTable(rows, size));
-  const path = await saveBench("produce", rows, {
+  const meta = {
     recordSize: size,
     acks: "all",
     idempotent: true,
@@ -217,7 +218,31 @@ await runMain(async (cli) => {
     partitions: 3,
     records,
     "load average (1/5/15 min) before → after": load,
+  };
+  const rated = withRates(rows, size);
+  const table = throughputTable(rated);
+  console.log(table);
+  const path = await writeReport("produce", {
+    title: "bench:produce",
+    markdown: `${Object.entries(meta).map(([k, v]) => `- ${k}: ${v}`).join("\n")}\n\n${table}`,
+    json: { meta, rows: rated },
   });
   console.log(`\nload average (1/5/15 min) before → after: ${load}`);
   console.log(`saved ${path} and .json`);
 }, SPEC);
+
+/** The report's table: records/s, MB/s and the ratio to the Java tool's row. */
+function throughputTable(rows: RatedRow[]): string {
+  return markdownTable(
+    ["client", "records", "seconds", "records/s", "MB/s", "÷ reference"],
+    rows.map((r) => [
+      r.note ? `${r.name} (${r.note})` : r.name,
+      r.records,
+      r.seconds.toFixed(2),
+      Math.round(r.recordsPerSec),
+      r.mbPerSec.toFixed(1),
+      r.ratio === undefined ? "" : `${r.ratio.toFixed(2)}×`,
+    ]),
+    ["left", "right", "right", "right", "right", "right"],
+  );
+}

@@ -19,11 +19,13 @@ import {
   localEndpoints,
   runMain,
   SERVICE_ENV,
+  STACK_PORTS,
 } from "../../lib/env/mod.ts";
 import { createKafka, KAFKA_ENV, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { WebHdfs } from "../../lib/lake/mod.ts";
 import { jobStatusDir, recordJobRun } from "../../lib/monitoring/mod.ts";
 import {
+  DEFAULT_MARTS_ROOT,
   PRINCIPALS,
   publishRecommendations,
   type RecommendationRow,
@@ -67,7 +69,7 @@ const SPEC = defineTask({
     ...KAFKA_ENV,
     ...SERVICE_ENV.webhdfs,
     LAKE_ROOT: { description: "HDFS folder of the raw zone", default: "/lake/raw" },
-    MARTS_ROOT: { description: "HDFS folder of the marts", default: "/lake/marts" },
+    MARTS_ROOT: { description: "HDFS folder of the marts", default: DEFAULT_MARTS_ROOT },
     LAKE_TOPIC_PREFIX: { description: "prefix of the topic names", default: "" },
     HDFS_URL: { description: "fs.defaultFS for Spark", default: "the stack's" },
   },
@@ -96,7 +98,7 @@ await runMain(async (cli) => {
   }
   const location = {
     root: envString("LAKE_ROOT", "/lake/raw"),
-    martsRoot: envString("MARTS_ROOT", "/lake/marts"),
+    martsRoot: envString("MARTS_ROOT", DEFAULT_MARTS_ROOT),
     prefix: envString("LAKE_TOPIC_PREFIX", ""),
   };
   const started = performance.now();
@@ -126,7 +128,8 @@ await runMain(async (cli) => {
         master,
         defaultFs: envString(
           "HDFS_URL",
-          (localEndpoints().hdfsUrl as string | undefined) ?? "hdfs://localhost:9000",
+          (localEndpoints().hdfsUrl as string | undefined) ??
+            `hdfs://localhost:${STACK_PORTS.hdfsRpc}`,
         ),
         ...location,
         onMart: (name, rows) => console.error(`  ${name}: ${rows} rows (${stamp()})`),

@@ -17,6 +17,7 @@ import {
   defineTask,
   envInt,
   envString,
+  KAFKA_CLIENT_PORTS,
   localEndpoints,
   runMain,
   SERVICE_ENV,
@@ -66,7 +67,7 @@ await runMain(async (cli) => {
   const endpoints = localEndpoints();
   const bootstrap = envString(
     "LAKE_BOOTSTRAP_SERVERS",
-    endpoints.kafka.mirror ?? endpoints.kafka.main ?? "localhost:9094",
+    endpoints.kafka.mirror ?? endpoints.kafka.main ?? `localhost:${KAFKA_CLIENT_PORTS.main}`,
   );
   const kafka = createKafka(kafkaConfigFromEnv({ clientId: "final-lake" }, {
     get: (name) => name === "KAFKA_BOOTSTRAP_SERVERS" ? bootstrap : Deno.env.get(name),

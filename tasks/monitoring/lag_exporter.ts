@@ -10,6 +10,7 @@ import {
   runMain,
   SERVICE_ENV,
   sleep,
+  STACK_PORTS,
 } from "../../lib/env/mod.ts";
 import { createKafka, KAFKA_ENV, kafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import { collectLag } from "../../lib/monitoring/mod.ts";
@@ -20,7 +21,12 @@ const SPEC = defineTask({
   summary:
     "Consumer-group lag of every group on the main cluster as Prometheus metrics on /metrics; registers with the stack's Prometheus.",
   flags: {
-    port: { type: "string", default: "9308", valueName: "PORT", description: "port of /metrics" },
+    port: {
+      type: "string",
+      default: String(STACK_PORTS.lagExporter),
+      valueName: "PORT",
+      description: "port of /metrics",
+    },
     "interval-ms": {
       type: "string",
       default: "5000",
@@ -44,7 +50,10 @@ const SPEC = defineTask({
 await runMain(async (cli) => {
   const flags = cli;
   if (flags.positional.length) throw new ConfigError(`Unexpected '${flags.positional[0]}'`);
-  const port = parseIntValue("--port", flags.values.port ?? "9308", { min: 0, max: 65535 });
+  const port = parseIntValue("--port", flags.values.port ?? String(STACK_PORTS.lagExporter), {
+    min: 0,
+    max: 65535,
+  });
   const interval = parseIntValue("--interval-ms", flags.values["interval-ms"] ?? "5000", {
     min: 500,
   });

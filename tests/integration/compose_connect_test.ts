@@ -5,10 +5,13 @@
  * and ports, and the tasks the Deno services run.
  */
 import assert from "node:assert/strict";
-import { KafkaCluster } from "../../lib/stack/kafka.ts";
+import {
+  DEBEZIUM_VERSION,
+  KAFKA_VERSION,
+  KafkaCluster,
+  PROMETHEUS_PACKAGES,
+} from "../../lib/stack/mod.ts";
 import { PROJECT_ROOT } from "../../lib/env/paths.ts";
-import { DEBEZIUM_VERSION, KAFKA_VERSION } from "../../lib/stack/bundles.ts";
-import { PROMETHEUS_PACKAGES } from "../../lib/stack/prometheus.ts";
 import { composeConfig, denoTaskOf, kafkaDrift } from "../_compose.ts";
 
 const tasks: Record<string, string> =

@@ -11,16 +11,18 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../../lib/env/paths.ts";
 import { KAFKA_ENV } from "../../lib/kafka/mod.ts";
-import { COMMON_ENV, SERVICE_ENV } from "../../lib/env/mod.ts";
+import { COMMON_ENV, SERVICE_ENV, STACK_PORTS } from "../../lib/env/mod.ts";
 import { PRINCIPALS, SERVICE_PORTS } from "../../lib/marketplace/mod.ts";
 import {
+  defaultBrokerProperties,
+  KafkaCluster,
   mirrorCluster,
   MirrorMaker,
+  nodePorts,
   saslSslClientProperties,
   SECURE_USERS,
   SecureKafkaCluster,
 } from "../../lib/stack/mod.ts";
-import { defaultBrokerProperties, KafkaCluster, nodePorts } from "../../lib/stack/kafka.ts";
 import { composeConfig, type ComposeModel, denoTaskOf, kafkaDrift } from "../_compose.ts";
 
 const FILE = "compose/final.yaml";
@@ -80,7 +82,9 @@ function clusterDrift(m: ComposeModel, cluster: KafkaCluster, prefix: string): s
 }
 
 /** The local stack's secure cluster A (3 nodes, port base 11092), secrets of its own. */
-async function localClusterA(portBase = 11092): Promise<SecureKafkaCluster> {
+async function localClusterA(
+  portBase: number = STACK_PORTS.secureKafka,
+): Promise<SecureKafkaCluster> {
   const dir = await Deno.makeTempDir({ prefix: "compose-final-" });
   const secrets = join(dir, "secrets", "kafka-secure");
   await Deno.mkdir(secrets, { recursive: true });
@@ -211,7 +215,7 @@ Deno.test("compose/final.yaml and the local stack agree on cluster A, B and Mirr
     for (const id of a.cluster.nodeIds) {
       assert.ok(
         m.services[`kafka-${id}`].ports?.some((p) =>
-          Number(p.published) === nodePorts(11092, id).external
+          Number(p.published) === nodePorts(STACK_PORTS.secureKafka, id).external
         ),
       );
     }

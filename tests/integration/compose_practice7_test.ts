@@ -4,9 +4,13 @@
  * Deno services run.
  */
 import assert from "node:assert/strict";
-import { KafkaCluster } from "../../lib/stack/kafka.ts";
+import {
+  APICURIO_VERSION,
+  HADOOP_VERSION,
+  KAFKA_VERSION,
+  KafkaCluster,
+} from "../../lib/stack/mod.ts";
 import { PROJECT_ROOT } from "../../lib/env/paths.ts";
-import { APICURIO_VERSION, HADOOP_VERSION, KAFKA_VERSION } from "../../lib/stack/bundles.ts";
 import { HADOOP_TOPIC } from "../../lib/course/practice7/mod.ts";
 import { composeConfig, denoTaskOf, kafkaDrift } from "../_compose.ts";
 

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { KafkaCluster } from "../../lib/stack/kafka.ts";
+import { KafkaCluster, TEST_BROKERS } from "../../lib/stack/mod.ts";
 import { PROJECT_ROOT } from "../../lib/env/paths.ts";
-import { TEST_BROKERS } from "../../lib/stack/test_stack.ts";
 import { ORDERS_TOPIC, PRACTICE2_ENV } from "../../lib/course/practice2/topics.ts";
 import { OrderConsumer } from "../../lib/course/practice2/consumer.ts";
 import { createKafka } from "../../lib/kafka/mod.ts";

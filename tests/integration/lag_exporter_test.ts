@@ -7,7 +7,7 @@
  * failed round.
  */
 import assert from "node:assert/strict";
-import { sleep } from "../../lib/env/mod.ts";
+import { sleep, STACK_PORTS } from "../../lib/env/mod.ts";
 import { eventually, spawnTask, TEST_ENV, testKafka, unique } from "../_stack.ts";
 
 Deno.test("lag exporter: serves a group's lag and is healthy again after a topic it reads is deleted", async () => {
@@ -15,7 +15,7 @@ Deno.test("lag exporter: serves a group's lag and is healthy again after a topic
   const admin = kafka.admin();
   await admin.connect();
   const [gone, kept] = [unique("lagx-gone"), unique("lagx-kept")];
-  const port = 9308 + Number(TEST_ENV.STACK_PORT_OFFSET) + 11;
+  const port = STACK_PORTS.lagExporter + Number(TEST_ENV.STACK_PORT_OFFSET) + 11;
   const url = `http://127.0.0.1:${port}`;
   const task = await spawnTask("monitoring:lag-exporter", [
     "--port",

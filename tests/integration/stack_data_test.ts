@@ -16,6 +16,7 @@ import {
   Stack,
 } from "../../lib/stack/mod.ts";
 import { createKafka, type KafkaClientOptions } from "../../lib/kafka/mod.ts";
+import { KAFKA_CLIENT_PORTS, STACK_PORTS } from "../../lib/env/mod.ts";
 import { removeTree, runTask } from "../_stack.ts";
 
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
@@ -178,7 +179,7 @@ Deno.test("an interrupted first start (port taken, initdb cut short) recovers on
   const dir = await Deno.makeTempDir({ prefix: "stack-first-" });
   await Deno.chmod(dir, 0o755);
   const stack = new Stack({ dir, portOffset: 15_000, brokers: 1, postgres: true, jmx: false });
-  const taken = Deno.listen({ hostname: "127.0.0.1", port: 9094 + 15_000 });
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: KAFKA_CLIENT_PORTS.main + 15_000 });
   try {
     // An initdb that died half-way: PG_VERSION written, no server ever ran on it.
     await Deno.mkdir(join(dir, "postgres", "data", "base"), { recursive: true });
@@ -211,7 +212,11 @@ Deno.test("an interrupted first start (port taken, initdb cut short) recovers on
 
 Deno.test("secure cluster: interrupted secrets generation recovers; a newly added user is added in place, data kept", async () => {
   const dir = await Deno.makeTempDir({ prefix: "stack-secure-" });
-  const secure = new SecureKafkaCluster({ dir, brokers: 1, portBase: 11092 + 47_000 });
+  const secure = new SecureKafkaCluster({
+    dir,
+    brokers: 1,
+    portBase: STACK_PORTS.secureKafka + 47_000,
+  });
   try {
     // Generation cut short: a CA key and nothing else.
     await Deno.mkdir(secure.secretsDir, { recursive: true });
@@ -227,7 +232,11 @@ Deno.test("secure cluster: interrupted secrets generation recovers; a newly adde
     delete old.javaClientProperties.analytics;
     await Deno.writeTextFile(file, JSON.stringify(old, null, 2));
 
-    const again = new SecureKafkaCluster({ dir, brokers: 1, portBase: 11092 + 47_000 });
+    const again = new SecureKafkaCluster({
+      dir,
+      brokers: 1,
+      portBase: STACK_PORTS.secureKafka + 47_000,
+    });
     await again.start();
     const now = again.secrets();
     assert.equal(now.users.admin, old.users.admin, "existing users keep their passwords");

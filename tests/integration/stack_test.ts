@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { KafkaCluster, Stack, StackError } from "../../lib/stack/mod.ts";
-import { cmdline, isAlive } from "../../lib/stack/process.ts";
+import { cmdline, isAlive, KafkaCluster, Stack, StackError } from "../../lib/stack/mod.ts";
 import { eventually, removeTree, TEST_ENV, testKafka, testStack } from "../_stack.ts";
+import { STACK_PORTS } from "../../lib/env/mod.ts";
 
 Deno.test("the test stack serves: 3 brokers registered, a controller elected, PostgreSQL answers", async () => {
   const stack = await testStack();
@@ -92,7 +92,7 @@ Deno.test("a bad broker setting fails up with Kafka's own message", async () => 
     dir,
     name: "broken",
     brokers: 1,
-    portBase: 9092 + 21_700,
+    portBase: STACK_PORTS.kafka + 21_700,
     properties: { "num.network.threads": "many" },
   });
   try {
@@ -114,7 +114,7 @@ Deno.test("a node that dies during start-up fails up with the tail of its log", 
     dir,
     name: "dying",
     brokers: 1,
-    portBase: 9092 + 21_800,
+    portBase: STACK_PORTS.kafka + 21_800,
     heapMb: 8,
   });
   try {

@@ -10,7 +10,7 @@
  * Tasks run as `deno run --no-check …` (the type check is `deno check`'s job), in parallel.
  */
 import assert from "node:assert/strict";
-import { anyAccepts } from "../../lib/env/mod.ts";
+import { anyAccepts, KAFKA_CLIENT_PORTS, STACK_PORTS } from "../../lib/env/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
@@ -21,9 +21,9 @@ globalThis.addEventListener("unload", () => Deno.removeSync(EMPTY_STACK, { recur
 // The local stack's layout at an offset nobody uses: the one-line hints name the service by port.
 const OFFSET = 47000;
 const DOWN = {
-  kafka: `127.0.0.1:${9094 + OFFSET}`,
-  postgres: `127.0.0.1:${5432 + OFFSET}`,
-  connect: `127.0.0.1:${8083 + OFFSET}`,
+  kafka: `127.0.0.1:${KAFKA_CLIENT_PORTS.main + OFFSET}`,
+  postgres: `127.0.0.1:${STACK_PORTS.postgres + OFFSET}`,
+  connect: `127.0.0.1:${STACK_PORTS.connect + OFFSET}`,
 };
 const ENV: Record<string, string> = {
   STACK_DIR: EMPTY_STACK,

@@ -1,12 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  ConfigError,
-  envBool,
-  envChoice,
-  envInt,
-  envNumber,
-  parseFlags,
-} from "../../lib/env/config.ts";
+import { ConfigError, envBool, envChoice, envInt, envNumber } from "../../lib/env/config.ts";
 
 const env = (vars: Record<string, string>) => ({ get: (k: string) => vars[k] });
 
@@ -48,24 +41,5 @@ Deno.test("envBool and envChoice validate their values", () => {
   assert.throws(
     () => envChoice("P", ["a", "b"] as const, "a", env({ P: "c" })),
     /one of a, b: current value is 'c'/,
-  );
-});
-
-Deno.test("parseFlags handles values, booleans, positionals and unknown flags", () => {
-  const f = parseFlags(["up", "--brokers", "3", "--lines=5", "--no-postgres"], {
-    string: ["brokers", "lines"],
-    boolean: ["no-postgres"],
-  });
-  assert.deepEqual(f.positional, ["up"]);
-  assert.equal(f.values.brokers, "3");
-  assert.equal(f.values.lines, "5");
-  assert.equal(f.booleans["no-postgres"], true);
-  assert.throws(
-    () => parseFlags(["--brokres", "3"], { string: ["brokers"] }),
-    /Unknown flag '--brokres'.*--brokers <value>/,
-  );
-  assert.throws(
-    () => parseFlags(["--brokers"], { string: ["brokers"] }),
-    /--brokers needs a value/,
   );
 });

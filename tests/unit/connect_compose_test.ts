@@ -21,9 +21,13 @@ import {
 import { committedOffsets, groupLag } from "../../lib/monitoring/lag.ts";
 import type { Admin } from "kafkajs";
 import { decodeChangeEvent, readConnectorFile } from "../../lib/course/practice5/cdc.ts";
-import { DEBEZIUM_VERSION, KAFKA_VERSION } from "../../lib/stack/bundles.ts";
+import {
+  DEBEZIUM_VERSION,
+  KAFKA_VERSION,
+  PROMETHEUS_PACKAGES,
+  prometheusConfig,
+} from "../../lib/stack/mod.ts";
 import { PROJECT_ROOT } from "../../lib/env/paths.ts";
-import { PROMETHEUS_PACKAGES, prometheusConfig } from "../../lib/stack/prometheus.ts";
 
 const compose = (name: string) =>
   parse(Deno.readTextFileSync(join(PROJECT_ROOT, "compose", name)), { merge: true });
@@ -194,7 +198,7 @@ Deno.test("Prometheus text parsing keeps labels and values", () => {
 
 Deno.test("compose files run the local stack's versions, rules, dashboards and connector file", async () => {
   const lock = JSON.parse(
-    await Deno.readTextFile(join(PROJECT_ROOT, "lib/stack/artifacts.lock.json")),
+    await Deno.readTextFile(join(PROJECT_ROOT, "lib/stack/process/artifacts.lock.json")),
   );
   const jmxSha = lock.bundles["jmx-exporter"].files[0].sha256;
   for (const file of ["extra.yaml", "practice5.yaml"]) {

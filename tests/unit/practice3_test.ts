@@ -8,8 +8,7 @@ import { join } from "node:path";
 import { blockKey, maskWords, wordsPattern } from "../../lib/course/practice3/filter.ts";
 import { blockCodec, messageCodec, wordCodec } from "../../lib/schemas/chat.ts";
 import { DeserializationError } from "../../lib/schemas/validator.ts";
-import { defaultBrokerProperties } from "../../lib/stack/kafka.ts";
-import { KAFKA_VERSION } from "../../lib/stack/bundles.ts";
+import { defaultBrokerProperties, KAFKA_VERSION } from "../../lib/stack/mod.ts";
 import { PROJECT_ROOT } from "../../lib/env/paths.ts";
 import { practice3Topics, TOPICS } from "../../lib/course/practice3/topics.ts";
 

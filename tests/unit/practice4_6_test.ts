@@ -2,11 +2,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { PROJECT_ROOT } from "../../lib/env/paths.ts";
-import { nodePorts } from "../../lib/stack/kafka.ts";
+import { brokerLoad, leaderSpread, nodePorts, planDifferences } from "../../lib/stack/mod.ts";
 import { explainKafkaError } from "../../lib/kafka/errors.ts";
 import { createKafka } from "../../lib/kafka/client.ts";
 import { secureKafkaConfigFromEnv } from "../../lib/kafka/secure_config.ts";
-import { brokerLoad, leaderSpread, planDifferences } from "../../lib/stack/reassign.ts";
 import { BALANCED_TOPIC } from "../../lib/course/practice4/mod.ts";
 import { PRACTICE6_ACLS, PRACTICE6_TOPICS } from "../../lib/course/practice6/mod.ts";
 

@@ -1,9 +1,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { KafkaCluster, nodePorts } from "../../lib/stack/kafka.ts";
-import { ChecksumError, fetchBundle, readLock } from "../../lib/stack/artifacts.ts";
-import { readPid, startDetached, stopProcess } from "../../lib/stack/process.ts";
-import { resolveStackOptions } from "../../lib/stack/stack.ts";
+import {
+  ChecksumError,
+  fetchBundle,
+  KafkaCluster,
+  nodePorts,
+  readLock,
+  readPid,
+  resolveStackOptions,
+  startDetached,
+  stopProcess,
+} from "../../lib/stack/mod.ts";
 import { sleep } from "../../lib/env/mod.ts";
 
 Deno.test("node ports follow the seed for node 0 and step by 100", () => {

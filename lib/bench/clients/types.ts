@@ -23,9 +23,6 @@ export interface ConsumeJob {
   partitions: number;
 }
 
-/** Seconds of a run: produce from the first send to the last acknowledgement (connect excluded), consume from the first record to the last (rebalance excluded, as Java's fetch time). */
-export type Runner<J> = (job: J) => Promise<number>;
-
 /** `host:port` of the first bootstrap server. */
 export function firstBroker(bootstrap: string): { host: string; port: number } {
   const [host, port] = bootstrap.split(",")[0].split(":");

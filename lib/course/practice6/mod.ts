@@ -15,7 +15,6 @@ import type { Admin, Kafka } from "kafkajs";
 import {
   type AclGrant,
   applyAcls,
-  describeAcls,
   ensureTopic,
   type KafkaClientOptions,
   type TopicSpec,
@@ -83,9 +82,4 @@ export async function setupPractice6(admin: Admin): Promise<AclGrant[]> {
     });
   }
   return await applyAcls(admin, PRACTICE6_ACLS);
-}
-
-/** The ACLs of any principal on topic-1, topic-2 and the consumer group. */
-export function describePractice6Acls(admin: Admin): Promise<AclGrant[]> {
-  return describeAcls(admin, ["topic-1", "topic-2", CONSUMER_GROUP]);
 }

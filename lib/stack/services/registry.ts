@@ -23,11 +23,18 @@
  * @module
  */
 import { join } from "node:path";
-import { fetchBundle } from "./artifacts.ts";
-import { APICURIO_VERSION } from "./bundles.ts";
-import { cacheDir, sleep } from "../env/mod.ts";
-import { readPid, requireFreePorts, run, startDetached, stopProcess, tailFile } from "./process.ts";
-import { type ProcessStatus, type Service, StackError } from "./service.ts";
+import { fetchBundle } from "../process/artifacts.ts";
+import { APICURIO_VERSION } from "../process/bundles.ts";
+import { cacheDir, sleep, STACK_PORTS } from "../../env/mod.ts";
+import {
+  readPid,
+  requireFreePorts,
+  run,
+  startDetached,
+  stopProcess,
+  tailFile,
+} from "../process/process.ts";
+import { type ProcessStatus, type Service, StackError } from "../process/service.ts";
 
 /** Options of a {@linkcode SchemaRegistryServer}. */
 export interface SchemaRegistryOptions {
@@ -83,7 +90,7 @@ export class SchemaRegistryServer implements Service {
   constructor(options: SchemaRegistryOptions) {
     const {
       dir,
-      port = 8081,
+      port = STACK_PORTS.registry,
       heapMb = 256,
       compatibility = "BACKWARD",
       readyTimeoutSec = 120,

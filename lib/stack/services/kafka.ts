@@ -18,7 +18,7 @@
  * @module
  */
 import { join } from "node:path";
-import { bundleClasspath } from "./artifacts.ts";
+import { bundleClasspath } from "../process/artifacts.ts";
 import {
   isAlive,
   killHard,
@@ -29,11 +29,17 @@ import {
   startDetached,
   stopProcess,
   tailFile,
-} from "./process.ts";
-import { type ProcessStatus, type Service, StackError } from "./service.ts";
-import { createKafka, type KafkaClientOptions } from "../kafka/mod.ts";
-import { checkShape, readShape, type Shape, type ShapedService, writeShape } from "./shape.ts";
-import { sleep } from "../env/mod.ts";
+} from "../process/process.ts";
+import { type ProcessStatus, type Service, StackError } from "../process/service.ts";
+import { createKafka, type KafkaClientOptions } from "../../kafka/mod.ts";
+import {
+  checkShape,
+  readShape,
+  type Shape,
+  type ShapedService,
+  writeShape,
+} from "../process/shape.ts";
+import { kafkaNodePorts, type NodePorts, sleep, STACK_PORTS } from "../../env/mod.ts";
 
 /** The seed's cluster id (`KAFKA_KRAFT_CLUSTER_ID`). */
 export const SEED_CLUSTER_ID = "abcdefghijklmnopqrstuv";
@@ -83,21 +89,10 @@ export interface KafkaClusterOptions {
   shapeHint?: (old: Shape) => string;
 }
 
-/** Ports of one node. */
-export interface NodePorts {
-  plaintext: number;
-  controller: number;
-  external: number;
-}
+export type { NodePorts };
 
-/** Ports of node `id` for a port base (see the module doc). */
-export function nodePorts(portBase: number, id: number): NodePorts {
-  return {
-    plaintext: portBase + 100 * id,
-    controller: portBase + 100 * id + 1,
-    external: portBase + 100 * id + 2,
-  };
-}
+/** Ports of node `id` for a port base (see the module doc; lib/env's `kafkaNodePorts`). */
+export const nodePorts: (portBase: number, id: number) => NodePorts = kafkaNodePorts;
 
 /** Default broker settings of the local stack for a cluster of `n` nodes. */
 export function defaultBrokerProperties(n: number): Record<string, string> {
@@ -154,7 +149,7 @@ export class KafkaCluster implements Service, ShapedService {
       dir,
       name = "main",
       brokers = 1,
-      portBase = 9092,
+      portBase = STACK_PORTS.kafka,
       clusterId = SEED_CLUSTER_ID,
       heapMb = 512,
       properties = {},

@@ -17,12 +17,13 @@
  * @module
  */
 import { KafkaCluster } from "./kafka.ts";
+import { STACK_PORTS } from "../../env/mod.ts";
 
 /** PLAINTEXT port of node 0 of cluster B (before the stack's port offset). */
-export const MIRROR_PORT_BASE = 13092;
+export const MIRROR_PORT_BASE: number = STACK_PORTS.mirrorKafka;
 
 /** JMX exporter port of node 0 of cluster B (node `i`: `+i`; before the port offset). */
-export const MIRROR_JMX_PORT_BASE = 7091;
+export const MIRROR_JMX_PORT_BASE: number = STACK_PORTS.mirrorJmx;
 
 /** Options of {@linkcode mirrorCluster}. */
 export interface MirrorClusterOptions {

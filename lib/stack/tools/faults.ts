@@ -16,7 +16,7 @@
  * @example
  * ```ts
  * import { BrokerDrill } from "./faults.ts";
- * import { KafkaCluster } from "./kafka.ts";
+ * import { KafkaCluster } from "../services/kafka.ts";
  * const drill = new BrokerDrill(new KafkaCluster({ brokers: 3 }));
  * await drill.start();
  * console.log(await drill.inject("leader-kill"));
@@ -26,12 +26,12 @@
  * @module
  */
 import type { Admin, Kafka } from "kafkajs";
-import { createKafka, ensureTopic, PartitionedProducer } from "../kafka/mod.ts";
-import { pollUntil, sleep } from "../env/mod.ts";
+import { createKafka, ensureTopic, PartitionedProducer } from "../../kafka/mod.ts";
+import { pollUntil, sleep } from "../../env/mod.ts";
 import { type ConsoleRecord, consoleRecords } from "./console_reader.ts";
-import { type KafkaCluster, nodePorts } from "./kafka.ts";
+import { type KafkaCluster, nodePorts } from "../services/kafka.ts";
 import { runKafkaTool } from "./kafka_tools.ts";
-import { cmdline, isAlive, tailFile } from "./process.ts";
+import { cmdline, isAlive, tailFile } from "../process/process.ts";
 
 /** The faults a drill can inject. */
 export const BROKER_FAULTS = ["leader-kill", "follower-kill", "controller-kill", "roll"] as const;

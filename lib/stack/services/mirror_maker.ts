@@ -50,7 +50,7 @@
  * @module
  */
 import { join } from "node:path";
-import { bundleClasspath } from "./artifacts.ts";
+import { bundleClasspath } from "../process/artifacts.ts";
 import { jmxAgentArg } from "./jmx.ts";
 import {
   killHard,
@@ -61,14 +61,14 @@ import {
   stopProcess,
   tailFile,
   waitGone,
-} from "./process.ts";
-import { type ProcessStatus, type Service, StackError } from "./service.ts";
-import { sleep } from "../env/mod.ts";
+} from "../process/process.ts";
+import { type ProcessStatus, type Service, StackError } from "../process/service.ts";
+import { sleep, STACK_PORTS } from "../../env/mod.ts";
 
 /** REST port of MirrorMaker's internal (KIP-710) server, before the stack's port offset. */
-export const MIRROR_MAKER_REST_PORT = 8084;
+export const MIRROR_MAKER_REST_PORT: number = STACK_PORTS.mirrorMakerRest;
 /** Port of MirrorMaker's JMX exporter, before the stack's port offset. */
-export const MIRROR_MAKER_JMX_PORT = 7082;
+export const MIRROR_MAKER_JMX_PORT: number = STACK_PORTS.mirrorMakerJmx;
 
 /** Replication policies MirrorMaker 2 ships with. */
 export const REPLICATION_POLICIES = {

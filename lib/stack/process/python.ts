@@ -13,7 +13,7 @@
  */
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { cacheDir } from "../env/mod.ts";
+import { cacheDir } from "../../env/mod.ts";
 import { run, runLines } from "./process.ts";
 import { drawBars, progressLine } from "./progress.ts";
 import { StackError } from "./service.ts";

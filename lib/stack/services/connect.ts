@@ -14,7 +14,7 @@
  * @module
  */
 import { join } from "node:path";
-import { bundleClasspath, fetchBundle } from "./artifacts.ts";
+import { bundleClasspath, fetchBundle } from "../process/artifacts.ts";
 import { jmxAgentArg } from "./jmx.ts";
 import {
   killHard,
@@ -23,9 +23,9 @@ import {
   startDetached,
   stopProcess,
   tailFile,
-} from "./process.ts";
-import { type ProcessStatus, type Service, StackError } from "./service.ts";
-import { sleep } from "../env/mod.ts";
+} from "../process/process.ts";
+import { type ProcessStatus, type Service, StackError } from "../process/service.ts";
+import { sleep, STACK_PORTS } from "../../env/mod.ts";
 
 /** Connector bundles (see bundles.ts) every worker gets in its plugin path. */
 export const CONNECT_PLUGINS: readonly string[] = ["debezium-postgres", "debezium-jdbc"];
@@ -83,7 +83,7 @@ export class ConnectWorker implements Service {
     const {
       dir,
       bootstrap,
-      port = 8083,
+      port = STACK_PORTS.connect,
       jmxPort = 0,
       name = "main",
       replicationFactor = 3,

@@ -10,7 +10,7 @@
  */
 import { dirname, join } from "node:path";
 import { createHash } from "node:crypto";
-import { cacheDir, PROJECT_ROOT } from "../env/mod.ts";
+import { cacheDir, PROJECT_ROOT } from "../../env/mod.ts";
 import { ByteProgress, formatBytes, progressLine } from "./progress.ts";
 
 /** One pinned file of a bundle. */
@@ -30,7 +30,7 @@ export interface ArtifactLock {
 }
 
 /** Path of the committed lock file. */
-export const LOCK_FILE: string = join(PROJECT_ROOT, "lib/stack/artifacts.lock.json");
+export const LOCK_FILE: string = join(PROJECT_ROOT, "lib/stack/process/artifacts.lock.json");
 
 /** Maven repository to download from: `$MAVEN_REPOSITORY` or Maven Central. */
 export function repositoryUrl(lock?: ArtifactLock): string {
@@ -122,7 +122,7 @@ export interface FetchOptions {
   progress?: boolean;
   /** Parallel downloads. @default 4 */
   concurrency?: number;
-  /** The lock to follow. @default the committed lib/stack/artifacts.lock.json */
+  /** The lock to follow. @default the committed lib/stack/process/artifacts.lock.json */
   lock?: ArtifactLock;
 }
 

@@ -16,8 +16,8 @@
  */
 import { join } from "node:path";
 import { runKafkaTool } from "./kafka_tools.ts";
-import type { PartitionInfo } from "../kafka/mod.ts";
-import { sleep } from "../env/mod.ts";
+import type { PartitionInfo } from "../../kafka/mod.ts";
+import { sleep } from "../../env/mod.ts";
 
 /** One partition of a reassignment JSON (`kafka-reassign-partitions` format). */
 export interface PlannedPartition {

@@ -39,12 +39,13 @@
  */
 import { join } from "node:path";
 import { KafkaCluster, nodePorts } from "./kafka.ts";
-import { run } from "./process.ts";
-import { runKafkaTool } from "./kafka_tools.ts";
-import type { Shape, ShapedService } from "./shape.ts";
-import type { ProcessStatus, Service } from "./service.ts";
-import { StackError } from "./service.ts";
-import type { KafkaClientOptions } from "../kafka/mod.ts";
+import { run } from "../process/process.ts";
+import { runKafkaTool } from "../tools/kafka_tools.ts";
+import type { Shape, ShapedService } from "../process/shape.ts";
+import type { ProcessStatus, Service } from "../process/service.ts";
+import { StackError } from "../process/service.ts";
+import type { KafkaClientOptions } from "../../kafka/mod.ts";
+import { STACK_PORTS } from "../../env/mod.ts";
 
 /** Users of the secure cluster. `admin` is the super user and the brokers' own principal. */
 export const SECURE_USERS = [
@@ -190,7 +191,13 @@ export class SecureKafkaCluster implements Service, ShapedService {
   #secrets?: SecureSecrets;
 
   constructor(options: SecureKafkaClusterOptions) {
-    const { dir, brokers = 3, portBase = 11092, heapMb = 384, validityDays = 365 } = options;
+    const {
+      dir,
+      brokers = 3,
+      portBase = STACK_PORTS.secureKafka,
+      heapMb = 384,
+      validityDays = 365,
+    } = options;
     this.#secretsDir = join(dir, "secrets", "kafka-secure");
     this.#validityDays = validityDays;
     this.cluster = new KafkaCluster({

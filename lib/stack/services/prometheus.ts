@@ -15,9 +15,16 @@
  */
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { PROJECT_ROOT, sleep } from "../env/mod.ts";
-import { readPid, requireFreePorts, run, startDetached, stopProcess, tailFile } from "./process.ts";
-import { type ProcessStatus, type Service, StackError } from "./service.ts";
+import { PROJECT_ROOT, sleep, STACK_PORTS } from "../../env/mod.ts";
+import {
+  readPid,
+  requireFreePorts,
+  run,
+  startDetached,
+  stopProcess,
+  tailFile,
+} from "../process/process.ts";
+import { type ProcessStatus, type Service, StackError } from "../process/service.ts";
 
 /** Debian package versions the stack was built and tested with (bookworm). */
 export const PROMETHEUS_PACKAGES = {
@@ -120,7 +127,7 @@ export interface PrometheusOptions {
 
 /** The Prometheus configuration of a stack (also what `compose/prometheus/prometheus.yml` mirrors). */
 export function prometheusConfig(options: PrometheusOptions): Record<string, unknown> {
-  const { dir, targets, alertmanager, intervalSec = 5, port = 9090 } = options;
+  const { dir, targets, alertmanager, intervalSec = 5, port = STACK_PORTS.prometheus } = options;
   return {
     global: { scrape_interval: `${intervalSec}s`, evaluation_interval: `${intervalSec}s` },
     ...(alertmanager
@@ -153,7 +160,7 @@ export class PrometheusServer implements Service {
 
   constructor(options: PrometheusOptions) {
     this.#options = options;
-    this.port = options.port ?? 9090;
+    this.port = options.port ?? STACK_PORTS.prometheus;
     this.root = join(options.dir, "prometheus");
   }
 
@@ -229,7 +236,7 @@ export class AlertmanagerServer implements Service {
   readonly root: string;
 
   constructor(options: AlertmanagerOptions) {
-    this.port = options.port ?? 9099;
+    this.port = options.port ?? STACK_PORTS.alertmanager;
     this.root = join(options.dir, "alertmanager");
   }
 

@@ -9,8 +9,8 @@
  * ```
  * @module
  */
-import { bundleClasspath } from "./artifacts.ts";
-import { run } from "./process.ts";
+import { bundleClasspath } from "../process/artifacts.ts";
+import { run } from "../process/process.ts";
 
 /** Options of {@linkcode runKafkaTool}. */
 export interface KafkaToolOptions {

@@ -13,10 +13,16 @@
  * @module
  */
 import { join } from "node:path";
-import { PROJECT_ROOT, sleep } from "../env/mod.ts";
+import { PROJECT_ROOT, sleep } from "../../env/mod.ts";
 import { registerScrapeTarget } from "./prometheus.ts";
-import { readPid, requireFreePorts, startDetached, stopProcess, tailFile } from "./process.ts";
-import { type ProcessStatus, type Service, StackError } from "./service.ts";
+import {
+  readPid,
+  requireFreePorts,
+  startDetached,
+  stopProcess,
+  tailFile,
+} from "../process/process.ts";
+import { type ProcessStatus, type Service, StackError } from "../process/service.ts";
 
 /** Options of a {@linkcode DenoService}. */
 export interface DenoServiceOptions {

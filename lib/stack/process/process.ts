@@ -12,7 +12,7 @@
  */
 import { StackError } from "./service.ts";
 import { ByteProgress, drawBars, parseSize, progressLine } from "./progress.ts";
-import { sleep } from "../env/mod.ts";
+import { sleep } from "../../env/mod.ts";
 
 /** Options for {@linkcode startDetached}. */
 export interface StartOptions {

@@ -22,7 +22,7 @@
  * @module
  */
 import { join } from "node:path";
-import { bundleClasspath } from "./artifacts.ts";
+import { bundleClasspath } from "../process/artifacts.ts";
 import {
   portOpen,
   readPid,
@@ -31,10 +31,10 @@ import {
   startDetached,
   stopProcess,
   tailFile,
-} from "./process.ts";
-import { type ProcessStatus, type Service, StackError } from "./service.ts";
-import { checkShape, type Shape, type ShapedService } from "./shape.ts";
-import { sleep } from "../env/mod.ts";
+} from "../process/process.ts";
+import { type ProcessStatus, type Service, StackError } from "../process/service.ts";
+import { checkShape, type Shape, type ShapedService } from "../process/shape.ts";
+import { sleep, STACK_PORTS } from "../../env/mod.ts";
 
 /** The cluster id HDFS is formatted with. */
 export const HDFS_CLUSTER_ID = "practicum";
@@ -126,11 +126,11 @@ export class HdfsCluster implements Service, ShapedService {
     }
     this.root = join(dir, "hdfs");
     this.ports = {
-      rpc: 9000 + portOffset,
-      http: 9870 + portOffset,
-      dataHttp: 9864 + portOffset,
-      dataTransfer: 9866 + portOffset,
-      dataIpc: 9867 + portOffset,
+      rpc: STACK_PORTS.hdfsRpc + portOffset,
+      http: STACK_PORTS.hdfsHttp + portOffset,
+      dataHttp: STACK_PORTS.hdfsDataHttp + portOffset,
+      dataTransfer: STACK_PORTS.hdfsDataTransfer + portOffset,
+      dataIpc: STACK_PORTS.hdfsDataIpc + portOffset,
     };
     this.#heapMb = heapMb;
     this.#readyTimeoutSec = readyTimeoutSec;

@@ -12,8 +12,8 @@
  * @module
  */
 import { join } from "node:path";
-import { fetchBundle } from "./artifacts.ts";
-import { PROJECT_ROOT } from "../env/mod.ts";
+import { fetchBundle } from "../process/artifacts.ts";
+import { PROJECT_ROOT } from "../../env/mod.ts";
 
 /** Options of {@linkcode jmxAgentArg}. */
 export interface JmxAgentOptions {

@@ -20,10 +20,10 @@
  */
 import { join } from "node:path";
 import pg from "pg";
-import { killHard, readPid, run, tailFile, waitGone } from "./process.ts";
-import { type ProcessStatus, type Service, StackError } from "./service.ts";
-import { checkShape, type Shape, type ShapedService, writeShape } from "./shape.ts";
-import { sleep } from "../env/mod.ts";
+import { killHard, readPid, run, tailFile, waitGone } from "../process/process.ts";
+import { type ProcessStatus, type Service, StackError } from "../process/service.ts";
+import { checkShape, type Shape, type ShapedService, writeShape } from "../process/shape.ts";
+import { sleep, STACK_PORTS } from "../../env/mod.ts";
 
 /** Options of a {@linkcode PostgresServer}. */
 export interface PostgresOptions {
@@ -136,8 +136,13 @@ export class PostgresServer implements Service, ShapedService {
   readonly root: string;
 
   constructor(options: PostgresOptions) {
-    const { dir, port = 5432, database = "practicum", user = "practicum", password = "practicum" } =
-      options;
+    const {
+      dir,
+      port = STACK_PORTS.postgres,
+      database = "practicum",
+      user = "practicum",
+      password = "practicum",
+    } = options;
     if (!/^[a-z_][a-z0-9_]*$/.test(database)) {
       throw new RangeError(
         `Cannot use 'database' as it must be a lower-case identifier: current value is '${database}'`,

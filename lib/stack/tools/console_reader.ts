@@ -13,8 +13,8 @@
  * ```
  * @module
  */
-import { createKafka, type KafkaClientOptions, kafkaConfigFromEnv } from "../kafka/mod.ts";
-import { bundleClasspath } from "./artifacts.ts";
+import { createKafka, type KafkaClientOptions, kafkaConfigFromEnv } from "../../kafka/mod.ts";
+import { bundleClasspath } from "../process/artifacts.ts";
 
 /** One record as the console consumer printed it. */
 export interface ConsoleRecord {
