@@ -20,7 +20,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { type Admin, AssignerProtocol, type IHeaders, type Kafka } from "kafkajs";
+import { type Admin, AssignerProtocol, type Batch, type IHeaders, type Kafka } from "kafkajs";
 import { ConfigError, localEndpoints } from "../env/mod.ts";
 import {
   createKafka,
@@ -199,6 +199,34 @@ function headerText(headers: IHeaders | undefined): Record<string, string> {
 
 const DOWN =
   /ECONNREFUSED|not answering|Connection error|connect|timeout|timed out|not reachable|unreachable|closed|ENOTFOUND|There is no leader/i;
+
+/** Offsets `from` (inclusive) to `to` (exclusive) of one partition. */
+interface OffsetRange {
+  partition: number;
+  from: bigint;
+  to: bigint;
+}
+
+/**
+ * Adds the messages of `batch` inside `r` to `got`; true when the batch reaches the range's end
+ * (control records of transactions may end a range: the batch's last offset counts).
+ */
+function takeRange(batch: Batch, r: OffsetRange, got: BrowsedMessage[]): boolean {
+  for (const m of batch.messages) {
+    const off = BigInt(m.offset);
+    if (off < r.from) continue;
+    if (off >= r.to) break;
+    got.push({
+      partition: batch.partition,
+      offset: m.offset,
+      timestamp: Number(m.timestamp),
+      key: m.key,
+      value: m.value,
+      headers: headerText(m.headers),
+    });
+  }
+  return BigInt(batch.lastOffset()) >= r.to - 1n;
+}
 
 /** The console's connection to one cluster (see the module doc). */
 export class ClusterClient {
@@ -440,7 +468,7 @@ export class ClusterClient {
       `finding offsets at a time in ${topic}`,
       (admin) => admin.fetchTopicOffsetsByTimestamp(topic, input.time),
     );
-    const ranges: { partition: number; from: bigint; to: bigint }[] = [];
+    const ranges: OffsetRange[] = [];
     for (const p of scope) {
       const low = BigInt(p.low), high = BigInt(p.high);
       let to = high;
@@ -469,7 +497,7 @@ export class ClusterClient {
 
   async #read(
     topic: string,
-    ranges: { partition: number; from: bigint; to: bigint }[],
+    ranges: OffsetRange[],
     limit: number,
   ): Promise<{ messages: BrowsedMessage[]; partial: boolean }> {
     const consumer = this.kafka.consumer({
@@ -493,21 +521,7 @@ export class ClusterClient {
         eachBatch: async ({ batch }) => {
           const r = left.get(batch.partition);
           if (!r) return;
-          for (const m of batch.messages) {
-            const off = BigInt(m.offset);
-            if (off < r.from) continue;
-            if (off >= r.to) break;
-            got.push({
-              partition: batch.partition,
-              offset: m.offset,
-              timestamp: Number(m.timestamp),
-              key: m.key,
-              value: m.value,
-              headers: headerText(m.headers),
-            });
-          }
-          // Control records of transactions may end a range: the batch's last offset counts.
-          if (BigInt(batch.lastOffset()) >= r.to - 1n) {
+          if (takeRange(batch, r, got)) {
             left.delete(batch.partition);
             consumer.pause([{ topic, partitions: [batch.partition] }]);
           }

@@ -69,6 +69,152 @@ export interface Activity {
 const CATEGORIES = ["Электроника", "Книги", "Дом", "Спорт", "Игрушки"];
 const BRANDS = ["XYZ", "Acme", "Родник", "Nova"];
 
+const HOUR = 3_600_000;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A seeded generator and what it has made so far: events, requests, responses. */
+class ActivityWriter {
+  readonly rnd: () => number;
+  readonly events: UserEvent[] = [];
+  readonly requests: UserRequest[] = [];
+  readonly responses: UserResponse[] = [];
+  #eventNo = 0;
+  #requestNo = 0;
+
+  constructor(seed: number, readonly prefix: string) {
+    this.rnd = mulberry32(seed);
+  }
+
+  /** One of `xs`, drawn. */
+  pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.rnd() * xs.length)];
+  }
+
+  /** `n` products, created 30 days before `start`; every 7th out of stock. */
+  products(n: number, start: number): Product[] {
+    const prefix = this.prefix;
+    return Array.from({ length: n }, (_, i) => {
+      const created = iso(start - 30 * 24 * HOUR);
+      return {
+        product_id: `${prefix}-p${i}`,
+        name: `Товар ${i} «${this.pick(["умные часы", "книга", "мяч", "лампа"])}»`,
+        description: `Описание товара ${i} 🚀`,
+        price: { amount: Math.round((5 + this.rnd() * 500) * 100) / 100, currency: "RUB" },
+        category: CATEGORIES[i % CATEGORIES.length],
+        brand: BRANDS[i % BRANDS.length],
+        // Every 7th product is out of stock.
+        stock: { available: i % 7 === 6 ? 0 : 1 + Math.floor(this.rnd() * 100), reserved: i % 3 },
+        sku: `SKU-${prefix}-${i}`,
+        tags: ["tag", CATEGORIES[i % CATEGORIES.length]],
+        images: [{ url: `https://example.com/${i}.jpg`, alt: `image ${i}` }],
+        specifications: { weight: `${i * 10} g` },
+        created_at: created,
+        updated_at: created,
+        index: "products",
+        store_id: `store-${i % 3}`,
+      };
+    });
+  }
+
+  /** One user event at `at` (quantity, price, rating and text as its type needs). */
+  event(user: string, session: string, type: UserEventType, p: Product, at: number): void {
+    const e: UserEvent = {
+      event_id: `${this.prefix}-e${this.#eventNo++}`,
+      user_id: user,
+      session_id: session,
+      type,
+      product_id: p.product_id,
+      at: iso(at),
+    };
+    if (type === "add_to_cart" || type === "purchase") e.quantity = 1 + Math.floor(this.rnd() * 3);
+    if (type === "purchase") e.price = p.price.amount;
+    if (type === "review") {
+      e.rating = 1 + Math.floor(this.rnd() * 5);
+      e.text = `Отзыв: ${this.pick(["отлично", "так себе", "👍"])}`;
+    }
+    this.events.push(e);
+  }
+
+  /** One search of `user` at `at` — its request and response — finding a product or not. */
+  search(user: string, pool: Product[], at: number): void {
+    const rnd = this.rnd;
+    const request_id = `${this.prefix}-r${this.#requestNo++}`;
+    const found = rnd() < 0.6;
+    const query = found
+      ? this.pick(["часы", "книга", "мяч"])
+      : this.pick(["телепорт", "машина времени"]);
+    this.requests.push({
+      request_id,
+      user_id: user,
+      method: "GET",
+      path: "/search",
+      query,
+      at: iso(at),
+    });
+    this.responses.push({
+      request_id,
+      user_id: user,
+      status: 200,
+      latency_ms: Math.round(rnd() * 5000) / 100,
+      product_ids: found ? [this.pick(pool).product_id] : [],
+      at: iso(at + 20),
+    });
+  }
+}
+
+/** Where the activity happens: the users, the products they may touch, the time window. */
+interface ActivityPlan {
+  settings: Required<Pick<ActivityOptions, "sessions" | "eventsPerSession" | "searches">>;
+  /** Products random activity may touch (all but the planted pair). */
+  pool: Product[];
+  /** The planted pair. */
+  x: Product;
+  y: Product;
+  pattern: string[];
+  targets: string[];
+  start: number;
+  /** Length of the window, ms (half an hour short of its end). */
+  span: number;
+}
+
+/** A user's random sessions: views mostly in their favourite category, some carts, purchases. */
+function randomSessions(w: ActivityWriter, plan: ActivityPlan, user: string, u: number): void {
+  const { rnd } = w;
+  const { pool, targets, start, span, settings } = plan;
+  const favourite = CATEGORIES[u % CATEGORIES.length];
+  const liked = pool.filter((p) => p.category === favourite);
+  const nSessions = 1 + Math.floor(rnd() * settings.sessions);
+  for (let s = 0; s < nSessions; s++) {
+    const session = `${user}-s${s}`;
+    let at = start + Math.floor(rnd() * span);
+    const n = 1 + Math.floor(rnd() * settings.eventsPerSession);
+    for (let k = 0; k < n; k++) {
+      at += 1000 + Math.floor(rnd() * 60_000);
+      const p = rnd() < 0.7 && liked.length ? w.pick(liked) : w.pick(pool);
+      w.event(user, session, "view", p, at);
+      // Targets only browse at random: their one cart and purchase is the planted `x`.
+      const r = targets.includes(user) ? 1 : rnd();
+      if (r < 0.3) w.event(user, session, "add_to_cart", p, at + 500);
+      if (r < 0.15) w.event(user, session, "purchase", p, at + 900);
+      if (r < 0.05) w.event(user, session, "review", p, at + 950);
+    }
+  }
+}
+
+/** The planted pattern: "pattern" users buy `x` and `y`, "target" users `x` only. */
+function plantedPurchases(w: ActivityWriter, plan: ActivityPlan, user: string): void {
+  const { pattern, targets, x, y, start, span } = plan;
+  if (!pattern.includes(user) && !targets.includes(user)) return;
+  const at = start + Math.floor(w.rnd() * span);
+  const session = `${user}-planted`;
+  for (const p of pattern.includes(user) ? [x, y] : [x]) {
+    w.event(user, session, "view", p, at);
+    w.event(user, session, "add_to_cart", p, at + 100);
+    w.event(user, session, "purchase", p, at + 200);
+  }
+}
+
 /** Generates a deterministic activity set; see the module doc. */
 export function generateActivity(options: ActivityOptions = {}): Activity {
   const {
@@ -85,131 +231,37 @@ export function generateActivity(options: ActivityOptions = {}): Activity {
     throw new RangeError(`'products' must be at least 6: current value is ${nProducts}`);
   }
   if (users < 10) throw new RangeError(`'users' must be at least 10: current value is ${users}`);
-  const hour = 3_600_000;
-  const start = options.start ?? Math.floor((Date.now() - days * 24 * hour) / hour) * hour;
-  const span = (options.hours ?? days * 24) * hour - hour / 2;
-  const rnd = mulberry32(seed);
-  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
-  const iso = (ms: number) => new Date(ms).toISOString();
-
-  const products: Product[] = Array.from({ length: nProducts }, (_, i) => {
-    const created = iso(start - 30 * 24 * hour);
-    return {
-      product_id: `${prefix}-p${i}`,
-      name: `Товар ${i} «${pick(["умные часы", "книга", "мяч", "лампа"])}»`,
-      description: `Описание товара ${i} 🚀`,
-      price: { amount: Math.round((5 + rnd() * 500) * 100) / 100, currency: "RUB" },
-      category: CATEGORIES[i % CATEGORIES.length],
-      brand: BRANDS[i % BRANDS.length],
-      // Every 7th product is out of stock.
-      stock: { available: i % 7 === 6 ? 0 : 1 + Math.floor(rnd() * 100), reserved: i % 3 },
-      sku: `SKU-${prefix}-${i}`,
-      tags: ["tag", CATEGORIES[i % CATEGORIES.length]],
-      images: [{ url: `https://example.com/${i}.jpg`, alt: `image ${i}` }],
-      specifications: { weight: `${i * 10} g` },
-      created_at: created,
-      updated_at: created,
-      index: "products",
-      store_id: `store-${i % 3}`,
-    };
-  });
-  const x = products[0], y = products[1];
-  // Random activity never touches the planted pair.
-  const pool = products.slice(2);
-
-  const events: UserEvent[] = [];
-  const requests: UserRequest[] = [];
-  const responses: UserResponse[] = [];
-  let eventNo = 0, requestNo = 0;
+  const start = options.start ?? Math.floor((Date.now() - days * 24 * HOUR) / HOUR) * HOUR;
+  const w = new ActivityWriter(seed, prefix);
+  const products = w.products(nProducts, start);
   const userIds = Array.from({ length: users }, (_, u) => `${prefix}-u${u}`);
   const pattern = userIds.slice(0, Math.max(3, Math.floor(users / 8)));
-  const targets = userIds.slice(
-    pattern.length,
-    pattern.length + Math.max(2, Math.floor(users / 15)),
-  );
-  const event = (
-    user: string,
-    session: string,
-    type: UserEventType,
-    p: Product,
-    at: number,
-  ): void => {
-    const e: UserEvent = {
-      event_id: `${prefix}-e${eventNo++}`,
-      user_id: user,
-      session_id: session,
-      type,
-      product_id: p.product_id,
-      at: iso(at),
-    };
-    if (type === "add_to_cart" || type === "purchase") e.quantity = 1 + Math.floor(rnd() * 3);
-    if (type === "purchase") e.price = p.price.amount;
-    if (type === "review") {
-      e.rating = 1 + Math.floor(rnd() * 5);
-      e.text = `Отзыв: ${pick(["отлично", "так себе", "👍"])}`;
-    }
-    events.push(e);
+  const plan: ActivityPlan = {
+    settings: { sessions, eventsPerSession, searches },
+    // Random activity never touches the planted pair.
+    pool: products.slice(2),
+    x: products[0],
+    y: products[1],
+    pattern,
+    targets: userIds.slice(pattern.length, pattern.length + Math.max(2, Math.floor(users / 15))),
+    start,
+    span: (options.hours ?? days * 24) * HOUR - HOUR / 2,
   };
-
   for (const [u, user] of userIds.entries()) {
-    const favourite = CATEGORIES[u % CATEGORIES.length];
-    const liked = pool.filter((p) => p.category === favourite);
-    const nSessions = 1 + Math.floor(rnd() * sessions);
-    for (let s = 0; s < nSessions; s++) {
-      const session = `${user}-s${s}`;
-      let at = start + Math.floor(rnd() * span);
-      const n = 1 + Math.floor(rnd() * eventsPerSession);
-      for (let k = 0; k < n; k++) {
-        at += 1000 + Math.floor(rnd() * 60_000);
-        const p = rnd() < 0.7 && liked.length ? pick(liked) : pick(pool);
-        event(user, session, "view", p, at);
-        // Targets only browse at random: their one cart and purchase is the planted `x`.
-        const r = targets.includes(user) ? 1 : rnd();
-        if (r < 0.3) event(user, session, "add_to_cart", p, at + 500);
-        if (r < 0.15) event(user, session, "purchase", p, at + 900);
-        if (r < 0.05) event(user, session, "review", p, at + 950);
-      }
-    }
-    if (pattern.includes(user) || targets.includes(user)) {
-      const at = start + Math.floor(rnd() * span);
-      const session = `${user}-planted`;
-      for (const p of pattern.includes(user) ? [x, y] : [x]) {
-        event(user, session, "view", p, at);
-        event(user, session, "add_to_cart", p, at + 100);
-        event(user, session, "purchase", p, at + 200);
-      }
-    }
-    const nSearches = Math.floor(rnd() * (searches + 1));
+    randomSessions(w, plan, user, u);
+    plantedPurchases(w, plan, user);
+    const nSearches = Math.floor(w.rnd() * (searches + 1));
     for (let q = 0; q < nSearches; q++) {
-      const at = start + Math.floor(rnd() * span);
-      const request_id = `${prefix}-r${requestNo++}`;
-      const found = rnd() < 0.6;
-      const query = found ? pick(["часы", "книга", "мяч"]) : pick(["телепорт", "машина времени"]);
-      requests.push({
-        request_id,
-        user_id: user,
-        method: "GET",
-        path: "/search",
-        query,
-        at: iso(at),
-      });
-      responses.push({
-        request_id,
-        user_id: user,
-        status: 200,
-        latency_ms: Math.round(rnd() * 5000) / 100,
-        product_ids: found ? [pick(pool).product_id] : [],
-        at: iso(at + 20),
-      });
+      w.search(user, plan.pool, start + Math.floor(w.rnd() * plan.span));
     }
   }
-  events.sort((a, b) => a.at.localeCompare(b.at));
+  w.events.sort((a, b) => a.at.localeCompare(b.at));
   return {
     products,
-    events,
-    requests,
-    responses,
-    planted: { x: x.product_id, y: y.product_id, pattern, targets },
+    events: w.events,
+    requests: w.requests,
+    responses: w.responses,
+    planted: { x: plan.x.product_id, y: plan.y.product_id, pattern, targets: plan.targets },
   };
 }
 
@@ -223,6 +275,50 @@ export interface ProduceActivityOptions {
 
 /** How many records went to each topic, valid and not. */
 export type ProducedCounts = Record<string, { valid: number; invalid: number }>;
+
+/** Records of `items`, encoded by `codec`, keyed by `key`, with the Kafka timestamp `at`. */
+function records<T>(
+  items: T[],
+  codec: { encode(value: T): Uint8Array },
+  key: (item: T) => string,
+  at: (item: T) => string,
+): Message[] {
+  return items.map((item) =>
+    ({
+      key: key(item),
+      value: Buffer.from(codec.encode(item)),
+      timestamp: String(Date.parse(at(item))),
+    }) as Message
+  );
+}
+
+/** `count` malformed records: broken JSON, or JSON of no schema. */
+function malformed(count: number, kind: string, n: number, at: number): Message[] {
+  return Array.from({ length: count }, (_, i) => ({
+    key: `bad-${kind}-${i}`,
+    timestamp: String(at),
+    value: i % 3 === 0 ? "{not json" : JSON.stringify({ broken: true, n, i }),
+  }));
+}
+
+/** Malformed events, one in three a review without rating (valid JSON, fails the schema's if/then). */
+function malformedEvents(count: number, at: number): Message[] {
+  return malformed(count, "event", 2, at).map((m, i) =>
+    i % 3 === 1
+      ? {
+        ...m,
+        value: JSON.stringify({
+          event_id: `bad-${i}`,
+          user_id: "u",
+          session_id: "s",
+          type: "review",
+          product_id: "p",
+          at: new Date(at).toISOString(),
+        }),
+      }
+      : m
+  );
+}
 
 /**
  * Produces an activity set to its topics (acks=all, idempotent; Kafka timestamp = the event's
@@ -252,72 +348,27 @@ export async function produceActivity(
     }
     counts[topic] = { valid: messages.length, invalid: invalid.length };
   };
-  const bad = (kind: string, n: number, at: number): Message[] =>
-    Array.from({ length: invalidPerTopic }, (_, i) => ({
-      key: `bad-${kind}-${i}`,
-      timestamp: String(at),
-      value: i % 3 === 0 ? "{not json" : JSON.stringify({ broken: true, n, i }),
-    }));
   const t0 = Date.parse(data.events[0]?.at ?? new Date().toISOString());
   try {
     await send(
       TOPICS.products,
-      data.products.map((p) =>
-        ({
-          key: p.product_id,
-          value: Buffer.from(productCodec.encode(p)),
-          timestamp: String(Date.parse(p.updated_at)),
-        }) as Message
-      ),
-      bad("product", 1, t0),
+      records(data.products, productCodec, (p) => p.product_id, (p) => p.updated_at),
+      malformed(invalidPerTopic, "product", 1, t0),
     );
     await send(
       TOPICS.userEvents,
-      data.events.map((e) =>
-        ({
-          key: e.user_id,
-          value: Buffer.from(userEventCodec.encode(e)),
-          timestamp: String(Date.parse(e.at)),
-        }) as Message
-      ),
-      // A review without rating: valid JSON, fails the schema's if/then.
-      bad("event", 2, t0).map((m, i) =>
-        i % 3 === 1
-          ? {
-            ...m,
-            value: JSON.stringify({
-              event_id: `bad-${i}`,
-              user_id: "u",
-              session_id: "s",
-              type: "review",
-              product_id: "p",
-              at: new Date(t0).toISOString(),
-            }),
-          }
-          : m
-      ),
+      records(data.events, userEventCodec, (e) => e.user_id, (e) => e.at),
+      malformedEvents(invalidPerTopic, t0),
     );
     await send(
       TOPICS.userRequests,
-      data.requests.map((r) =>
-        ({
-          key: r.request_id,
-          value: Buffer.from(userRequestCodec.encode(r)),
-          timestamp: String(Date.parse(r.at)),
-        }) as Message
-      ),
-      bad("request", 3, t0),
+      records(data.requests, userRequestCodec, (r) => r.request_id, (r) => r.at),
+      malformed(invalidPerTopic, "request", 3, t0),
     );
     await send(
       TOPICS.userResponses,
-      data.responses.map((r) =>
-        ({
-          key: r.request_id,
-          value: Buffer.from(userResponseCodec.encode(r)),
-          timestamp: String(Date.parse(r.at)),
-        }) as Message
-      ),
-      bad("response", 4, t0),
+      records(data.responses, userResponseCodec, (r) => r.request_id, (r) => r.at),
+      malformed(invalidPerTopic, "response", 4, t0),
     );
   } finally {
     await producer.disconnect();

@@ -4,9 +4,9 @@
  * against the live Prometheus (`/api/v1/query_range`), and one HTML page draws them as charts
  * with uPlot (from its npm package, inlined into the page: no CDN, works offline).
  *
- * {@linkcode serveDashboard} serves the page (`/`) and the panels' data (`/api/panels`, refreshed
- * by the page every 15 s); {@linkcode renderDashboardHtml} with `data` gives a self-contained
- * snapshot file.
+ * {@linkcode serveDashboard} serves the page (`/`), the panels' data (`/api/panels`, refreshed
+ * by the page every 15 s) and lib/monitoring's `/metrics` and `/healthz`;
+ * {@linkcode renderDashboardHtml} with `data` gives a self-contained snapshot file.
  *
  * @example
  * ```ts
@@ -21,6 +21,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import "uplot"; // keeps the package in the module graph (its files are inlined below)
 import { PROJECT_ROOT } from "../env/mod.ts";
+import { monitoringRoute } from "../monitoring/mod.ts";
 
 /** Folder of the Grafana dashboards. */
 export const DASHBOARDS_DIR: string = join(PROJECT_ROOT, "compose/grafana/dashboards");
@@ -176,37 +177,17 @@ export interface RenderOptions {
   prometheusUrl?: string;
 }
 
-/** The dashboard page: uPlot's script and style inlined, one chart per panel. */
-export function renderDashboardHtml(options: RenderOptions = {}): string {
-  const {
-    title = "Marketplace platform",
-    dataUrl = "/api/panels",
-    data,
-    prometheusUrl = "",
-  } = options;
-  const esc = (s: string) =>
-    s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
-  const json = (v: unknown) => JSON.stringify(v).replace(/</g, "\\u003c");
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
-<style>${packageFile("uplot/dist/uPlot.min.css")}</style>
-<style>
-body{font-family:system-ui,sans-serif;margin:16px;background:#fafafa;color:#222}
+/** The page's own style (uPlot's comes before it). */
+const PAGE_STYLE = `body{font-family:system-ui,sans-serif;margin:16px;background:#fafafa;color:#222}
 h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:20px 0 8px}
 .grid{display:flex;flex-wrap:wrap;gap:12px}
 .panel{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px;width:560px}
 .panel h3{font-size:14px;margin:0 0 4px} .stat{font-size:22px;font-weight:600}
 .nodata{color:#888;font-size:13px;padding:24px 0} .err{color:#b00;font-size:12px}
-</style></head><body>
-<h1>${esc(title)}</h1>
-<div id="meta">Prometheus: ${esc(prometheusUrl)} · <span id="updated">loading…</span></div>
-<div id="root"></div>
-<script>${packageFile("uplot/dist/uPlot.iife.min.js")}</script>
-<script>
-const PALETTE = ["#1f77b4","#d62728","#2ca02c","#ff7f0e","#9467bd","#8c564b","#e377c2","#17becf"];
-const EMBEDDED = ${data ? json(data) : "null"};
-const charts = [];
-function fmt(v, unit) {
+`;
+
+/** The page's chart code: `fmt` (a value in a panel's unit) and `draw` (every panel's chart). */
+const DRAW_SCRIPT = `function fmt(v, unit) {
   if (unit === "percentunit") return (v * 100).toFixed(1) + "%";
   if (unit === "s") return v < 1 ? (v * 1000).toFixed(0) + " ms" : v.toFixed(2) + " s";
   return Math.abs(v) >= 1000 ? v.toFixed(0) : String(Math.round(v * 100) / 100);
@@ -260,9 +241,29 @@ function draw(panels) {
   document.body.dataset.panels = String(panels.length);
   document.body.dataset.ready = "true";
 }
-async function refresh() {
+`;
+
+/** HTML-escapes `s` for the page's text and attributes. */
+function esc(s: string): string {
+  return s.replace(
+    /[&<>"]/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!,
+  );
+}
+
+/** `v` as JSON that is safe inside a `<script>`. */
+function scriptJson(v: unknown): string {
+  return JSON.stringify(v).replace(/</g, "\\u003c");
+}
+
+/** The page's script: the data embedded (snapshot) or fetched from `dataUrl` every 15 s. */
+function pageScript(data: PanelData[] | undefined, dataUrl: string): string {
+  return `const PALETTE = ["#1f77b4","#d62728","#2ca02c","#ff7f0e","#9467bd","#8c564b","#e377c2","#17becf"];
+const EMBEDDED = ${data ? scriptJson(data) : "null"};
+const charts = [];
+${DRAW_SCRIPT}async function refresh() {
   try {
-    const panels = EMBEDDED ?? await (await fetch(${json(dataUrl)})).json();
+    const panels = EMBEDDED ?? await (await fetch(${scriptJson(dataUrl)})).json();
     draw(panels);
     document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
   } catch (err) {
@@ -271,7 +272,28 @@ async function refresh() {
 }
 refresh();
 if (!EMBEDDED) setInterval(refresh, 15000);
-</script></body></html>
+`;
+}
+
+/** The dashboard page: uPlot's script and style inlined, one chart per panel. */
+export function renderDashboardHtml(options: RenderOptions = {}): string {
+  const {
+    title = "Marketplace platform",
+    dataUrl = "/api/panels",
+    data,
+    prometheusUrl = "",
+  } = options;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<style>${packageFile("uplot/dist/uPlot.min.css")}</style>
+<style>
+${PAGE_STYLE}</style></head><body>
+<h1>${esc(title)}</h1>
+<div id="meta">Prometheus: ${esc(prometheusUrl)} · <span id="updated">loading…</span></div>
+<div id="root"></div>
+<script>${packageFile("uplot/dist/uPlot.iife.min.js")}</script>
+<script>
+${pageScript(data, dataUrl)}</script></body></html>
 `;
 }
 
@@ -285,7 +307,10 @@ export interface ServeDashboardOptions extends Omit<QueryPanelsOptions, "end"> {
   panels?: DashboardPanel[];
 }
 
-/** Serves the page on `/`, the panels' data on `/api/panels` and `/healthz`. */
+/**
+ * Serves the page on `/`, the panels' data on `/api/panels`, and lib/monitoring's `/metrics`
+ * and `/healthz`.
+ */
 export async function serveDashboard(
   options: ServeDashboardOptions,
 ): Promise<Deno.HttpServer<Deno.NetAddr>> {
@@ -305,7 +330,8 @@ export async function serveDashboard(
     if (path === "/api/panels") {
       return Response.json(await queryPanels(list, query));
     }
-    if (path === "/healthz") return new Response("ok\n");
+    const monitored = monitoringRoute(path);
+    if (monitored) return await monitored;
     return new Response("not found\n", { status: 404 });
   });
 }

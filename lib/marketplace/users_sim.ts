@@ -220,8 +220,13 @@ export interface SimulationReport {
   requestIds: string[];
 }
 
-/** Runs simulated users against the CLIENT API and reports what they did. */
-export async function runSimulation(options: SimulationOptions): Promise<SimulationReport> {
+/** The options of a simulation with their defaults applied (after {@linkcode checkOptions}). */
+type Settings =
+  & Required<Omit<SimulationOptions, "sessions" | "onProgress">>
+  & Pick<SimulationOptions, "sessions" | "onProgress">;
+
+/** The options with their defaults; a RangeError naming the first one out of range. */
+function checkOptions(options: SimulationOptions): Settings {
   const {
     baseUrl,
     users = 20,
@@ -252,31 +257,47 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       `Cannot simulate as 'sessions' must be a positive integer: current value is ${sessions}`,
     );
   }
-  const started = performance.now();
-  const report: SimulationReport = {
-    users,
-    sessions: 0,
-    requests: 0,
-    statuses: {},
-    events: { view: 0, add_to_cart: 0, purchase: 0, review: 0 },
-    searches: 0,
-    emptySearches: 0,
-    failures: 0,
-    catalog: 0,
-    topViewed: [],
-    durationMs: 0,
-    requestIds: [],
-  };
-  const views = new Map<string, number>();
+  return { baseUrl, users, durationS, sessions, seed, thinkMs, firstUser, onProgress };
+}
 
-  const call = async (
-    route: string,
-    user: string,
-    path: string,
-    init: RequestInit = {},
-  ): Promise<{ status: number; body: Record<string, unknown> } | undefined> => {
+/** An answer of the CLIENT API: its status and JSON body (`{}` when it has none). */
+type Answer = { status: number; body: Record<string, unknown> } | undefined;
+
+/** The products of a search answer. */
+function productIds(answer: Answer): string[] {
+  return ((answer?.body.products as { product_id: string }[] | undefined) ?? [])
+    .map((p) => String(p.product_id));
+}
+
+/** One run of simulated users: their requests, counted in {@linkcode Simulation.report}. */
+class Simulation {
+  readonly report: SimulationReport;
+  readonly #views = new Map<string, number>();
+  #catalog: string[] = [];
+  readonly #started = performance.now();
+
+  constructor(readonly settings: Settings) {
+    this.report = {
+      users: settings.users,
+      sessions: 0,
+      requests: 0,
+      statuses: {},
+      events: { view: 0, add_to_cart: 0, purchase: 0, review: 0 },
+      searches: 0,
+      emptySearches: 0,
+      failures: 0,
+      catalog: 0,
+      topViewed: [],
+      durationMs: 0,
+      requestIds: [],
+    };
+  }
+
+  /** One request as `user`, counted by `route` and status; undefined when it failed outright. */
+  async call(route: string, user: string, path: string, init: RequestInit = {}): Promise<Answer> {
+    const report = this.report;
     try {
-      const res = await fetch(`${baseUrl}${path}`, {
+      const res = await fetch(`${this.settings.baseUrl}${path}`, {
         ...init,
         headers: { "x-user-id": user, "content-type": "application/json", ...init.headers },
       });
@@ -292,108 +313,127 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       report.failures++;
       return undefined;
     }
-  };
+  }
 
-  // The catalogue, as users find it: everything the common queries answer, in a popularity
-  // order shuffled by the seed (the same catalogue and seed give the same order).
-  const found = new Set<string>();
-  for (const q of COMMON_QUERIES) {
-    const r = await call(
-      "search",
-      `user-${firstUser}`,
-      `/products/search?q=${encodeURIComponent(q)}&limit=100`,
-    );
-    for (const p of (r?.body.products as { product_id: string }[] | undefined) ?? []) {
-      found.add(String(p.product_id));
+  /**
+   * The catalogue, as users find it: everything the common queries answer, in a popularity
+   * order shuffled by the seed (the same catalogue and seed give the same order).
+   */
+  async loadCatalog(): Promise<void> {
+    const { firstUser, seed } = this.settings;
+    const found = new Set<string>();
+    for (const q of COMMON_QUERIES) {
+      const r = await this.call(
+        "search",
+        `user-${firstUser}`,
+        `/products/search?q=${encodeURIComponent(q)}&limit=100`,
+      );
+      for (const id of productIds(r)) found.add(id);
     }
-  }
-  const catalog = [...found].sort();
-  const shuffle = mulberry32(seed ^ 0x5eed);
-  for (let i = catalog.length - 1; i > 0; i--) {
-    const j = Math.floor(shuffle() * (i + 1));
-    [catalog[i], catalog[j]] = [catalog[j], catalog[i]];
-  }
-  report.catalog = catalog.length;
-  if (catalog.length === 0) {
-    throw new Error(
-      "The CLIENT API finds no products: load the catalogue first (deno task final:shop, with the filter and the products sink running)",
-    );
+    const catalog = [...found].sort();
+    const shuffle = mulberry32(seed ^ 0x5eed);
+    for (let i = catalog.length - 1; i > 0; i--) {
+      const j = Math.floor(shuffle() * (i + 1));
+      [catalog[i], catalog[j]] = [catalog[j], catalog[i]];
+    }
+    this.report.catalog = catalog.length;
+    if (catalog.length === 0) {
+      throw new Error(
+        "The CLIENT API finds no products: load the catalogue first (deno task final:shop, with the filter and the products sink running)",
+      );
+    }
+    this.#catalog = catalog;
   }
 
-  const deadline = started + durationS * 1000;
-  const progress = onProgress ? setInterval(() => onProgress(report), 5_000) : undefined;
-
-  const event = async (
+  /** Sends one user event; counted when the API accepts it (202). */
+  async event(
     user: string,
     session: string,
     type: UserEventType,
     productId: string,
     extra: Record<string, unknown> = {},
-  ) => {
-    const r = await call("event", user, "/events", {
+  ): Promise<void> {
+    const r = await this.call("event", user, "/events", {
       method: "POST",
       body: JSON.stringify({ type, product_id: productId, session_id: session, ...extra }),
     });
-    if (r?.status === 202) report.events[type]++;
-  };
+    if (r?.status === 202) this.report.events[type]++;
+  }
 
-  const view = async (user: string, session: string, productId: string, f: FunnelPlan) => {
-    await call("product", user, `/products/${encodeURIComponent(productId)}`);
-    await event(user, session, "view", productId);
-    views.set(productId, (views.get(productId) ?? 0) + 1);
-    if (f.cart) {
-      await event(user, session, "add_to_cart", productId, { quantity: f.cart });
-      if (f.purchase) {
-        await event(user, session, "purchase", productId, { quantity: f.cart });
-        if (f.review) {
-          await event(user, session, "review", productId, {
-            rating: f.review,
-            text: f.review >= 4 ? "Всё отлично 👍" : "Могло быть лучше",
-          });
-        }
+  /** Opens a product, then goes as far down the funnel as `f` planned. */
+  async view(user: string, session: string, productId: string, f: FunnelPlan): Promise<void> {
+    await this.call("product", user, `/products/${encodeURIComponent(productId)}`);
+    await this.event(user, session, "view", productId);
+    this.#views.set(productId, (this.#views.get(productId) ?? 0) + 1);
+    if (!f.cart) return;
+    await this.event(user, session, "add_to_cart", productId, { quantity: f.cart });
+    if (!f.purchase) return;
+    await this.event(user, session, "purchase", productId, { quantity: f.cart });
+    if (!f.review) return;
+    await this.event(user, session, "review", productId, {
+      rating: f.review,
+      text: f.review >= 4 ? "Всё отлично 👍" : "Могло быть лучше",
+    });
+  }
+
+  /** Runs one planned step of a session. */
+  async step(user: string, session: string, step: SessionStep): Promise<void> {
+    if (step.op === "recommendations") {
+      await this.call("recommendations", user, `/users/${user}/recommendations`);
+    } else if (step.op === "browse") {
+      await this.view(user, session, this.#catalog[step.productRank], step.funnel);
+    } else {
+      this.report.searches++;
+      const r = await this.call(
+        "search",
+        user,
+        `/products/search?q=${encodeURIComponent(step.query)}`,
+      );
+      const ids = productIds(r);
+      if (r?.status === 200 && ids.length === 0) this.report.emptySearches++;
+      if (ids.length > 0) {
+        await this.view(user, session, ids[step.pickRank % ids.length], step.funnel);
       }
     }
-  };
+  }
 
-  const runUser = async (n: number) => {
+  /** User number `n`: sessions until the deadline (or `sessions` of them), thinking between steps. */
+  async runUser(n: number, deadline: number): Promise<void> {
+    const { firstUser, seed, thinkMs, sessions } = this.settings;
     const user = `user-${firstUser + n}`;
     const rng = mulberry32((seed * 1_000_003 + n) >>> 0);
-    const pause = () => sleep(thinkTime(rng, thinkMs), "think time");
     for (let s = 0; sessions === undefined ? performance.now() < deadline : s < sessions; s++) {
       const session = `s-${user}-${s}`;
-      report.sessions++;
-      for (const step of planSession(rng, catalog.length)) {
+      this.report.sessions++;
+      for (const step of planSession(rng, this.#catalog.length)) {
         if (sessions === undefined && performance.now() >= deadline) break;
-        if (step.op === "recommendations") {
-          await call("recommendations", user, `/users/${user}/recommendations`);
-        } else if (step.op === "browse") {
-          await view(user, session, catalog[step.productRank], step.funnel);
-        } else {
-          report.searches++;
-          const r = await call(
-            "search",
-            user,
-            `/products/search?q=${encodeURIComponent(step.query)}`,
-          );
-          const ids = ((r?.body.products as { product_id: string }[] | undefined) ?? [])
-            .map((p) => String(p.product_id));
-          if (r?.status === 200 && ids.length === 0) report.emptySearches++;
-          if (ids.length > 0) {
-            await view(user, session, ids[step.pickRank % ids.length], step.funnel);
-          }
-        }
-        await pause();
+        await this.step(user, session, step);
+        await sleep(thinkTime(rng, thinkMs), "think time");
       }
     }
-  };
-
-  try {
-    await Promise.all(Array.from({ length: users }, (_, n) => runUser(n)));
-  } finally {
-    if (progress !== undefined) clearInterval(progress);
   }
-  report.topViewed = [...views].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .slice(0, 10).map(([product_id, v]) => ({ product_id, views: v }));
-  report.durationMs = Math.round(performance.now() - started);
-  return report;
+
+  /** Runs every user (after the catalogue is loaded) and completes the report. */
+  async run(): Promise<SimulationReport> {
+    const { users, durationS, onProgress } = this.settings;
+    const report = this.report;
+    const deadline = this.#started + durationS * 1000;
+    const progress = onProgress ? setInterval(() => onProgress(report), 5_000) : undefined;
+    try {
+      await Promise.all(Array.from({ length: users }, (_, n) => this.runUser(n, deadline)));
+    } finally {
+      if (progress !== undefined) clearInterval(progress);
+    }
+    report.topViewed = [...this.#views].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, 10).map(([product_id, v]) => ({ product_id, views: v }));
+    report.durationMs = Math.round(performance.now() - this.#started);
+    return report;
+  }
+}
+
+/** Runs simulated users against the CLIENT API and reports what they did. */
+export async function runSimulation(options: SimulationOptions): Promise<SimulationReport> {
+  const simulation = new Simulation(checkOptions(options));
+  await simulation.loadCatalog();
+  return await simulation.run();
 }

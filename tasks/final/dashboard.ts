@@ -1,8 +1,9 @@
 /**
  * `deno task final:dashboard [--port P] [--minutes 30] [--out page.html]` — the platform's key
  * panels (compose/grafana/dashboards/final-*.json) drawn from the live Prometheus as one HTML
- * page with charts, for users without Grafana. Serves the page (refreshing every 15 s) until
- * Ctrl-C; with `--out`, writes a self-contained snapshot file and exits.
+ * page with charts, for users without Grafana. Serves the page (refreshing every 15 s, with
+ * `/metrics` and `/healthz` beside it) until Ctrl-C; with `--out`, writes a self-contained
+ * snapshot file and exits.
  *
  * Env: PROMETHEUS_URL (default: the stack's Prometheus), STACK_DIR, STACK_PORT_OFFSET.
  */
