@@ -29,6 +29,11 @@ export interface JobSpec {
   daily?: boolean;
   /** Columns that identify a row (sorting, comparing engines). */
   key: string[];
+  /**
+   * Whole-number parameters of the SQL and their defaults: `{{name}}` in the file is replaced
+   * by the value ({@linkcode loadJobSql}), the same on every engine.
+   */
+  params?: Readonly<Record<string, number>>;
 }
 
 /** The jobs, in the order they run (a job reads the views and marts before it). */
@@ -39,7 +44,14 @@ export const JOBS: readonly JobSpec[] = [
   { name: "brand_store", kind: "mart", key: ["brand", "store_id"] },
   { name: "user_behaviour", kind: "mart", key: ["user_id"] },
   { name: "search_gaps", kind: "mart", key: ["query"] },
-  { name: "recommendations", kind: "mart", key: ["user_id", "rec_rank"] },
+  {
+    name: "recommendations",
+    kind: "mart",
+    key: ["user_id", "rec_rank"],
+    // history: the most recent carted or bought products kept per user; neighbours: the most
+    // similar products kept per product. Both bound the job's cost per user (linear growth).
+    params: { history: 20, neighbours: 20 },
+  },
 ];
 
 /** The marts (jobs of kind `mart`). */
@@ -72,15 +84,55 @@ export function jobTables(location: LakeLocation = {}): JobTable[] {
   }));
 }
 
-/** The SQL of a job (`jobs/<name>.sql`), without comments and the trailing semicolon. */
-export async function loadJobSql(job: JobSpec): Promise<string> {
+/**
+ * The SQL of a job (`jobs/<name>.sql`), without comments and the trailing semicolon, with each
+ * `{{param}}` replaced by its value: `params` over the job's defaults ({@linkcode JobSpec}).
+ * A parameter the job does not declare, a value that is not a whole number ≥ 1, or a
+ * placeholder left without a value is a {@linkcode ConfigError}.
+ */
+export async function loadJobSql(
+  job: JobSpec,
+  params: Readonly<Record<string, number>> = {},
+): Promise<string> {
   const text = await Deno.readTextFile(
     fileURLToPath(new URL(`./${job.name}.sql`, import.meta.url)),
   );
-  return text.split("\n").filter((l) => !l.trim().startsWith("--")).join("\n").trim().replace(
-    /;$/,
-    "",
-  );
+  const sql = text.split("\n").filter((l) => !l.trim().startsWith("--")).join("\n").trim()
+    .replace(/;$/, "");
+  return bindJobParams(job, sql, params);
+}
+
+/** Replaces the `{{param}}` placeholders of a job's SQL (see {@linkcode loadJobSql}). */
+export function bindJobParams(
+  job: JobSpec,
+  sql: string,
+  params: Readonly<Record<string, number>> = {},
+): string {
+  const values: Record<string, number> = { ...job.params };
+  for (const [name, value] of Object.entries(params)) {
+    if (!(name in values)) {
+      throw new ConfigError(
+        `Job '${job.name}' has no parameter '${name}' (it has: ${
+          Object.keys(values).join(", ") || "none"
+        })`,
+      );
+    }
+    if (!Number.isInteger(value) || value < 1) {
+      throw new ConfigError(
+        `Parameter '${name}' of job '${job.name}' must be a whole number ≥ 1, got ${value}`,
+      );
+    }
+    values[name] = value;
+  }
+  return sql.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined) {
+      throw new ConfigError(
+        `jobs/${job.name}.sql uses {{${name}}}, which the job does not declare`,
+      );
+    }
+    return String(value);
+  });
 }
 
 /** Checks a `--since` value (YYYY-MM-DD). */
