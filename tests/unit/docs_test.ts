@@ -3,8 +3,8 @@
  * BENCHMARKS.md and docs/*.md points at a file, folder or heading that exists; every
  * `deno task NAME` they write is a task of deno.json; every task of deno.json is in the README's
  * tables; the README stays a front page (≤ 250 lines, the two commands CI runs); and BENCHMARKS.md
- * is exactly what `deno task bench:report` generates from bench-results/ (through its pure
- * function, nothing spawned).
+ * is exactly what `deno task bench:report` generates from bench-results/ (through lib/bench's
+ * page functions).
  */
 import assert from "node:assert/strict";
 import { dirname, join, relative, resolve } from "node:path";
@@ -14,7 +14,7 @@ import {
   readBenchResults,
   renderBenchmarks,
   RESULTS_DIR,
-} from "../../tasks/bench/report.ts";
+} from "../../lib/bench/mod.ts";
 
 const README = "README.md";
 const MAX_README_LINES = 250;
@@ -188,7 +188,7 @@ Deno.test("README: a front page of at most 250 lines, with the two commands CI a
 });
 
 Deno.test("BENCHMARKS.md is what deno task bench:report generates from bench-results/", async () => {
-  const expected = renderBenchmarks(await readBenchResults(RESULTS_DIR));
+  const expected = await renderBenchmarks(await readBenchResults(RESULTS_DIR));
   const actual = await Deno.readTextFile(BENCHMARKS_PATH);
   assert.equal(actual, expected, "BENCHMARKS.md is out of date: run deno task bench:report");
 });
