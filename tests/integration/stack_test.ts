@@ -33,10 +33,8 @@ Deno.test("a second up is a no-op: same pids, no restart", async () => {
   const t0 = Date.now();
   await stack.up();
   assert.deepEqual((await stack.status()).map((r) => r.pid), before);
-  // Same pids above is the proof; the time only guards against waiting on a restart. Late in the
-  // suite the stack runs every service (both clusters, MM2, HDFS, monitoring): checking each one's
-  // health takes a while on 2 loaded cores, a restart of them takes minutes.
-  assert.ok(Date.now() - t0 < 60_000, "a no-op up must not wait for a restart");
+  // Same pids above is the proof (a restart would change them); how long the health checks of
+  // every service take on a loaded machine is not this test's business.
   // Late in the suite every Deno service of the stack still answers its /healthz (the lag
   // exporter once went unhealthy for good after topics were deleted, and up waited on it).
   const unhealthy = await eventually(
