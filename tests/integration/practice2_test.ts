@@ -6,7 +6,6 @@ import { OrderProducer, sampleOrder } from "../../lib/course/practice2/producer.
 import { orderCodec } from "../../lib/schemas/mod.ts";
 import { eventually, runTask, spawnTask, testKafka, unique } from "../_stack.ts";
 import { consoleRecords } from "../_console.ts";
-import { sleep } from "../../lib/env/mod.ts";
 
 const quiet = () => {};
 
@@ -86,12 +85,13 @@ Deno.test("batch consumer: processes BATCH_SIZE at a time and commits once per b
 
   const groupId = unique("g-batch");
   const batches: ConsumedOrder[][] = [];
+  const logged: string[] = [];
   const consumer = new OrderConsumer(kafka, {
     batchSize: 10,
     batchTimeoutMs: 60_000,
     topic,
     groupId,
-    log: quiet,
+    log: (line) => void logged.push(line),
     onOrders: (b) => void batches.push(b),
   });
   await consumer.start();
@@ -102,7 +102,11 @@ Deno.test("batch consumer: processes BATCH_SIZE at a time and commits once per b
       10_000,
       "20 committed",
     );
-    await sleep(1_500);
+    await eventually(
+      () => logged.some((l) => l.startsWith("[batch] holding 5 of 10")),
+      30_000,
+      "the 5 leftover orders fetched and held",
+    );
     assert.deepEqual(
       batches.map((b) => b.length),
       [10, 10],
@@ -146,7 +150,13 @@ Deno.test("batch consumer killed with SIGKILL mid-batch: uncommitted orders are 
     10_000,
     "the first commit",
   );
-  await sleep(1_000); // the other 5 are read and held, not committed
+  // The kill must land mid-batch: the other 5 fetched and held, neither processed nor committed.
+  const holding = await eventually(
+    () => first.lines.find((l) => l.startsWith("[batch] holding 5 of 10")),
+    30_000,
+    "the consumer holding the other 5 orders",
+  );
+  const held = holding.split(": ")[1].split(";")[0].split(" ").sort();
   first.child.kill("SIGKILL");
   await first.done();
   assert.equal(await committed(kafka, groupId, topic), 10);
@@ -165,7 +175,13 @@ Deno.test("batch consumer killed with SIGKILL mid-batch: uncommitted orders are 
   });
   const { status, stderr } = await second.done();
   assert.equal(status.code, 0, stderr);
-  assert.equal(second.lines.filter((l) => l.startsWith("[batch] order")).length, 5);
+  // Exactly the held records come again: the same partitions and offsets.
+  const replayed = second.lines.filter((l) => l.startsWith("[batch] order")).map((l) => {
+    const m = / \(partition (\d+), offset (\d+)\)$/.exec(l);
+    assert.ok(m, `an order line names its partition and offset: ${l}`);
+    return `p${m[1]}@${m[2]}`;
+  }).sort();
+  assert.deepEqual(replayed, held, "the replayed orders are the ones held when it was killed");
   assert.equal(await committed(kafka, groupId, topic), 15);
 });
 

@@ -224,7 +224,17 @@ export class OrderConsumer {
           this.#batchTimeoutMs,
         );}
     }
+    if (this.#buffer.length > 0) this.#logHeld();
     await heartbeat();
+  }
+
+  /** Says which records wait, read but neither processed nor committed, for a full batch. */
+  #logHeld(): void {
+    const held = this.#buffer.map((b) => `p${b.partition}@${b.offset}`).join(" ");
+    this.#log(
+      `[batch] holding ${this.#buffer.length} of ${this.batchSize} (not committed): ${held}; ` +
+        `processed when the batch is full or after ${this.#batchTimeoutMs} ms`,
+    );
   }
 
   /** Processes the gathered batch, then commits its offsets in one request (one flush at a time). */
