@@ -113,6 +113,9 @@ export async function collectLag(
     for (const t of committed) {
       if (ends[t.topic]) continue;
       ends[t.topic] = {};
+      // A group may still hold offsets of a deleted topic: asking for its end offsets makes
+      // kafkajs retry the topic's metadata for its whole retry budget, which stalls the round.
+      if (!(await existing()).includes(t.topic)) continue;
       try {
         for (const p of await admin.fetchTopicOffsets(t.topic)) {
           ends[t.topic][p.partition] = Number(p.high);

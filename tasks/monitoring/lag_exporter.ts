@@ -60,6 +60,7 @@ await runMain(async (cli) => {
   const kafka = createKafka(kafkaConfigFromEnv({ clientId: "lag-exporter", logLevel: "NOTHING" }));
   let admin = kafka.admin();
   const errors = counter("lag_exporter_errors_total", "Failed lag collections");
+  const rounds = counter("lag_exporter_rounds_total", "Lag collections done, failed or not");
   let healthy = false;
   serveMetrics({ port, service: "lag-exporter", healthy: () => healthy });
   console.log(`lag exporter on http://127.0.0.1:${port}/metrics`);
@@ -83,6 +84,7 @@ await runMain(async (cli) => {
       admin = kafka.admin();
       await admin.connect().catch(() => {});
     }
+    rounds.inc();
     await sleep(interval);
   }
 }, SPEC);

@@ -7,7 +7,7 @@
  * failed round.
  */
 import assert from "node:assert/strict";
-import { sleep, STACK_PORTS } from "../../lib/env/mod.ts";
+import { STACK_PORTS } from "../../lib/env/mod.ts";
 import { eventually, spawnTask, TEST_ENV, testKafka, unique } from "../_stack.ts";
 
 Deno.test("lag exporter: serves a group's lag and is healthy again after a topic it reads is deleted", async () => {
@@ -32,6 +32,11 @@ Deno.test("lag exporter: serves a group's lag and is healthy again after a topic
       ),
     );
     return m ? Number(m[1]) : undefined;
+  };
+  /** Lag collections the exporter has done (its own counter). */
+  const rounds = async () => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    return Number(/^lag_exporter_rounds_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? NaN);
   };
   const health = async () => {
     const r = await fetch(`${url}/healthz`);
@@ -74,9 +79,23 @@ Deno.test("lag exporter: serves a group's lag and is healthy again after a topic
       });
     assert.equal(first, 5);
     await admin.deleteTopics({ topics: [gone] });
-    await sleep(3_000); // several rounds of the exporter after the deletion
+    const deletedAt = await rounds();
+    assert.ok(Number.isFinite(deletedAt), "the exporter counts its rounds");
+    // Several rounds after the deletion: the deleted topic's series is gone and it is healthy.
+    await eventually(
+      async () => (await rounds()) >= deletedAt + 3 && (await lagOf(`${gone}-g`)) === undefined,
+      30_000,
+      `3 rounds after the deletion and the lag series of ${gone}-g gone`,
+    ).catch(async (err) => {
+      throw new Error(
+        `${err.message}; rounds ${deletedAt} → ${await rounds()}, lag of ${gone}-g ${await lagOf(
+          `${gone}-g`,
+        )}, health ${await health()}; exporter said: ${task.lines.slice(-5).join(" | ")}`,
+      );
+    });
     await eventually(async () => (await health()) === 200, 20_000, "healthy after the deletion");
-    await sleep(2_000);
+    const healthyAt = await rounds();
+    await eventually(async () => (await rounds()) >= healthyAt + 3, 30_000, "3 more rounds");
     assert.equal(await health(), 200, "still healthy rounds later");
     assert.equal(await lagOf(`${kept}-g`), 5, "the other group's lag still served");
   } finally {
