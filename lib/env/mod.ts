@@ -1,7 +1,7 @@
 /**
  * The ground floor: configuration from env and flags, where things live (project root, cache,
- * stack folder), the local stack's default ports, the running stack's endpoints, and the one
- * wait/retry helper. Every other folder may import it; it imports none of them.
+ * stack folder), the local stack's default ports, the running stack's endpoints, the one
+ * wait/retry helper and plain text tables. Every other folder may import it; it imports none of them.
  *
  * @example
  * ```ts
@@ -17,3 +17,4 @@ export * from "./ports.ts";
 export * from "./wait.ts";
 export * from "./cli.ts";
 export * from "./unreachable.ts";
+export * from "./table.ts";

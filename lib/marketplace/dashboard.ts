@@ -4,6 +4,11 @@
  * against the live Prometheus (`/api/v1/query_range`), and one HTML page draws them as charts
  * with uPlot (from its npm package, inlined into the page: no CDN, works offline).
  *
+ * The page spans the window: as many columns of panels as fit (at least 520 px each), every
+ * chart as wide as its panel, redrawn when the window is resized. A panel without a series says
+ * "no data"; the error-ratio panel's queries draw 0 for an API whose Prometheus target is up and
+ * that answered no 5xx, and no line for one whose target is down or absent.
+ *
  * {@linkcode serveDashboard} serves the page (`/`), the panels' data (`/api/panels`, refreshed
  * by the page every 15 s) and lib/monitoring's `/metrics` and `/healthz`;
  * {@linkcode renderDashboardHtml} with `data` gives a self-contained snapshot file.
@@ -180,8 +185,8 @@ export interface RenderOptions {
 /** The page's own style (uPlot's comes before it). */
 const PAGE_STYLE = `body{font-family:system-ui,sans-serif;margin:16px;background:#fafafa;color:#222}
 h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:20px 0 8px}
-.grid{display:flex;flex-wrap:wrap;gap:12px}
-.panel{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px;width:560px}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,520px),1fr));gap:12px}
+.panel{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px;min-width:0}
 .panel h3{font-size:14px;margin:0 0 4px} .stat{font-size:22px;font-weight:600}
 .nodata{color:#888;font-size:13px;padding:24px 0} .err{color:#b00;font-size:12px}
 `;
@@ -213,7 +218,8 @@ function draw(panels) {
     const series = p.series;
     if (series.length === 0) {
       const d = document.createElement("div"); d.className = "nodata";
-      d.textContent = "no data (the service behind this panel is not running)"; el.appendChild(d);
+      d.textContent = "no data: Prometheus has no series for this panel (its service is not " +
+        "running or not scraped, or has not counted anything yet)"; el.appendChild(d);
       continue;
     }
     if (p.type === "stat") {
@@ -227,7 +233,7 @@ function draw(panels) {
       const m = new Map(s.points); return xs.map((x) => (m.has(x) ? m.get(x) : null));
     });
     const opts = {
-      width: 540, height: p.type === "stat" ? 90 : 220,
+      width: Math.max(200, el.clientWidth - 16), height: p.type === "stat" ? 90 : 220,
       series: [{}, ...series.map((s, i) => ({
         label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true,
         points: { show: true, size: 5, fill: PALETTE[i % PALETTE.length] },
@@ -241,6 +247,12 @@ function draw(panels) {
   document.body.dataset.panels = String(panels.length);
   document.body.dataset.ready = "true";
 }
+// The charts follow the window's width: a resize redraws them at their panels' new width.
+let lastPanels = null, resizing = 0;
+addEventListener("resize", () => {
+  cancelAnimationFrame(resizing);
+  resizing = requestAnimationFrame(() => lastPanels && draw(lastPanels));
+});
 `;
 
 /** HTML-escapes `s` for the page's text and attributes. */
@@ -264,6 +276,7 @@ const charts = [];
 ${DRAW_SCRIPT}async function refresh() {
   try {
     const panels = EMBEDDED ?? await (await fetch(${scriptJson(dataUrl)})).json();
+    lastPanels = panels;
     draw(panels);
     document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
   } catch (err) {

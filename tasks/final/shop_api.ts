@@ -3,7 +3,9 @@
  * products to `/products`; valid ones go to `input-products` on the secure cluster as
  * `shop-api`. Env: SHOP_API_PORT (default the topology's port + STACK_PORT_OFFSET),
  * SHOP_API_HOST (default 127.0.0.1; 0.0.0.0 in a container), SHOP_API_KEYS_FILE, KAFKA_*.
- * Runs until SIGINT/SIGTERM, then flushes what it accepted.
+ * Follows the store-keys file while it runs (`final:stores` adds, rotates and revokes keys; the
+ * change is taken within a second, no restart). Runs until SIGINT/SIGTERM, then flushes what it
+ * accepted.
  */
 import { defineTask, envInt, envString, runMain } from "../../lib/env/mod.ts";
 import {
@@ -13,22 +15,25 @@ import {
   secureKafkaConfigFromEnv,
 } from "../../lib/kafka/mod.ts";
 import {
-  loadStoreKeys,
   PRINCIPALS,
   servicePort,
   startShopApi,
+  StoreKeyFile,
   storeKeysFile,
 } from "../../lib/marketplace/mod.ts";
 
 const SPEC = defineTask({
   task: "final:shop-api",
   summary:
-    "The SHOP API: POST /products (one, array or NDJSON) with per-store keys → input-products on cluster A as shop-api. Runs until Ctrl-C.",
+    "The SHOP API: POST /products (one, array or NDJSON) with per-store keys (followed while it runs) → input-products on cluster A as shop-api. Runs until Ctrl-C.",
   env: {
     ...KAFKA_ENV,
     SHOP_API_PORT: { description: "HTTP port", default: "the topology's port + STACK_PORT_OFFSET" },
     SHOP_API_HOST: { description: "address to listen on", default: "127.0.0.1" },
-    SHOP_API_KEYS_FILE: { description: "store keys file", default: "<stack>/final/shop-keys.json" },
+    SHOP_API_KEYS_FILE: {
+      description: "store keys file",
+      default: "<stack>/secrets/final/store-keys.json",
+    },
   },
   examples: ["deno task final:shop-api"],
 });
@@ -36,7 +41,7 @@ const SPEC = defineTask({
 await runMain(async () => {
   const port = envInt("SHOP_API_PORT", { default: servicePort("shop-api"), min: 0, max: 65_535 });
   const hostname = envString("SHOP_API_HOST", "127.0.0.1");
-  const keys = await loadStoreKeys(storeKeysFile());
+  const keys = await StoreKeyFile.open(storeKeysFile());
   const options = secureKafkaConfigFromEnv(PRINCIPALS.shopApi, { clientId: "shop-api" });
   const api = await startShopApi({ kafka: createKafka(options), keys, port, hostname }).catch(
     (err) => {
@@ -44,10 +49,11 @@ await runMain(async () => {
     },
   );
   console.log(
-    `SHOP API on ${api.url} (POST /products, /metrics, /healthz) for ${
-      Object.keys(keys).length
-    } stores → input-products as '${options.username}' on ${options.brokers.join(",")}`,
+    `SHOP API on ${api.url} (POST /products, /metrics, /healthz) for ${keys.current.size} stores → input-products as '${options.username}' on ${
+      options.brokers.join(",")
+    }`,
   );
+  console.log(`Store keys: ${keys.file}, followed (deno task final:stores add|rotate|revoke)`);
   const stop = Promise.withResolvers<void>();
   for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, stop.resolve);
   await stop.promise;

@@ -11,18 +11,21 @@
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
+import { join } from "node:path";
 import puppeteer from "puppeteer-core";
 import { createKafka, kafkaConfigFromEnv, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
 import {
   expandExpr,
   GROUPS,
   loadDashboardPanels,
+  queryPanels,
   serveDashboard,
   setupFinalTopology,
   TOPICS,
 } from "../../lib/marketplace/mod.ts";
 import { eventually, spawnTask, TEST_ENV, testStack, unique } from "../_stack.ts";
 import { localEndpoints } from "../../lib/env/mod.ts";
+import { scrapeTargetsDir } from "../../lib/stack/mod.ts";
 
 const stack = await testStack({ monitoring: true });
 const prom = stack.prometheus!.url();
@@ -349,6 +352,7 @@ Deno.test("final monitoring: rules, panel queries, DLQ drill, dashboard page in 
         });
         try {
           const page = await browser.newPage();
+          await page.setViewport({ width: 1600, height: 1000 });
           const requests: string[] = [];
           page.on("request", (r) => requests.push(r.url()));
           await page.goto(`http://127.0.0.1:${server.addr.port}/`, { waitUntil: "load" });
@@ -372,6 +376,20 @@ Deno.test("final monitoring: rules, panel queries, DLQ drill, dashboard page in 
             assert.ok(d && d.series > 0 && d.pixels > 50, `${title}: ${JSON.stringify(d)}`);
           }
           assert.ok(withData.length >= 6, `${withData.length} panels drawn with data`);
+          // The page uses the window's width: panels side by side, charts as wide as panels.
+          const layout = await page.evaluate(`(() => {
+            const grid = document.querySelector(".grid").getBoundingClientRect();
+            const panels = [...document.querySelector(".grid").children]
+              .map((el) => el.getBoundingClientRect());
+            const row = panels.filter((r) => r.top === panels[0].top);
+            const canvas = document.querySelector(".panel canvas").getBoundingClientRect();
+            return { window: innerWidth, grid: grid.width, perRow: row.length,
+              row: row.at(-1).right - row[0].left, panel: panels[0].width, canvas: canvas.width };
+          })()`) as Record<string, number>;
+          const seen = JSON.stringify(layout);
+          assert.ok(layout.grid >= 0.9 * layout.window, seen);
+          assert.ok(layout.perRow >= 2 && layout.row >= 0.95 * layout.grid, seen);
+          assert.ok(layout.canvas >= layout.panel - 40, `charts fill their panel: ${seen}`);
           assert.ok(
             requests.every((u) => u.startsWith(`http://127.0.0.1:${server.addr.port}/`)),
             `no request leaves the page's server: ${requests}`,
@@ -379,6 +397,83 @@ Deno.test("final monitoring: rules, panel queries, DLQ drill, dashboard page in 
         } finally {
           await browser.close();
           await server.shutdown();
+        }
+      },
+    );
+
+    await t.step(
+      "API error ratio (5xx): 0 for an API scraped without 5xx, no line for an API not scraped",
+      async () => {
+        // A stand-in API whose /metrics counts 2xx answers only, scraped under names of its own
+        // (metric and service), and the panel's queries pointed at those names: the platform's
+        // own panels never see it (a short line would be a panel without a drawn chart).
+        const name = unique("stand_in").replaceAll("-", "_");
+        const service = name.replaceAll("_", "-");
+        const fake = Deno.serve(
+          { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+          (req) =>
+            new URL(req.url).pathname === "/metrics"
+              ? new Response(
+                `# TYPE ${name}_requests_total counter\n${name}_requests_total{status="202"} 5\n`,
+              )
+              : new Response("not found\n", { status: 404 }),
+        );
+        const address = `127.0.0.1:${fake.addr.port}`;
+        const target = join(scrapeTargetsDir(TEST_ENV.STACK_DIR), `${service}.json`);
+        await Deno.writeTextFile(
+          target,
+          JSON.stringify([{ targets: [address], labels: { service } }]),
+        );
+        try {
+          await eventually(
+            async () =>
+              (await promQuery(`up{job="deno", instance="${address}"} == 1`)).data.result.length >
+                0,
+            60_000,
+            "Prometheus scraping the stand-in API",
+          );
+          const panel = (await loadDashboardPanels()).find((p) =>
+            p.title === "API error ratio (5xx)"
+          );
+          assert.ok(panel, "the error-ratio panel");
+          const shopTarget = panel.targets.find((t) => t.legend === "SHOP API")!;
+          const expr = shopTarget.expr.replaceAll(
+            "shop_api_requests_total",
+            `${name}_requests_total`,
+          )
+            .replaceAll('service="shop-api"', `service="${service}"`);
+          assert.notEqual(expr, shopTarget.expr);
+          const standIn = { ...panel, targets: [{ expr, legend: "stand-in" }] };
+          const [data] = await queryPanels([standIn], {
+            prometheusUrl: prom,
+            rangeSec: 300,
+          });
+          assert.deepEqual(data.errors, []);
+          assert.equal(data.series.length, 1, `a line, not "no data": ${JSON.stringify(data)}`);
+          assert.equal(data.series[0].points.at(-1)![1], 0, "ratio 0: up, no 5xx");
+          // Stopped and gone from the targets: no line once Prometheus marks it stale.
+          await Deno.remove(target);
+          await eventually(
+            async () =>
+              (await promQuery(`up{job="deno", instance="${address}"}`)).data.result.length === 0,
+            60_000,
+            "the stand-in API gone from Prometheus' targets",
+          );
+          const now = await promQuery(expandExpr(expr, 300, 15));
+          assert.deepEqual(now.data.result, [], "no value once the target is gone");
+          // The CLIENT API, not scraped on this stack: no line at all.
+          const clientUp = await promQuery(`up{job="deno", service="client-api"} == 1`);
+          const real = (await queryPanels([panel], { prometheusUrl: prom, rangeSec: 300 }))[0];
+          if (clientUp.data.result.length === 0) {
+            assert.equal(
+              real.series.find((s) => s.label === "CLIENT API"),
+              undefined,
+              "no line for an API Prometheus does not scrape",
+            );
+          }
+        } finally {
+          await Deno.remove(target).catch(() => {});
+          await fake.shutdown();
         }
       },
     );

@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { startShopApi } from "./handler.ts";
- * const api = await startShopApi({ kafka, keys: await loadStoreKeys(), port: 8180 });
+ * const api = await startShopApi({ kafka, keys: await StoreKeyFile.open(), port: 8180 });
  * await api.close();
  * ```
  * @module
@@ -17,7 +17,7 @@ import type { Kafka } from "kafkajs";
 import type client from "prom-client";
 import { errorText } from "../../kafka/mod.ts";
 import { counter, histogram, monitoringRoute, registry } from "../../monitoring/mod.ts";
-import { StoreKeyring, type StoreKeys } from "../store_keys.ts";
+import { fixedStoreKeys, type StoreKeys, type StoreKeySource } from "../store_keys.ts";
 import {
   checkRecord,
   parseProductsBody,
@@ -29,8 +29,12 @@ import { KafkaProductSink, type ProductSink } from "./sink.ts";
 
 /** Options of {@linkcode shopApiHandler}. */
 export interface ShopApiHandlerOptions {
-  /** Store keys (`{ store_id: key }`). */
-  keys: StoreKeys;
+  /**
+   * Store keys: fixed (`{ store_id: key }`), or a source such as a `StoreKeyFile`
+   * (store_keys.ts) that follows the key file while the API runs (a key revoked is refused on
+   * its next request once the file was looked at again, a key added is taken at once).
+   */
+  keys: StoreKeys | StoreKeySource;
   /** Where accepted products go. */
   sink: ProductSink;
   /** Largest request body in bytes. @default 64 MiB */
@@ -73,7 +77,7 @@ interface Shop {
   sink: ProductSink;
   maxBodyBytes: number;
   maxRecords: number;
-  keyring: StoreKeyring;
+  keys: StoreKeySource;
   metrics: ShopMetrics;
 }
 
@@ -140,7 +144,9 @@ async function authenticate(req: Request, shop: Shop): Promise<Caller | Response
       "missing store key: send 'Authorization: Bearer <key>' or 'X-Store-Key: <key>'",
     );
   }
-  const storeId = await shop.keyring.storeOf(key);
+  // A key the keyring does not know may be one just added: look at the key file at once.
+  const storeId = await (await shop.keys.keyring()).storeOf(key) ??
+    await (await shop.keys.refresh()).storeOf(key);
   if (!storeId) return unauthorized(req, "unknown store key");
   const requestId = req.headers.get("x-request-id")?.slice(0, 100) || crypto.randomUUID();
   return { storeId, requestId };
@@ -251,6 +257,10 @@ async function route(req: Request, shop: Shop): Promise<Response> {
   return json(404, { error: `no route ${path}: POST /products, GET /metrics, GET /healthz` });
 }
 
+function isKeySource(keys: StoreKeys | StoreKeySource): keys is StoreKeySource {
+  return typeof (keys as StoreKeySource).keyring === "function";
+}
+
 /**
  * The SHOP API as a request handler (routes `/products`, `/metrics`, `/healthz`). Never throws
  * and never answers 500: an unexpected failure is a 503 saying what went wrong.
@@ -263,7 +273,7 @@ export function shopApiHandler(
     sink,
     maxBodyBytes,
     maxRecords,
-    keyring: new StoreKeyring(keys),
+    keys: isKeySource(keys) ? keys : fixedStoreKeys(keys),
     metrics: shopMetrics(),
   };
   return async (req: Request) => {
