@@ -60,6 +60,41 @@ export async function openDuckDb(): Promise<DuckDBConnection> {
   return con;
 }
 
+/** Options of {@linkcode openLakeViews}. */
+export interface LakeViewsOptions extends LakeLocation {
+  hdfs: WebHdfs;
+  /** Local cache of the lake. @default {@linkcode localCacheDir} */
+  cacheDir?: string;
+}
+
+/**
+ * Makes each lake table of {@linkcode jobTables} a view of `con` (`products`, `user_events`, …)
+ * over a local copy of its Parquet files, synced from HDFS first (an empty table when the lake
+ * has none). Returns how many files it downloaded.
+ */
+export async function openLakeViews(
+  con: DuckDBConnection,
+  options: LakeViewsOptions,
+): Promise<number> {
+  const { hdfs } = options;
+  const cache = options.cacheDir ?? localCacheDir(hdfs);
+  let synced = 0;
+  for (const t of jobTables(options)) {
+    const local = join(cache, t.folder.replace(/^\//, ""));
+    const { files, downloaded } = await syncFolder(hdfs, t.folder, local);
+    synced += downloaded;
+    const cols = t.columns.map((c) => `"${c.name}"::${sqlType(c.kind, "duckdb")} AS "${c.name}"`)
+      .join(", ");
+    const source = files > 0
+      ? `read_parquet(${
+        q(join(local, "dt=*", "hour=*", "*.parquet"))
+      }, hive_partitioning = false, union_by_name = true)`
+      : `(SELECT ${t.columns.map((c) => `NULL AS "${c.name}"`).join(", ")} WHERE false)`;
+    await con.run(`CREATE OR REPLACE VIEW ${t.table} AS SELECT ${cols} FROM ${source}`);
+  }
+  return synced;
+}
+
 /** Runs every job of {@linkcode JOBS} on DuckDB and commits the marts to HDFS. */
 export async function runDuckDbJobs(options: DuckDbJobsOptions): Promise<EngineRun> {
   const started = performance.now();
@@ -73,20 +108,7 @@ export async function runDuckDbJobs(options: DuckDbJobsOptions): Promise<EngineR
     phases.push({ name, rows, seconds: (performance.now() - since) / 1000 });
   try {
     const syncStarted = performance.now();
-    let synced = 0;
-    for (const t of jobTables(options)) {
-      const local = join(cache, t.folder.replace(/^\//, ""));
-      const { files, downloaded } = await syncFolder(hdfs, t.folder, local);
-      synced += downloaded;
-      const cols = t.columns.map((c) => `"${c.name}"::${sqlType(c.kind, "duckdb")} AS "${c.name}"`)
-        .join(", ");
-      const source = files > 0
-        ? `read_parquet(${
-          q(join(local, "dt=*", "hour=*", "*.parquet"))
-        }, hive_partitioning = false, union_by_name = true)`
-        : `(SELECT ${t.columns.map((c) => `NULL AS "${c.name}"`).join(", ")} WHERE false)`;
-      await con.run(`CREATE OR REPLACE VIEW ${t.table} AS SELECT ${cols} FROM ${source}`);
-    }
+    const synced = await openLakeViews(con, { ...options, cacheDir: cache });
     phase("sync the lake (WebHDFS → local cache; rows = files copied)", synced, syncStarted);
     const results = [];
     let done = 0;

@@ -6,6 +6,20 @@
  * touches either — so `planted.y` must be recommended to the targets. A few products are out
  * of stock. {@linkcode produceActivity} sends it all to Kafka with a few malformed records.
  *
+ * By default the rest of the activity is random browsing (mostly in a favourite category) with
+ * carts and purchases of whatever was viewed. With `structure: true` it has the shape real
+ * shopping has, for measuring recommenders (jobs/evaluate.ts) — still seeded and deterministic,
+ * and the default output for a seed is unchanged by the option's existence:
+ * - **category affinity**: each user prefers one or two categories (drawn), where most of their
+ *   views and their new purchases are;
+ * - **complementary products**: the products of each category (but the best-sellers) form fixed
+ *   groups of two or three, in catalogue order; a buyer of one often buys another of its group
+ *   in a later session;
+ * - **best-sellers**: the first three products in stock (after the planted pair) that anyone
+ *   may buy whatever their categories — the popularity trap;
+ * - **repeat purchases**: now and then a user buys again something they bought before.
+ * The planted pattern holds in both modes (its targets only browse).
+ *
  * @example
  * ```ts
  * import { generateActivity, produceActivity } from "./activity_gen.ts";
@@ -54,6 +68,11 @@ export interface ActivityOptions {
   hours?: number;
   /** Id prefix, so runs do not collide. @default "g" */
   prefix?: string;
+  /**
+   * Realistic structure: category affinity, complementary products, best-sellers and repeat
+   * purchases (see the module doc) instead of random carts and purchases. @default false
+   */
+  structure?: boolean;
 }
 
 /** What {@linkcode generateActivity} made. */
@@ -202,6 +221,94 @@ function randomSessions(w: ActivityWriter, plan: ActivityPlan, user: string, u: 
   }
 }
 
+/** The fixed structure of a catalogue for `structure: true` (module doc). */
+interface CatalogueStructure {
+  /** Products anyone may buy: the popularity trap. */
+  bestSellers: Product[];
+  /** The other products (of the pool), by category. */
+  byCategory: Map<string, Product[]>;
+  /** Product id → the other products of its complementary group. */
+  complements: Map<string, Product[]>;
+}
+
+/** Best-sellers and complementary groups of `pool`, from catalogue order alone (no draws). */
+function catalogueStructure(pool: Product[]): CatalogueStructure {
+  const bestSellers = pool.filter((p) => p.stock.available > 0).slice(0, 3);
+  const byCategory = new Map<string, Product[]>();
+  for (const p of pool) {
+    if (bestSellers.includes(p)) continue;
+    byCategory.set(p.category, [...(byCategory.get(p.category) ?? []), p]);
+  }
+  const complements = new Map<string, Product[]>();
+  for (const products of byCategory.values()) {
+    // Groups of 2, 3, 2, 3, … in catalogue order; a product left alone joins the last group.
+    const groups: Product[][] = [];
+    for (let i = 0, size = 2; i < products.length; i += size, size = 5 - size) {
+      groups.push(products.slice(i, i + size));
+    }
+    if (groups.length > 1 && groups[groups.length - 1].length === 1) {
+      groups[groups.length - 2].push(...groups.pop()!);
+    }
+    for (const g of groups) {
+      for (const p of g) complements.set(p.product_id, g.filter((o) => o !== p));
+    }
+  }
+  return { bestSellers, byCategory, complements };
+}
+
+/**
+ * A user's sessions with structure (module doc): views mostly in one or two liked categories,
+ * a few abandoned carts, and per session maybe a complement of an earlier purchase, a new
+ * product of a liked category, a best-seller and a repeat purchase. Targets only browse.
+ */
+function structuredSessions(
+  w: ActivityWriter,
+  plan: ActivityPlan,
+  shape: CatalogueStructure,
+  user: string,
+): void {
+  const { rnd } = w;
+  const { pool, targets, start, span, settings } = plan;
+  const categories = [...shape.byCategory.keys()];
+  const first = w.pick(categories);
+  const liked = rnd() < 0.5 || categories.length < 2
+    ? [first]
+    : [first, w.pick(categories.filter((c) => c !== first))];
+  const likedProducts = liked.flatMap((c) => shape.byCategory.get(c) ?? []);
+  const browsesOnly = targets.includes(user);
+  const nSessions = 2 + Math.floor(rnd() * (settings.sessions + 1));
+  const times = Array.from({ length: nSessions }, () => start + Math.floor(rnd() * span))
+    .sort((a, b) => a - b);
+  const bought: Product[] = [];
+  for (const [s, begin] of times.entries()) {
+    const session = `${user}-s${s}`;
+    let at = begin;
+    const next = () => (at += 1000 + Math.floor(rnd() * 60_000));
+    const buy = (p: Product) => {
+      w.event(user, session, "view", p, next());
+      w.event(user, session, "add_to_cart", p, at + 500);
+      w.event(user, session, "purchase", p, at + 900);
+      if (rnd() < 0.1) w.event(user, session, "review", p, at + 950);
+      if (!bought.includes(p)) bought.push(p);
+    };
+    const n = 1 + Math.floor(rnd() * settings.eventsPerSession);
+    for (let k = 0; k < n; k++) {
+      const p = rnd() < 0.8 && likedProducts.length ? w.pick(likedProducts) : w.pick(pool);
+      w.event(user, session, "view", p, next());
+      if (!browsesOnly && rnd() < 0.1) w.event(user, session, "add_to_cart", p, at + 500);
+    }
+    if (browsesOnly) continue;
+    const pending = bought.flatMap((p) => shape.complements.get(p.product_id) ?? [])
+      .filter((p) => !bought.includes(p));
+    if (pending.length && rnd() < 0.6) buy(w.pick(pending));
+    const fresh = likedProducts.filter((p) => !bought.includes(p));
+    if (fresh.length && rnd() < 0.6) buy(w.pick(fresh));
+    const hits = shape.bestSellers.filter((p) => !bought.includes(p));
+    if (hits.length && rnd() < 0.3) buy(w.pick(hits));
+    if (bought.length && rnd() < 0.15) buy(w.pick(bought));
+  }
+}
+
 /** The planted pattern: "pattern" users buy `x` and `y`, "target" users `x` only. */
 function plantedPurchases(w: ActivityWriter, plan: ActivityPlan, user: string): void {
   const { pattern, targets, x, y, start, span } = plan;
@@ -247,8 +354,11 @@ export function generateActivity(options: ActivityOptions = {}): Activity {
     start,
     span: (options.hours ?? days * 24) * HOUR - HOUR / 2,
   };
+  // Only with `structure` does anything below draw differently: the default stays as it was.
+  const shape = options.structure ? catalogueStructure(plan.pool) : undefined;
   for (const [u, user] of userIds.entries()) {
-    randomSessions(w, plan, user, u);
+    if (shape) structuredSessions(w, plan, shape, user);
+    else randomSessions(w, plan, user, u);
     plantedPurchases(w, plan, user);
     const nSearches = Math.floor(w.rnd() * (searches + 1));
     for (let q = 0; q < nSearches; q++) {
