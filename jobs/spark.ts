@@ -1,9 +1,18 @@
 /**
- * The jobs on Apache Spark: pyspark (pinned, from PyPI, in the stack's cached venv — as
- * `bench:lake` uses it) runs `jobs/spark_job.py` with the same SQL files as DuckDB, in
- * `local[2]` by default or on any `--master` URL. Spark reads the lake straight from
- * `hdfs://` and writes each mart to the run's HDFS staging folder; this module then commits
- * them into `/lake/marts` by renames, exactly as the DuckDB runner does.
+ * The jobs on Apache Spark: pyspark (pinned, from PyPI, in the stack's cached venv — the one
+ * the stack's standalone Spark cluster runs from) runs `jobs/spark_job.py` with the same SQL
+ * files as DuckDB, in `local[2]` by default or on any master URL: the stack's standalone
+ * master (`deno task stack up --spark`, {@linkcode defaultMaster}), a cluster's
+ * `spark://host:7077`, `yarn`. Spark reads the lake straight from `hdfs://` and writes each
+ * mart to the run's HDFS staging folder; this module then commits them into `/lake/marts` by
+ * renames, exactly as the DuckDB runner does.
+ *
+ * On a cluster master the job asks for one executor of `executorMemory` (1 GiB: half of what
+ * the stack's worker offers) with the worker's cores; a driver talking to a master on this
+ * machine binds 127.0.0.1, as the stack's cluster does. A `spark://` master that does not
+ * accept a connection fails at once in one line naming what to start
+ * ({@linkcode requireSparkMaster}); an application that gets no executor within
+ * `executorWaitSec` fails instead of waiting forever.
  *
  * @example
  * ```ts
@@ -16,8 +25,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WebHdfs } from "../lib/lake/mod.ts";
 import { DEFAULT_MARTS_ROOT } from "../lib/marketplace/mod.ts";
-import { ConfigError } from "../lib/env/mod.ts";
-import { PYTHON_PACKAGES, pythonEnv } from "../lib/stack/mod.ts";
+import {
+  anyAccepts,
+  ConfigError,
+  localEndpoints,
+  ServiceUnreachableError,
+  STACK_PORTS,
+} from "../lib/env/mod.ts";
+import { sparkHome } from "../lib/stack/mod.ts";
 import {
   commitMart,
   type EngineRun,
@@ -38,6 +53,10 @@ export interface SparkJobsOptions extends LakeLocation {
   defaultFs: string;
   /** Spark master URL. @default "local[2]" */
   master?: string;
+  /** Executor heap on a cluster master (not `local`). @default "1g" */
+  executorMemory?: string;
+  /** Seconds a cluster application may wait for its first executor. @default 180 */
+  executorWaitSec?: number;
   /** Rewrite daily marts only from this day (YYYY-MM-DD) on. */
   since?: string;
   /** Driver heap. @default "1g" */
@@ -58,6 +77,77 @@ export function checkMaster(master: string): string {
   return master;
 }
 
+/**
+ * The master a run uses when none is named: the stack's standalone master when the running
+ * stack has one (its endpoints file names it), else `local[2]`.
+ */
+export function defaultMaster(stackDir?: string): string {
+  const url = localEndpoints(stackDir).sparkMasterUrl;
+  return typeof url === "string" && url ? url : "local[2]";
+}
+
+/** `host:port` pairs of a `spark://` URL (a standby list has several); [] for other masters. */
+export function masterAddresses(master: string): string[] {
+  return master.startsWith("spark://") ? master.slice("spark://".length).split(",") : [];
+}
+
+/** Whether a master is the local stack's own (by the endpoints file, or by its port). */
+function isStackMaster(master: string, stackDir?: string): boolean {
+  if (localEndpoints(stackDir).sparkMasterUrl === master) return true;
+  const offset = Number(Deno.env.get("STACK_PORT_OFFSET") ?? "0") || 0;
+  return masterAddresses(master).some((a) =>
+    /^(127\.0\.0\.1|localhost):/.test(a) &&
+    Number(a.split(":")[1]) === STACK_PORTS.sparkMaster + offset
+  );
+}
+
+/**
+ * For a `spark://` master: throws a {@linkcode ServiceUnreachableError} (one line: what to
+ * start) when none of its addresses accepts a connection, or — the stack's own master — when
+ * its UI lists no live worker. Other masters (`local[N]`, `yarn`, `k8s://`) pass unchecked.
+ */
+export async function requireSparkMaster(master: string, stackDir?: string): Promise<void> {
+  const addresses = masterAddresses(master);
+  if (addresses.length === 0) return;
+  const ours = isStackMaster(master, stackDir);
+  const hint = ours
+    ? "`deno task stack up --spark` (with your other flags, e.g. --hdfs)"
+    : "the Spark master there (sbin/start-master.sh), or drop --master to use the stack's Spark or local[2]";
+  if (!(await anyAccepts(addresses))) {
+    throw new ServiceUnreachableError("Spark master", master, hint);
+  }
+  const ui = localEndpoints(stackDir).sparkUiUrl;
+  if (!ours || typeof ui !== "string") return;
+  const state = await fetch(`${ui}/json/`, { signal: AbortSignal.timeout(5_000) })
+    .then((r) => r.json() as Promise<{ aliveworkers?: number }>)
+    .catch(() => undefined);
+  if (state && !state.aliveworkers) {
+    throw new ServiceUnreachableError("The Spark worker of the stack's master", master, hint);
+  }
+}
+
+/** Spark settings a run adds for its master (none for `local`). */
+export function clusterConf(
+  master: string,
+  options: { executorMemory?: string; hdfsUser: string },
+): Record<string, string> {
+  if (master.startsWith("local")) return {};
+  const conf: Record<string, string> = {
+    "spark.executor.memory": options.executorMemory ?? "1g",
+    "spark.executorEnv.HADOOP_USER_NAME": options.hdfsUser,
+    // Short jobs on a shared 2-core machine: the JIT's second tier and G1's threads cost more
+    // CPU than they save (the stack's services run the same way).
+    "spark.executor.extraJavaOptions": "-XX:+UseSerialGC -XX:TieredStopAtLevel=1",
+  };
+  const addresses = masterAddresses(master);
+  if (addresses.length && addresses.every((a) => /^(127\.0\.0\.1|localhost):/.test(a))) {
+    // Executors on this machine call the driver back: at the address the stack's cluster binds.
+    conf["spark.driver.host"] = "127.0.0.1";
+    conf["spark.driver.bindAddress"] = "127.0.0.1";
+  }
+  return conf;
+}
+
 /** Runs every job of {@linkcode JOBS} on Spark and commits the marts to HDFS. */
 export async function runSparkJobs(options: SparkJobsOptions): Promise<EngineRun> {
   const started = performance.now();
@@ -68,17 +158,22 @@ export async function runSparkJobs(options: SparkJobsOptions): Promise<EngineRun
     since,
     martsRoot = DEFAULT_MARTS_ROOT,
     driverMemory = "1g",
+    executorMemory = "1g",
+    executorWaitSec = 180,
     onMart,
   } = options;
   checkMaster(master);
+  await requireSparkMaster(master);
   const run = runId();
   const staging = stagingFolder(martsRoot, run);
-  const py = await pythonEnv("spark", [PYTHON_PACKAGES.pyspark, PYTHON_PACKAGES.pyarrow]);
+  const py = await sparkHome();
   const fs = defaultFs.replace(/\/$/, "");
   const config = {
     master,
     default_fs: fs,
     driver_memory: driverMemory,
+    conf: clusterConf(master, { executorMemory, hdfsUser: hdfs.user }),
+    executor_wait_sec: executorWaitSec,
     since,
     staging: `${fs}${staging}`,
     tables: jobTables(options).map((t) => ({
@@ -95,7 +190,8 @@ export async function runSparkJobs(options: SparkJobsOptions): Promise<EngineRun
     await Deno.writeTextFile(file, JSON.stringify(config));
     const child = new Deno.Command(py.python, {
       args: [fileURLToPath(new URL("./spark_job.py", import.meta.url)), file],
-      env: { PYSPARK_PYTHON: py.python, HADOOP_USER_NAME: hdfs.user },
+      // SPARK_HOME: the venv's pyspark, the very jars the stack's cluster runs.
+      env: { PYSPARK_PYTHON: py.python, HADOOP_USER_NAME: hdfs.user, SPARK_HOME: py.home },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

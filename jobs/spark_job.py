@@ -4,7 +4,10 @@ Usage: python spark_job.py <config.json>
 
 The config (written by jobs/spark.ts) names the Spark master, HDFS (fs.defaultFS), the lake
 tables (SQL name, hdfs:// folder, Spark DDL of the columns), the jobs in order (name, kind,
-daily, key, SQL), `since` and the HDFS staging folder. Spark reads the lake straight from
+daily, key, SQL), `since` and the HDFS staging folder, and for a cluster master the settings
+to add (`conf`: executor memory, the driver's address) and how long to wait for the first
+executor (`executor_wait_sec`: an application the cluster cannot serve fails, in one line,
+instead of waiting forever). Spark reads the lake straight from
 hdfs://, runs each job as SQL (views registered for the later jobs; marts cached) and writes
 each mart as Parquet under <staging>/<mart>/ (daily marts partitioned by dt, rows from
 `since` on). jobs/spark.ts then commits the staged marts into /lake/marts like DuckDB's.
@@ -20,7 +23,7 @@ config = json.load(open(sys.argv[1]))
 from pyspark.sql import SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
-spark = (
+builder = (
     SparkSession.builder.master(config["master"])
     .appName("final-analytics")
     .config("spark.driver.memory", config.get("driver_memory", "1g"))
@@ -30,9 +33,34 @@ spark = (
     .config("spark.sql.session.timeZone", "UTC")
     .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
     .config("spark.sql.sources.partitionOverwriteMode", "static")
-    .getOrCreate()
 )
+for key, value in config.get("conf", {}).items():
+    builder = builder.config(key, value)
+spark = builder.getOrCreate()
 spark.sparkContext.setLogLevel("ERROR")
+
+
+def wait_for_executor(seconds):
+    """On a cluster: until an executor has registered (the driver counts as one entry)."""
+    if config["master"].startswith("local"):
+        return
+    status = spark.sparkContext._jsc.sc().getExecutorMemoryStatus
+    deadline = time.time() + seconds
+    while status().size() < 2:
+        if time.time() > deadline:
+            print(
+                f"no executor of {config['master']} registered within {seconds} s: does the master "
+                f"have a live worker with free cores and {config['conf'].get('spark.executor.memory')} "
+                "of free memory (its UI lists workers and running applications)?",
+                file=sys.stderr,
+                flush=True,
+            )
+            spark.stop()
+            sys.exit(3)
+        time.sleep(0.2)
+
+
+wait_for_executor(config.get("executor_wait_sec", 180))
 jvm = spark.sparkContext._jvm
 hconf = spark.sparkContext._jsc.hadoopConfiguration()
 fs = jvm.org.apache.hadoop.fs.FileSystem.get(jvm.java.net.URI(config["default_fs"]), hconf)

@@ -7,11 +7,14 @@
  *                                          --monitoring: Prometheus 9090, Alertmanager 9099, lag exporter
  *     [--registry] [--hdfs]                --registry: schema registry 8081 (Confluent API, Apicurio);
  *                                          --hdfs: HDFS NameNode 9000/9870 (WebHDFS) + DataNode
+ *     [--spark]                            standalone Spark master 7177 (UI 8088) + one worker
+ *                                          (2 cores, 2 GiB for executors), pyspark's own jars
  *     [--mirror] [--mirror-brokers N]      --mirror: cluster B (13094) + MirrorMaker 2 from the
  *                                          secure cluster (implies --secure); B has 1 node or N
  *   down                                   stop everything this data folder started
- *   status                                 each process with pid, ports and health, then each
- *                                          service's data: its shape and size
+ *   status [--json]                        each process with pid, ports and health, then each
+ *                                          service's data: its shape and size (two text tables;
+ *                                          --json: the same as one JSON object)
  *   reset [SERVICE] [--yes]                delete a service's data (e.g. kafka-main, postgres;
  *                                          all services when none is named) after saying what
  *                                          it deletes and asking; --yes: do not ask (scripts)
@@ -20,6 +23,7 @@
 import {
   ConfigError,
   defineTask,
+  formatTable,
   KAFKA_CLIENT_PORTS,
   parseIntValue,
   runMain,
@@ -37,12 +41,12 @@ import {
 } from "../lib/stack/mod.ts";
 
 const USAGE =
-  "usage: deno task stack up [--brokers N] [--no-postgres] [--registry] [--hdfs] [--secure] [--connect] [--monitoring] [--no-jmx] [--mirror] [--mirror-brokers N] | down | status | reset [SERVICE] [--yes] | logs [name] [--lines N]";
+  "usage: deno task stack up [--brokers N] [--no-postgres] [--registry] [--hdfs] [--spark] [--secure] [--connect] [--monitoring] [--no-jmx] [--mirror] [--mirror-brokers N] | down | status [--json] | reset [SERVICE] [--yes] | logs [name] [--lines N]";
 
 const SPEC = defineTask({
   task: "stack",
   summary:
-    "The local stack (Kafka KRaft, PostgreSQL and, on demand, Connect, registry, HDFS, the secure cluster, cluster B + MirrorMaker 2, monitoring) as processes, no Docker.",
+    "The local stack (Kafka KRaft, PostgreSQL and, on demand, Connect, registry, HDFS, Spark, the secure cluster, cluster B + MirrorMaker 2, monitoring) as processes, no Docker.",
   flags: {
     brokers: {
       type: "string",
@@ -55,6 +59,11 @@ const SPEC = defineTask({
     hdfs: {
       type: "boolean",
       description: `up: HDFS NameNode (${STACK_PORTS.hdfsRpc}/${STACK_PORTS.hdfsHttp}) + DataNode`,
+    },
+    spark: {
+      type: "boolean",
+      description:
+        `up: standalone Spark master (spark://127.0.0.1:${STACK_PORTS.sparkMaster}, UI ${STACK_PORTS.sparkMasterUi}) + one worker`,
     },
     secure: {
       type: "boolean",
@@ -84,6 +93,7 @@ const SPEC = defineTask({
     },
     yes: { type: "boolean", description: "reset: do not ask for confirmation" },
     lines: { type: "string", default: "20", valueName: "N", description: "logs: lines per log" },
+    json: { type: "boolean", description: "status: print the tables as one JSON object" },
   },
   env: {
     ...SERVICE_ENV.stack,
@@ -101,15 +111,16 @@ const SPEC = defineTask({
     },
   ],
   usage: [
-    "up [--brokers N] [--no-postgres] [--registry] [--hdfs] [--secure] [--connect] [--monitoring] [--no-jmx] [--mirror] [--mirror-brokers N]",
+    "up [--brokers N] [--no-postgres] [--registry] [--hdfs] [--spark] [--secure] [--connect] [--monitoring] [--no-jmx] [--mirror] [--mirror-brokers N]",
     "down",
-    "status",
+    "status [--json]",
     "reset [SERVICE] [--yes]",
     "logs [SERVICE] [--lines N]",
   ],
   examples: [
     "deno task stack up --brokers 3",
     "deno task stack up --brokers 3 --connect --hdfs",
+    "deno task stack up --hdfs --spark",
     "deno task stack down",
   ],
 });
@@ -127,6 +138,7 @@ await runMain(async (cli) => {
         postgres: !flags.booleans["no-postgres"],
         registry: flags.booleans.registry,
         hdfs: flags.booleans.hdfs,
+        spark: flags.booleans.spark,
         secure: flags.booleans.secure,
         connect: flags.booleans.connect,
         monitoring: flags.booleans.monitoring,
@@ -149,6 +161,9 @@ await runMain(async (cli) => {
           `  HDFS:             ${stack.hdfs.defaultFs()} (WebHDFS ${stack.hdfs.webhdfsUrl()})`,
         );
       }
+      if (stack.spark) {
+        console.log(`  Spark master:     ${stack.spark.masterUrl()} (UI ${stack.spark.uiUrl()})`);
+      }
       if (stack.connect) console.log(`  Kafka Connect:    ${stack.connect.url()}`);
       if (stack.prometheus) console.log(`  Prometheus:       ${stack.prometheus.url()}`);
       if (stack.alertmanager) console.log(`  Alertmanager:     ${stack.alertmanager.url()}`);
@@ -170,20 +185,36 @@ await runMain(async (cli) => {
     }
     case "status": {
       const stack = await Stack.load();
-      const rows = await stack.status();
-      console.table(rows.map((r) => ({
+      const services = (await stack.status()).map((r) => ({
         service: r.name,
         state: r.state,
-        pid: r.pid ?? "",
-        ports: Object.entries(r.ports).map(([k, v]) => `${k}:${v}`).join(" "),
+        pid: r.pid ?? null,
+        ports: r.ports,
         health: r.health ?? "",
-      })));
-      console.table((await dataStatus(stack.services)).map((d) => ({
+      }));
+      const data = (await dataStatus(stack.services)).map((d) => ({
         data: d.service,
         shape: d.shape,
         size: formatBytes(d.bytes),
-        folders: d.folders.join(" "),
-      })));
+        bytes: d.bytes,
+        folders: d.folders,
+      }));
+      if (flags.booleans.json) {
+        console.log(JSON.stringify({ services, data }, null, 2));
+        break;
+      }
+      const ports = (p: Record<string, number>) =>
+        Object.entries(p).map(([k, v]) => `${k}:${v}`).join(" ");
+      console.log(formatTable(services.map((r) => ({ ...r, ports: ports(r.ports) }))).join("\n"));
+      console.log();
+      console.log(
+        formatTable(data.map((d) => ({ ...d, folders: d.folders.join(" ") })), [
+          "data",
+          "shape",
+          "size",
+          "folders",
+        ]).join("\n"),
+      );
       break;
     }
     case "reset": {
@@ -194,6 +225,7 @@ await runMain(async (cli) => {
         postgres: true,
         registry: true,
         hdfs: true,
+        spark: true,
         secure: true,
         connect: true,
         monitoring: true,

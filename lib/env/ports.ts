@@ -56,6 +56,17 @@ export const STACK_PORTS = {
   hdfsDataTransfer: 9866,
   /** HDFS DataNode IPC. */
   hdfsDataIpc: 9867,
+  /**
+   * The standalone Spark master (`spark://127.0.0.1:7177`). Not Spark's customary 7077: that
+   * is the JMX exporter of the main cluster's node 6 (`kafkaJmx + 6`).
+   */
+  sparkMaster: 7177,
+  /** The Spark master's web UI and its `/json/` state (Spark's own default is 8080). */
+  sparkMasterUi: 8088,
+  /** The Spark worker's RPC port (Spark's own default is a random one). */
+  sparkWorker: 7178,
+  /** The Spark worker's web UI (8089+offset is a test's registry in practice7_test). */
+  sparkWorkerUi: 8087,
 } as const;
 
 /** The listener ports of one Kafka node. */

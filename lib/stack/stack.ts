@@ -18,6 +18,7 @@ import { envInt } from "../env/mod.ts";
 import { KafkaCluster } from "./services/kafka.ts";
 import { PostgresServer } from "./services/postgres.ts";
 import { HdfsCluster } from "./services/hdfs.ts";
+import { SparkCluster } from "./services/spark.ts";
 import { SchemaRegistryServer } from "./services/registry.ts";
 import { SecureKafkaCluster } from "./services/secure_kafka.ts";
 import { ConnectWorker } from "./services/connect.ts";
@@ -52,6 +53,11 @@ export interface StackOptions {
   registry?: boolean;
   /** Run HDFS: a NameNode (RPC 9000, HTTP/WebHDFS 9870) and a DataNode (9864/9866/9867). @default false */
   hdfs?: boolean;
+  /**
+   * Run a standalone Spark cluster from the pinned pyspark's jars: a master (RPC 7177, UI
+   * 8088) and one worker (7178, UI 8087) offering 2 cores and 2 GiB. @default false
+   */
+  spark?: boolean;
   /** Run the secure Kafka cluster (practice 6: SASL_SSL, ACLs; 3 nodes, port base 11092). @default false */
   secure?: boolean;
   /** Attach the Prometheus JMX exporter to the main cluster's nodes (node i: 7071+i). @default true */
@@ -86,6 +92,7 @@ export function resolveStackOptions(options: StackOptions = {}): Resolved {
     postgres = true,
     registry = false,
     hdfs = false,
+    spark = false,
     secure = false,
     jmx = true,
     connect = false,
@@ -115,6 +122,7 @@ export function resolveStackOptions(options: StackOptions = {}): Resolved {
     monitoring,
     registry,
     hdfs,
+    spark,
     mirror,
     mirrorBrokers,
     mirrorTopics,
@@ -128,6 +136,8 @@ export class Stack {
   readonly postgres?: PostgresServer;
   readonly registry?: SchemaRegistryServer;
   readonly hdfs?: HdfsCluster;
+  /** The standalone Spark master and worker (with `spark`). */
+  readonly spark?: SparkCluster;
   readonly secureKafka?: SecureKafkaCluster;
   readonly connect?: ConnectWorker;
   readonly prometheus?: PrometheusServer;
@@ -168,6 +178,7 @@ export class Stack {
       });
     }
     if (this.options.hdfs) this.hdfs = new HdfsCluster({ dir, portOffset });
+    if (this.options.spark) this.spark = new SparkCluster({ dir, portOffset });
     if (this.options.secure) {
       this.secureKafka = new SecureKafkaCluster({
         dir,
@@ -266,6 +277,7 @@ export class Stack {
       ...(this.postgres ? [this.postgres] : []),
       ...(this.registry ? [this.registry] : []),
       ...(this.hdfs ? [this.hdfs] : []),
+      ...(this.spark ? [this.spark] : []),
       ...(this.secureKafka ? [this.secureKafka] : []),
       ...(this.mirrorKafka ? [this.mirrorKafka] : []),
       ...this.#dependent,
@@ -310,6 +322,10 @@ export class Stack {
     if (this.hdfs) {
       endpoints.webhdfsUrl = this.hdfs.webhdfsUrl();
       endpoints.hdfsUrl = this.hdfs.defaultFs();
+    }
+    if (this.spark) {
+      endpoints.sparkMasterUrl = this.spark.masterUrl();
+      endpoints.sparkUiUrl = this.spark.uiUrl();
     }
     if (this.prometheus) endpoints.prometheusUrl = this.prometheus.url();
     if (this.alertmanager) endpoints.alertmanagerUrl = this.alertmanager.url();

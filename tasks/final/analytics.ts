@@ -6,6 +6,10 @@
  * `recommendations` on cluster A as principal `analytics` (key = user). Prints the top rows of
  * each mart.
  *
+ * Spark runs on the stack's standalone master when the stack runs one (`deno task stack up
+ * --spark`), else in `local[2]`; `--master` names another (`spark://host:7077`, `yarn`). A
+ * `spark://` master that does not answer fails at once, in one line naming what to start.
+ *
  * Env: LAKE_ROOT (/lake/raw), MARTS_ROOT (/lake/marts), LAKE_TOPIC_PREFIX, WEBHDFS_URL,
  * HDFS_URL (fs.defaultFS for Spark; default: the stack's), KAFKA_* of cluster A (default: the
  * stack's secure cluster, user `analytics`).
@@ -30,7 +34,7 @@ import {
   publishRecommendations,
   type RecommendationRow,
 } from "../../lib/marketplace/mod.ts";
-import { checkMaster, runSparkJobs } from "../../jobs/spark.ts";
+import { checkMaster, defaultMaster, requireSparkMaster, runSparkJobs } from "../../jobs/spark.ts";
 import { readMart, runDuckDbJobs } from "../../jobs/duckdb.ts";
 import { JOBS, MARTS, parseSince } from "../../jobs/marts.ts";
 
@@ -53,9 +57,9 @@ const SPEC = defineTask({
     },
     master: {
       type: "string",
-      default: "local[2]",
+      default: "the stack's Spark master when it runs one, else local[2]",
       valueName: "URL",
-      description: "Spark master URL",
+      description: "Spark master URL: local[N], spark://host:port, yarn",
     },
     "no-publish": { type: "boolean", description: "do not publish the recommendations" },
     top: {
@@ -73,7 +77,11 @@ const SPEC = defineTask({
     LAKE_TOPIC_PREFIX: { description: "prefix of the topic names", default: "" },
     HDFS_URL: { description: "fs.defaultFS for Spark", default: "the stack's" },
   },
-  examples: ["deno task final:analytics", "deno task final:analytics --engine spark --no-publish"],
+  examples: [
+    "deno task final:analytics",
+    "deno task final:analytics --engine spark --no-publish",
+    "deno task final:analytics --engine spark --master spark://spark-master:7077",
+  ],
 });
 
 await runMain(async (cli) => {
@@ -85,7 +93,8 @@ await runMain(async (cli) => {
     );
   }
   const since = parseSince(flags.values.since);
-  const master = checkMaster(flags.values.master ?? "local[2]");
+  const master = checkMaster(flags.values.master ?? defaultMaster());
+  if (engine === "spark") await requireSparkMaster(master);
   const top = flagInt(flags, "top", 5);
   const hdfs = new WebHdfs();
   try {
@@ -104,7 +113,9 @@ await runMain(async (cli) => {
   const started = performance.now();
   const stamp = () => `${((performance.now() - started) / 1000).toFixed(1)}s`;
   console.error(
-    `final:analytics on ${engine}${since ? ` since ${since}` : ""}: ${JOBS.length} jobs`,
+    `final:analytics on ${engine === "spark" ? `spark (${master})` : engine}${
+      since ? ` since ${since}` : ""
+    }: ${JOBS.length} jobs`,
   );
   // Every run leaves a status file per engine for the platform exporter
   // (analytics_last_run_success, analytics_last_success_timestamp_seconds → the alerts).
