@@ -40,7 +40,7 @@ async function recommend(params: Record<string, number> = {}) {
       await con.run(`INSERT INTO products_current VALUES ('${id}', '${category}', ${stock})`);
     }
     await con.run(
-      "CREATE TABLE user_events (user_id VARCHAR, product_id VARCHAR, type VARCHAR, \"at\" TIMESTAMP)",
+      'CREATE TABLE user_events (user_id VARCHAR, product_id VARCHAR, type VARCHAR, "at" TIMESTAMP)',
     );
     let minute = 0;
     const event = (user: string, product: string, type: string) =>
