@@ -75,6 +75,11 @@ function byBasePort(port: number): StackService | undefined {
       service: "Alertmanager",
       hint: "deno task stack up --monitoring",
     },
+    [STACK_PORTS.sparkMaster]: { service: "The Spark master", hint: "deno task stack up --spark" },
+    [STACK_PORTS.sparkMasterUi]: {
+      service: "The Spark master's web UI",
+      hint: "deno task stack up --spark",
+    },
   };
   return fixed[port];
 }
