@@ -11,3 +11,4 @@ export * from "./partition_producer.ts";
 export * from "./acl.ts";
 export * from "./probes.ts";
 export * from "./read_committed.ts";
+export * from "./topic_range.ts";

@@ -23,9 +23,9 @@ import {
   localizeConnector,
   readConnectorFile,
 } from "../../lib/course/practice5/cdc.ts";
-import { prometheusBinary } from "../../lib/stack/prometheus.ts";
+import { prometheusBinary, Stack } from "../../lib/stack/mod.ts";
 import { PROJECT_ROOT } from "../../lib/env/paths.ts";
-import { Stack } from "../../lib/stack/mod.ts";
+import { readTopicUntil, type TopicRecord } from "../../lib/kafka/mod.ts";
 import { eventually, runTask, TEST_ENV, testKafka, testStack, unique } from "../_stack.ts";
 import { consoleRecords } from "../_console.ts";
 import { sleep } from "../../lib/env/mod.ts";
@@ -38,7 +38,7 @@ const stackUp = () => (stackPromise ??= testStack({ connect: true, monitoring: t
 
 const slotOf = (name: string) => name.replace(/[^a-z0-9]/g, "_").slice(0, 50);
 
-/** Reads a topic from the beginning until `done(values)` holds; returns the values. */
+/** Reads a topic from the beginning, to its end, until `done(values)` holds; the values. */
 async function collect(
   kafka: Kafka,
   topic: string,
@@ -46,22 +46,14 @@ async function collect(
   timeoutMs = 120_000,
 ): Promise<string[]> {
   await eventually(() => topicExists(kafka, topic), timeoutMs, `topic ${topic}`);
-  const consumer = kafka.consumer({ groupId: unique("connect-test") });
-  const values: string[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        if (message.value) values.push(message.value.toString());
-        await Promise.resolve();
-      },
-    });
-    await eventually(() => done(values), timeoutMs, `expected records on ${topic}`);
-    return values;
-  } finally {
-    await consumer.disconnect();
-  }
+  const values = (rs: TopicRecord[]) => rs.flatMap((r) => r.value ? [r.value.toString()] : []);
+  const records = await readTopicUntil(kafka, {
+    topics: [topic],
+    until: (rs) => done(values(rs)),
+    what: `expected records on ${topic}`,
+    timeoutMs,
+  });
+  return values(records);
 }
 
 async function topicExists(kafka: Kafka, topic: string): Promise<boolean> {

@@ -15,6 +15,7 @@ import {
   createKafka,
   deadLetter,
   kafkaConfigFromEnv,
+  readTopicUntil,
   secureKafkaConfigFromEnv,
 } from "../../lib/kafka/mod.ts";
 import { setupFinalTopology } from "../../lib/marketplace/mod.ts";
@@ -260,26 +261,18 @@ Deno.test("console: login, live cluster views, admin writes, viewer and forged w
           await page.$eval("#result", (e) => e.textContent ?? ""),
           /partition 1 at offset 0/,
         );
-        const consumer = kafka.consumer({ groupId: unique("console-check") });
-        const got: { partition: number; key: string; value: string; source: string }[] = [];
-        await consumer.connect();
-        await consumer.subscribe({ topics: [topic], fromBeginning: true });
-        await consumer.run({
-          eachMessage: async ({ partition, message }) => {
-            got.push({
-              partition,
-              key: message.key?.toString() ?? "",
-              value: message.value?.toString() ?? "",
-              source: (message.headers?.source as Buffer | undefined)?.toString() ?? "",
-            });
-            await Promise.resolve();
-          },
+        const records = await readTopicUntil(kafka, {
+          topics: [topic],
+          until: (rs) => rs.length >= 1,
+          what: "the produced message in Kafka",
+          timeoutMs: 30_000,
         });
-        try {
-          await eventually(() => got.length >= 1, 30_000, "the produced message in Kafka");
-        } finally {
-          await consumer.disconnect();
-        }
+        const got = records.map((r) => ({
+          partition: r.partition,
+          key: r.key?.toString() ?? "",
+          value: r.value?.toString() ?? "",
+          source: (r.headers.source as Buffer | undefined)?.toString() ?? "",
+        }));
         assert.deepEqual(got, [{ partition: 1, key: "k-console", value, source: "console-test" }]);
         const audit = task.lines.map((l) => {
           try {

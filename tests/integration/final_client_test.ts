@@ -15,7 +15,12 @@
 import assert from "node:assert/strict";
 import type { Kafka } from "kafkajs";
 import { eventually, runTask, spawnTask, testStack, unique } from "../_stack.ts";
-import { createKafka, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
+import {
+  createKafka,
+  readTopicUntil,
+  secureKafkaConfigFromEnv,
+  type TopicRecord,
+} from "../../lib/kafka/mod.ts";
 import { ensureDatabase, postgresUrlFromEnv, withDatabase } from "../../lib/connect/mod.ts";
 import {
   ANALYTICS_DB,
@@ -214,36 +219,19 @@ async function readSince<T>(
   done: (rows: Read<T>[]) => boolean,
   timeoutMs = 30_000,
 ): Promise<Read<T>[]> {
-  const consumer = admin.consumer({
-    groupId: unique("final-client-test-read"),
-    maxWaitTimeInMs: 200,
+  const from = Object.fromEntries([...(startOffsets[topic] ?? [])].map(([p, o]) => [p, Number(o)]));
+  const read = (r: TopicRecord): Read<T> => ({
+    key: r.key?.toString() ?? null,
+    value: decode(r.value!),
   });
-  const rows: Read<T>[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let finishedAt = 0;
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      rows.push({ key: message.key?.toString() ?? null, value: decode(message.value!) });
-      await Promise.resolve();
-    },
+  const records = await readTopicUntil(admin, {
+    topics: [topic],
+    from: { [topic]: from },
+    until: (rs) => done(rs.map(read)),
+    what: `records in ${topic}`,
+    timeoutMs,
   });
-  for (const [partition, offset] of startOffsets[topic] ?? []) {
-    consumer.seek({ topic, partition, offset });
-  }
-  try {
-    await eventually(
-      () => {
-        if (!finishedAt && done(rows)) finishedAt = Date.now();
-        return finishedAt && Date.now() - finishedAt > 1_000; // one more second for duplicates
-      },
-      timeoutMs,
-      `records in ${topic}`,
-    );
-  } finally {
-    await consumer.disconnect();
-  }
-  return rows;
+  return records.map(read);
 }
 
 Deno.test("CLIENT API: searches answer from analytics.products, Unicode-aware", opts, async () => {

@@ -12,7 +12,9 @@ import {
   createKafka,
   DLQ_HEADERS,
   ensureTopic,
+  readTopicUntil,
   secureKafkaConfigFromEnv,
+  type TopicRecord,
 } from "../../lib/kafka/mod.ts";
 import { ConnectClient, postgresUrlFromEnv, withDatabase } from "../../lib/connect/mod.ts";
 import {
@@ -106,8 +108,8 @@ interface Seen {
 }
 
 /**
- * Reads `topic` from the beginning at read_committed until `done(records)` holds (records kept
- * only when `keep` says so), then reads one more second to catch duplicates.
+ * Reads `topic` from the beginning at read_committed, to its end, until `done(records)` holds
+ * (records kept only when `keep` says so).
  */
 async function readUntil(
   topic: string,
@@ -115,38 +117,21 @@ async function readUntil(
   done: (records: Seen[]) => boolean,
   timeoutMs = 60_000,
 ): Promise<Seen[]> {
-  const consumer = kafka.consumer({
-    groupId: unique("final-filter-test-read"),
-    readUncommitted: false,
-    maxWaitTimeInMs: 200,
+  const seen = (r: TopicRecord): Seen => ({
+    key: r.key?.toString("utf8") ?? null,
+    value: r.value?.toString("utf8") ?? null,
+    headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, String(v)])),
+    partition: r.partition,
+    offset: String(r.offset),
   });
-  const records: Seen[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      for (const m of batch.messages) {
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = String(v);
-        const r = {
-          key: m.key?.toString("utf8") ?? null,
-          value: m.value?.toString("utf8") ?? null,
-          headers,
-          partition: batch.partition,
-          offset: m.offset,
-        };
-        if (keep(r)) records.push(r);
-      }
-      await Promise.resolve();
-    },
+  const records = await readTopicUntil(kafka, {
+    topics: [topic],
+    keep: (r) => keep(seen(r)),
+    until: (rs) => done(rs.map(seen)),
+    what: `records in ${topic}`,
+    timeoutMs,
   });
-  try {
-    await eventually(() => done(records), timeoutMs, `records in ${topic}`);
-    await sleep(1_000);
-  } finally {
-    await consumer.disconnect();
-  }
-  return records;
+  return records.map(seen);
 }
 
 function countBy(records: Seen[], key: (r: Seen) => string): Map<string, number> {

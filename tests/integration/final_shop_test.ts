@@ -13,11 +13,13 @@ import {
   explainKafkaError,
   KafkaAccessError,
   type KafkaClientOptions,
+  readTopicRange,
   tryDescribe,
 } from "../../lib/kafka/mod.ts";
 import {
   FINAL_ACLS,
   FINAL_TOPICS,
+  loadStoreKeys,
   PRINCIPALS,
   sampleProducts,
   type ShopApiReply,
@@ -25,7 +27,12 @@ import {
   TOPICS,
 } from "../../lib/marketplace/mod.ts";
 import type { Product } from "../../lib/schemas/mod.ts";
-import { runKafkaTool, type SecureKafkaCluster, type SecureUser } from "../../lib/stack/mod.ts";
+import {
+  consoleRecords,
+  runKafkaTool,
+  type SecureKafkaCluster,
+  type SecureUser,
+} from "../../lib/stack/mod.ts";
 import { eventually, runTask, spawnTask, TEST_ENV, testStack, unique } from "../_stack.ts";
 
 async function secureCluster() {
@@ -304,7 +311,7 @@ interface Running {
 
 async function startShopApi(): Promise<Running> {
   await setup();
-  const keys = JSON.parse(await Deno.readTextFile(storeKeysFile(TEST_ENV.STACK_DIR)));
+  const keys = await loadStoreKeys(storeKeysFile(TEST_ENV.STACK_DIR));
   const info = await Deno.stat(storeKeysFile(TEST_ENV.STACK_DIR));
   assert.equal(info.mode! & 0o077, 0, "store keys are readable by their owner only");
   const listener = Deno.listen({ port: 0, hostname: "127.0.0.1" });
@@ -345,50 +352,17 @@ async function post(
 async function readInputProducts(from: Map<number, string>) {
   const cluster = await secureCluster();
   const kafka = createKafka({ ...cluster.clientOptions("admin"), logLevel: "NOTHING" });
-  const admin = kafka.admin();
-  await admin.connect();
-  const end = new Map(
-    (await admin.fetchTopicOffsets(TOPICS.inputProducts)).map((o) => [o.partition, o.high]),
-  );
-  await admin.disconnect();
-  const records: {
-    partition: number;
-    offset: string;
-    key: string;
-    value: string;
-    headers: Record<string, string>;
-  }[] = [];
-  const consumer = kafka.consumer({ groupId: unique("final-shop-test") });
-  await consumer.connect();
-  await consumer.subscribe({ topic: TOPICS.inputProducts });
-  const remaining = () =>
-    [...end].filter(([p, high]) => BigInt(high) > BigInt(from.get(p) ?? "0")).length;
-  const done = new Set<number>();
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    for (const [p] of end) {
-      consumer.seek({ topic: TOPICS.inputProducts, partition: p, offset: from.get(p) ?? "0" });
-    }
+  const records = await readTopicRange(kafka, {
+    topics: [TOPICS.inputProducts],
+    from: { [TOPICS.inputProducts]: Object.fromEntries([...from].map(([p, o]) => [p, Number(o)])) },
   });
-  await consumer.run({
-    eachMessage: ({ partition, message }) => {
-      if (BigInt(message.offset) < BigInt(end.get(partition)!)) {
-        records.push({
-          partition,
-          offset: message.offset,
-          key: message.key?.toString() ?? "",
-          value: message.value?.toString() ?? "",
-          headers: Object.fromEntries(
-            Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
-          ),
-        });
-      }
-      if (BigInt(message.offset) + 1n >= BigInt(end.get(partition)!)) done.add(partition);
-      return Promise.resolve();
-    },
-  });
-  await eventually(() => done.size >= remaining(), 60_000, "input-products read to its end");
-  await consumer.disconnect();
-  return records;
+  return records.map((r) => ({
+    partition: r.partition,
+    offset: String(r.offset),
+    key: r.key?.toString() ?? "",
+    value: r.value?.toString() ?? "",
+    headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, String(v)])),
+  }));
 }
 
 async function endOffsets(): Promise<Map<number, string>> {
@@ -569,6 +543,87 @@ Deno.test({
       assert.equal(sum("shop_api_products_accepted_total"), sample.length + 2 + 1 + 1 + 30);
       assert.equal(sum("shop_api_products_refused_total"), bad.length + 2);
     } finally {
+      await api.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "final: stores without code — add → 202, rotate → old key 401 and new 202, revoke → 401, the SHOP API running throughout",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const api = await startShopApi();
+    const run = unique("stores");
+    const store = unique("store").replaceAll("-", "_");
+    const file = storeKeysFile(TEST_ENV.STACK_DIR);
+    /** Posts as `store` with `key`: a product (id `<run>-<tag>`), or `[]` (nothing to produce). */
+    const send = async (key: string, tag: string, body?: string) => {
+      const res = await fetch(`${api.url}/products`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${key}`,
+          "content-type": "application/json",
+          "x-request-id": `${run}-${tag}`,
+        },
+        body: body ?? JSON.stringify(validProduct(store, `${run}-${tag}`)),
+      });
+      await res.body?.cancel();
+      return res.status;
+    };
+    /** A key the SHOP API refuses from now on: `[]` with it is 401, no more 400 (authorized). */
+    const refused = (key: string, what: string) =>
+      eventually(async () => await send(key, "poll", "[]") === 401, 10_000, what);
+    const keyOf = (out: { code: number; stdout: string; stderr: string }) => {
+      assert.equal(out.code, 0, out.stdout + out.stderr);
+      const key = out.stdout.match(/^ {2}([A-Za-z0-9_-]{43})$/m)?.[1];
+      assert.ok(key, `the key printed once: ${out.stdout}`);
+      return key;
+    };
+    try {
+      // add: the new store sends at once, no restart.
+      const first = keyOf(await runTask("final:stores", ["add", store]));
+      assert.equal(await send(first, "added"), 202, "a store just added sends at once");
+      const list = await runTask("final:stores", ["list"]);
+      assert.equal(list.code, 0, list.stderr);
+      assert.match(
+        list.stdout,
+        new RegExp(`^ {2}${store}\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC$`, "m"),
+      );
+      assert.ok(!list.stdout.includes(first), "list never prints a key");
+      assert.equal((await Deno.stat(file)).mode! & 0o077, 0, "still readable by its owner only");
+
+      // rotate: the old key refused within seconds, the new one taken at once.
+      const second = keyOf(await runTask("final:stores", ["rotate", store]));
+      assert.notEqual(second, first);
+      assert.equal(await send(second, "rotated"), 202, "the new key works at once");
+      await refused(first, "the rotated-out key refused");
+      assert.equal(await send(first, "old-key"), 401);
+
+      // revoke: the store's key refused within seconds.
+      const revoked = await runTask("final:stores", ["revoke", store]);
+      assert.equal(revoked.code, 0, revoked.stdout + revoked.stderr);
+      await refused(second, "the revoked key refused");
+      assert.equal(await send(second, "revoked"), 401);
+      assert.ok(!(await runTask("final:stores", ["list"])).stdout.includes(store));
+
+      // What input-products holds, read by Kafka's own console consumer as admin: each 202
+      // exactly once, with its store; nothing of a 401 or of the polls.
+      const cluster = await secureCluster();
+      const records = (await consoleRecords(TOPICS.inputProducts, {
+        kafka: cluster.clientOptions("admin"),
+        commandConfig: cluster.secrets().javaClientProperties.admin,
+      })).filter((r) => r.headers["request-id"]?.startsWith(`${run}-`));
+      const tags = records.map((r) => r.headers["request-id"].slice(run.length + 1)).sort();
+      assert.deepEqual(tags, ["added", "rotated"], JSON.stringify(records));
+      for (const r of records) {
+        assert.equal(r.headers["store-id"], store);
+        assert.equal(r.key, `${r.headers["request-id"]}`);
+        assert.equal(JSON.parse(r.value!).store_id, store);
+      }
+    } finally {
+      await runTask("final:stores", ["revoke", store]);
       await api.stop();
     }
   },

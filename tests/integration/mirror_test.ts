@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import type { Kafka } from "kafkajs";
 import { eventually, testStack, unique } from "../_stack.ts";
-import { createKafka } from "../../lib/kafka/mod.ts";
+import { createKafka, readTopicUntil, type TopicRecord } from "../../lib/kafka/mod.ts";
 import { MIRRORED_TOPICS, setupFinalTopology, TOPICS } from "../../lib/marketplace/mod.ts";
 import { type UserEvent, userEventCodec } from "../../lib/schemas/mod.ts";
 import type { Stack } from "../../lib/stack/mod.ts";
@@ -25,38 +25,29 @@ interface Seen {
   total: number;
 }
 
-/** Reads `topic` from the beginning until `expected` distinct run records were seen (+ a quiet 3 s). */
+/** Reads `topic` from the beginning, to its end, until `expected` distinct run records were seen. */
 async function collect(
   kafka: Kafka,
   run: string,
   expected: number,
   { readUncommitted = false, timeoutMs = 90_000 } = {},
 ): Promise<Seen> {
-  const seen: Seen = { byPartition: new Map(), offsets: new Map(), total: 0 };
-  const consumer = kafka.consumer({ groupId: unique("mirror-test-reader"), readUncommitted });
-  await consumer.connect();
-  await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
-  let done: number | undefined;
-  await consumer.run({
-    // deno-lint-ignore require-await
-    eachMessage: async ({ partition, message }) => {
-      const id = JSON.parse(message.value!.toString()).event_id as string;
-      if (!id.startsWith(run)) return;
-      seen.total++;
-      if (!seen.byPartition.has(partition)) seen.byPartition.set(partition, []);
-      seen.byPartition.get(partition)!.push(id);
-      seen.offsets.set(id, { partition, offset: Number(message.offset) });
-      if (seen.offsets.size >= expected && done === undefined) done = Date.now();
-    },
+  const idOf = (r: TopicRecord) => JSON.parse(r.value!.toString()).event_id as string;
+  const records = await readTopicUntil(kafka, {
+    topics: [TOPIC],
+    readUncommitted,
+    keep: (r) => idOf(r).startsWith(run),
+    until: (rs) => new Set(rs.map(idOf)).size >= expected,
+    what: `${expected} records of ${run}`,
+    timeoutMs,
   });
-  try {
-    await eventually(
-      () => done !== undefined && Date.now() - done > 3_000,
-      timeoutMs,
-      `${expected} records of ${run} (${seen.offsets.size} distinct so far)`,
-    );
-  } finally {
-    await consumer.disconnect();
+  const seen: Seen = { byPartition: new Map(), offsets: new Map(), total: 0 };
+  for (const r of records) {
+    const id = idOf(r);
+    seen.total++;
+    if (!seen.byPartition.has(r.partition)) seen.byPartition.set(r.partition, []);
+    seen.byPartition.get(r.partition)!.push(id);
+    seen.offsets.set(id, { partition: r.partition, offset: r.offset });
   }
   return seen;
 }

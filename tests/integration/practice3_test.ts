@@ -8,6 +8,7 @@ import type { Kafka } from "kafkajs";
 import { Partitioners } from "kafkajs";
 import { eventually, runTask, TEST_ENV, testKafka, unique } from "../_stack.ts";
 import { DLQ_HEADERS, dlqTopic } from "../../lib/kafka/dlq.ts";
+import { readTopicUntil } from "../../lib/kafka/mod.ts";
 import { PROJECT_ROOT } from "../../lib/env/paths.ts";
 import { consoleRecords } from "../_console.ts";
 import { sleep } from "../../lib/env/mod.ts";
@@ -91,42 +92,25 @@ async function send(env: Record<string, string>, ...args: string[]): Promise<voi
   assert.equal(r.code, 0, `practice3:send ${args.join(" ")} failed: ${r.stderr}`);
 }
 
-/** Reads a whole topic at read_committed (values as strings, with headers) until idle. */
+/**
+ * Reads a whole topic at read_committed (values as strings, with headers), to its end, until
+ * it holds `expected` records.
+ */
 async function readAll(
   kafka: Kafka,
   topic: string,
   expected: number,
-  idleMs = 4_000,
 ): Promise<{ value: string | null; headers: Record<string, string> }[]> {
-  const out: { value: string | null; headers: Record<string, string> }[] = [];
-  const consumer = kafka.consumer({
-    groupId: unique("p3-read"),
-    readUncommitted: false,
-    maxWaitTimeInMs: 200,
+  const records = await readTopicUntil(kafka, {
+    topics: [topic],
+    until: (rs) => rs.length >= expected,
+    what: `${expected} records in ${topic}`,
+    timeoutMs: 180_000,
   });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let last = Date.now();
-  await consumer.run({
-    autoCommit: false,
-    eachBatch: ({ batch }) => {
-      for (const m of batch.messages) {
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = String(v);
-        out.push({ value: m.value?.toString("utf8") ?? null, headers });
-      }
-      last = Date.now();
-      return Promise.resolve();
-    },
-  });
-  const started = Date.now();
-  while (Date.now() - started < 180_000) {
-    if (out.length >= expected && Date.now() - last > idleMs) break;
-    if (out.length < expected && Date.now() - last > 60_000) break;
-    await sleep(200);
-  }
-  await consumer.disconnect();
-  return out;
+  return records.map((r) => ({
+    value: r.value?.toString("utf8") ?? null,
+    headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, String(v)])),
+  }));
 }
 
 async function tail(env: Record<string, string>): Promise<string[]> {
@@ -354,7 +338,7 @@ Deno.test("practice 3: bad input on every input topic ends in its DLQ with the r
       ],
     };
     for (const [topic, patterns] of Object.entries(reasons)) {
-      const dead = await readAll(kafka, dlqTopic(prefix + topic), 4, 2_000);
+      const dead = await readAll(kafka, dlqTopic(prefix + topic), 4);
       assert.equal(dead.length, 4, `${topic}.dlq holds ${dead.length} records`);
       bad[topic].forEach((value, i) => {
         // Records of a multi-partition topic reach the DLQ in no fixed order: match by bytes.

@@ -3,8 +3,14 @@
  * and Kafka → HDFS through the real NameNode/DataNode.
  */
 import assert from "node:assert/strict";
-import type { Kafka, KafkaMessage } from "kafkajs";
-import { DLQ_HEADERS, dlqTopic, ensureTopic } from "../../lib/kafka/mod.ts";
+import type { Kafka } from "kafkajs";
+import {
+  DLQ_HEADERS,
+  dlqTopic,
+  ensureTopic,
+  readTopicUntil,
+  type TopicRecord,
+} from "../../lib/kafka/mod.ts";
 import {
   AvroUserConsumer,
   AvroUserProducer,
@@ -16,7 +22,7 @@ import {
 import { USER_AVRO_VERSIONS } from "../../lib/schemas/mod.ts";
 import { consoleRecords } from "../_console.ts";
 import { WebHdfs } from "../../lib/lake/webhdfs.ts";
-import { SchemaRegistryServer } from "../../lib/stack/registry.ts";
+import { SchemaRegistryServer } from "../../lib/stack/mod.ts";
 import { eventually, runTask, TEST_ENV, testKafka, testStack, unique } from "../_stack.ts";
 
 async function createTopic(kafka: Kafka, topic: string, partitions = 1): Promise<void> {
@@ -29,30 +35,14 @@ async function createTopic(kafka: Kafka, topic: string, partitions = 1): Promise
   }
 }
 
-/** Reads `count` raw records of a topic from the beginning. */
-async function readRaw(kafka: Kafka, topic: string, count: number): Promise<KafkaMessage[]> {
-  const consumer = kafka.consumer({ groupId: unique("raw"), sessionTimeout: 10_000 });
-  const out: KafkaMessage[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`only ${out.length}/${count} records of ${topic}`)),
-      60_000,
-    );
-    consumer.run({
-      eachMessage: ({ message }) => {
-        out.push(message);
-        if (out.length >= count) {
-          clearTimeout(timer);
-          resolve();
-        }
-        return Promise.resolve();
-      },
-    }).catch(reject);
+/** Reads raw records of a topic from the beginning, to its end, until it holds `count`. */
+async function readRaw(kafka: Kafka, topic: string, count: number): Promise<TopicRecord[]> {
+  return await readTopicUntil(kafka, {
+    topics: [topic],
+    until: (records) => records.length >= count,
+    what: `${count} records of ${topic}`,
+    timeoutMs: 60_000,
   });
-  await consumer.disconnect();
-  return out;
 }
 
 async function registryIdOf(subject: string, version: number): Promise<number> {
