@@ -150,11 +150,13 @@ Deno.test("batch consumer killed with SIGKILL mid-batch: uncommitted orders are 
     10_000,
     "the first commit",
   );
-  // The kill must land mid-batch: the other 5 fetched and held, neither processed nor committed.
+  // The kill must land mid-batch: the other 5 fetched and held, neither processed nor committed
+  // (a line said after the first batch; one before it named records that batch then took).
+  const processed = first.lines.findIndex((l) => l.startsWith("[batch] processed 10 orders"));
   const holding = await eventually(
-    () => first.lines.find((l) => l.startsWith("[batch] holding 5 of 10")),
+    () => first.lines.slice(processed + 1).find((l) => l.startsWith("[batch] holding 5 of 10")),
     30_000,
-    "the consumer holding the other 5 orders",
+    "the consumer holding the other 5 orders after its first batch",
   );
   const held = holding.split(": ")[1].split(";")[0].split(" ").sort();
   first.child.kill("SIGKILL");
