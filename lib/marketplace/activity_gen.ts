@@ -190,8 +190,10 @@ interface ActivityPlan {
   /** The planted pair. */
   x: Product;
   y: Product;
-  pattern: string[];
-  targets: string[];
+  /** Users who buy both (a set: a user's membership is looked up once per user). */
+  pattern: ReadonlySet<string>;
+  /** Users who buy `x` only. */
+  targets: ReadonlySet<string>;
   start: number;
   /** Length of the window, ms (half an hour short of its end). */
   span: number;
@@ -213,7 +215,7 @@ function randomSessions(w: ActivityWriter, plan: ActivityPlan, user: string, u: 
       const p = rnd() < 0.7 && liked.length ? w.pick(liked) : w.pick(pool);
       w.event(user, session, "view", p, at);
       // Targets only browse at random: their one cart and purchase is the planted `x`.
-      const r = targets.includes(user) ? 1 : rnd();
+      const r = targets.has(user) ? 1 : rnd();
       if (r < 0.3) w.event(user, session, "add_to_cart", p, at + 500);
       if (r < 0.15) w.event(user, session, "purchase", p, at + 900);
       if (r < 0.05) w.event(user, session, "review", p, at + 950);
@@ -275,7 +277,7 @@ function structuredSessions(
     ? [first]
     : [first, w.pick(categories.filter((c) => c !== first))];
   const likedProducts = liked.flatMap((c) => shape.byCategory.get(c) ?? []);
-  const browsesOnly = targets.includes(user);
+  const browsesOnly = targets.has(user);
   const nSessions = 2 + Math.floor(rnd() * (settings.sessions + 1));
   const times = Array.from({ length: nSessions }, () => start + Math.floor(rnd() * span))
     .sort((a, b) => a - b);
@@ -312,10 +314,10 @@ function structuredSessions(
 /** The planted pattern: "pattern" users buy `x` and `y`, "target" users `x` only. */
 function plantedPurchases(w: ActivityWriter, plan: ActivityPlan, user: string): void {
   const { pattern, targets, x, y, start, span } = plan;
-  if (!pattern.includes(user) && !targets.includes(user)) return;
+  if (!pattern.has(user) && !targets.has(user)) return;
   const at = start + Math.floor(w.rnd() * span);
   const session = `${user}-planted`;
-  for (const p of pattern.includes(user) ? [x, y] : [x]) {
+  for (const p of pattern.has(user) ? [x, y] : [x]) {
     w.event(user, session, "view", p, at);
     w.event(user, session, "add_to_cart", p, at + 100);
     w.event(user, session, "purchase", p, at + 200);
@@ -343,14 +345,18 @@ export function generateActivity(options: ActivityOptions = {}): Activity {
   const products = w.products(nProducts, start);
   const userIds = Array.from({ length: users }, (_, u) => `${prefix}-u${u}`);
   const pattern = userIds.slice(0, Math.max(3, Math.floor(users / 8)));
+  const targets = userIds.slice(
+    pattern.length,
+    pattern.length + Math.max(2, Math.floor(users / 15)),
+  );
   const plan: ActivityPlan = {
     settings: { sessions, eventsPerSession, searches },
     // Random activity never touches the planted pair.
     pool: products.slice(2),
     x: products[0],
     y: products[1],
-    pattern,
-    targets: userIds.slice(pattern.length, pattern.length + Math.max(2, Math.floor(users / 15))),
+    pattern: new Set(pattern),
+    targets: new Set(targets),
     start,
     span: (options.hours ?? days * 24) * HOUR - HOUR / 2,
   };
@@ -371,7 +377,7 @@ export function generateActivity(options: ActivityOptions = {}): Activity {
     events: w.events,
     requests: w.requests,
     responses: w.responses,
-    planted: { x: plan.x.product_id, y: plan.y.product_id, pattern, targets: plan.targets },
+    planted: { x: plan.x.product_id, y: plan.y.product_id, pattern, targets },
   };
 }
 
