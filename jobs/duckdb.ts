@@ -48,13 +48,21 @@ export interface DuckDbJobsOptions extends LakeLocation {
   cacheDir?: string;
   /** Called as each job finishes. */
   onJob?: (name: string, done: number, total: number) => void;
+  /** DuckDB's `memory_limit` (e.g. `4GiB`); beyond it DuckDB spills to disk or fails. */
+  memoryLimit?: string;
 }
 
 const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
-/** Opens an in-memory DuckDB set up like the jobs expect (UTC, 2 threads). */
-export async function openDuckDb(): Promise<DuckDBConnection> {
-  const instance = await DuckDBInstance.create(":memory:", { threads: "2" });
+/**
+ * Opens an in-memory DuckDB set up like the jobs expect (UTC, 2 threads), with DuckDB's own
+ * `memory_limit` when one is given (its default is 80 % of the machine's memory).
+ */
+export async function openDuckDb(memoryLimit?: string): Promise<DuckDBConnection> {
+  const instance = await DuckDBInstance.create(":memory:", {
+    threads: "2",
+    ...(memoryLimit ? { memory_limit: memoryLimit } : {}),
+  });
   const con = await instance.connect();
   await con.run("SET TimeZone = 'UTC'");
   return con;
@@ -102,7 +110,7 @@ export async function runDuckDbJobs(options: DuckDbJobsOptions): Promise<EngineR
   const cache = options.cacheDir ?? localCacheDir(hdfs);
   const run = runId();
   const out = await Deno.makeTempDir({ prefix: "duckdb-marts-" });
-  const con = await openDuckDb();
+  const con = await openDuckDb(options.memoryLimit);
   const phases: MartResult[] = [];
   const phase = (name: string, rows: number, since: number) =>
     phases.push({ name, rows, seconds: (performance.now() - since) / 1000 });
