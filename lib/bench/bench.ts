@@ -19,6 +19,7 @@ import { runKafkaTool, Stack } from "../stack/mod.ts";
 import { envInt, PROJECT_ROOT } from "../env/mod.ts";
 import type { Admin, Kafka } from "kafkajs";
 import { createKafka } from "../kafka/mod.ts";
+import { markdownTable } from "./report.ts";
 
 /** One measured row. */
 export interface BenchRow {
@@ -135,6 +136,22 @@ export function withRates(rows: readonly BenchRow[], recordSize: number): RatedR
     mbPerSec: rate(r) * recordSize / 1e6,
     ...(ref ? { ratio: rate(r) / rate(ref) } : {}),
   }));
+}
+
+/** A bench report's table of rated rows: records/s, MB/s and the ratio to the reference row. */
+export function throughputTable(rows: readonly RatedRow[]): string {
+  return markdownTable(
+    ["client", "records", "seconds", "records/s", "MB/s", "÷ reference"],
+    rows.map((r) => [
+      r.note ? `${r.name} (${r.note})` : r.name,
+      r.records,
+      r.seconds.toFixed(2),
+      Math.round(r.recordsPerSec),
+      r.mbPerSec.toFixed(1),
+      r.ratio === undefined ? "" : `${r.ratio.toFixed(2)}×`,
+    ]),
+    ["left", "right", "right", "right", "right", "right"],
+  );
 }
 
 /** A payload of `size` pseudo-random bytes (the same for every record, as the Java tools do). */

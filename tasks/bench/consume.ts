@@ -19,9 +19,8 @@ import { defineTask, flagInt, runMain } from "../../lib/env/mod.ts";
 import {
   benchKafka,
   type BenchRow,
-  markdownTable,
   producerPerfTest,
-  type RatedRow,
+  throughputTable,
   withRates,
   writeReport,
 } from "../../lib/bench/mod.ts";
@@ -181,19 +180,3 @@ await runMain(async (cli) => {
   console.log(`\nload average (1/5/15 min) before → after: ${load}`);
   console.log(`saved ${path} and .json`);
 }, SPEC);
-
-/** The report's table: records/s, MB/s and the ratio to the Java tool's row. */
-function throughputTable(rows: RatedRow[]): string {
-  return markdownTable(
-    ["client", "records", "seconds", "records/s", "MB/s", "÷ reference"],
-    rows.map((r) => [
-      r.note ? `${r.name} (${r.note})` : r.name,
-      r.records,
-      r.seconds.toFixed(2),
-      Math.round(r.recordsPerSec),
-      r.mbPerSec.toFixed(1),
-      r.ratio === undefined ? "" : `${r.ratio.toFixed(2)}×`,
-    ]),
-    ["left", "right", "right", "right", "right", "right"],
-  );
-}
