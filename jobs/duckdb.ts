@@ -26,6 +26,7 @@ import {
   commitMart,
   type EngineRun,
   JOBS,
+  type JobSpec,
   jobTables,
   type LakeLocation,
   loadJobSql,
@@ -172,15 +173,17 @@ export async function runDuckDbJobs(options: DuckDbJobsOptions): Promise<EngineR
 
 /**
  * Reads a committed mart from HDFS (copied to a temp folder) as plain rows, sorted by its key:
- * dates as `YYYY-MM-DD`, timestamps as ISO strings, integers as numbers.
+ * dates as `YYYY-MM-DD`, timestamps as ISO strings, integers as numbers. `mart` is one of
+ * {@linkcode MARTS} by name, or any mart's spec (e.g. the evaluation's).
  */
 export async function readMart(
   hdfs: WebHdfs,
-  mart: string,
+  mart: string | JobSpec,
   martsRoot: string = DEFAULT_MARTS_ROOT,
 ): Promise<Record<string, unknown>[]> {
-  const job = MARTS.find((m) => m.name === mart);
+  const job = typeof mart === "string" ? MARTS.find((m) => m.name === mart) : mart;
   if (!job) throw new RangeError(`Unknown mart '${mart}' (known: ${MARTS.map((m) => m.name)})`);
+  mart = job.name;
   const tmp = await Deno.makeTempDir({ prefix: `mart-${mart}-` });
   const con = await openDuckDb();
   try {

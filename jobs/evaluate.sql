@@ -17,6 +17,8 @@
 --   precision_at_5 = hits / 5, recall_at_5 = hits / relevant products,
 --   ndcg_at_5 = Σ 1 / log2(rank + 1) over the hits / the same sum for a perfect top 5;
 -- coverage = distinct products recommended to the test users / products in stock.
+-- One row per method, with no test user too (users 0, scores 0); each row also carries the
+-- split: the cut-off (`evaluation_cutoff`, from the runner) and the events on either side.
 with interactions as (
   select distinct user_id, product_id
   from train_events
@@ -153,15 +155,26 @@ coverage as (
   select method, cast(count(distinct product_id) as double) as products
   from top5
   group by method
+),
+split as (
+  select c.cutoff, tr.events as train_events, te.events as test_events
+  from evaluation_cutoff c
+  cross join (select count(*) as events from train_events) tr
+  cross join (select count(*) as events from test_events) te
 )
 select
-  p.method,
-  cast(count(*) as int) as users,
-  round(avg(p.hits / 5.0), 6) as precision_at_5,
-  round(avg(p.hits / p.relevant_products), 6) as recall_at_5,
-  round(avg(p.dcg / p.ideal_dcg), 6) as ndcg_at_5,
-  round(coalesce(max(c.products), 0.0) / max(k.products), 6) as coverage
-from per_user p
+  m.method,
+  cast(count(p.user_id) as int) as users,
+  round(coalesce(avg(p.hits / 5.0), 0.0), 6) as precision_at_5,
+  round(coalesce(avg(p.hits / p.relevant_products), 0.0), 6) as recall_at_5,
+  round(coalesce(avg(p.dcg / p.ideal_dcg), 0.0), 6) as ndcg_at_5,
+  round(coalesce(max(c.products), 0.0) / max(k.products), 6) as coverage,
+  max(s.cutoff) as cutoff,
+  max(s.train_events) as train_events,
+  max(s.test_events) as test_events
+from methods m
 cross join catalogue k
-left join coverage c on c.method = p.method
-group by p.method
+cross join split s
+left join per_user p on p.method = m.method
+left join coverage c on c.method = m.method
+group by m.method

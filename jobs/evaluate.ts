@@ -5,8 +5,9 @@
  * its top 5 — and that of three baselines (most popular, most popular in the user's favourite
  * category, random) — against what each user bought after it: precision@5, recall@5, NDCG@5 and
  * catalogue coverage, the mart `recommendation_quality`. The steps ({@linkcode evaluationSteps})
- * are SQL both engines take (Spark gives the same table, figure for figure); the runner here is
- * DuckDB's, and Spark's job runner could take the same list. The evaluation is not one of
+ * are SQL both engines take, run by {@linkcode evaluateDuckDb} or by Spark
+ * ({@linkcode evaluateSpark}, through jobs/spark.ts: any master), figure for figure the same
+ * table. The evaluation is not one of
  * {@linkcode JOBS}: `final:analytics` and the engines' parity check do not run it
  * (`deno task final:evaluate` does).
  *
@@ -27,6 +28,7 @@ import type { WebHdfs } from "../lib/lake/mod.ts";
 import { ConfigError } from "../lib/env/mod.ts";
 import {
   commitMart,
+  type JobParams,
   JOBS,
   type JobSpec,
   loadJobSql,
@@ -35,6 +37,7 @@ import {
   stagingFolder,
   uploadFolder,
 } from "./marts.ts";
+import { runSparkSteps, type SparkJobsOptions } from "./spark.ts";
 
 /** The evaluation's SQL (`jobs/evaluate.sql`); `seed` orders the random baseline. */
 export const EVALUATE_JOB: JobSpec = {
@@ -77,7 +80,7 @@ export interface EvaluationOptions {
   /** Share of the events before the default cut-off, in (0, 1). @default 0.8 */
   trainShare?: number;
   /** Parameters of the recommendations job ({@linkcode loadJobSql}). */
-  recommendations?: Readonly<Record<string, number>>;
+  recommendations?: JobParams;
   /** Seed of the random baseline (whole number ≥ 1). @default 1 */
   seed?: number;
 }
@@ -125,48 +128,100 @@ export function bindUserEvents(sql: string, relation: string): string {
 
 const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
-/** One step of the evaluation as an engine runs it: a view (or the mart) and its SQL. */
-export interface EvaluationStep {
-  name: string;
-  kind: "view" | "mart";
-  key: string[];
+/**
+ * One step of the evaluation as an engine runs it: a view (`cache`: kept once computed — a
+ * temporary table on DuckDB) or the mart, and its SQL.
+ */
+export interface EvaluationStep extends JobSpec {
   sql: string;
+  cache?: boolean;
+  collect?: boolean;
 }
 
 /**
- * The evaluation at `cutoff` as steps to run in order, in SQL both engines take (DuckDB's
- * runner is {@linkcode evaluateDuckDb}; `jobs/spark_job.py` runs such a list of views and
- * marts): `train_events` and `test_events` (the split), `recs_train` (the recommendations job
- * on the training part), then the mart `recommendation_quality`. `products_current` is
- * expected to exist.
+ * The SQL of the one-row view `evaluation_cutoff`: the given cut-off, or the time of the event
+ * at `trainShare` of them in time order (the smallest `at` at a position ≥ ⌈events × share⌉) —
+ * a definition both engines compute alike, ties included.
+ */
+export function cutoffSql(
+  engine: "duckdb" | "spark",
+  options: Pick<EvaluationOptions, "cutoff" | "trainShare"> = {},
+): string {
+  const { cutoff, trainShare = 0.8 } = options;
+  if (!(trainShare > 0 && trainShare < 1)) {
+    throw new RangeError(`'trainShare' must be in (0, 1): current value is ${trainShare}`);
+  }
+  if (cutoff !== undefined) {
+    const ms = Date.parse(cutoff);
+    if (Number.isNaN(ms)) {
+      throw new RangeError(`'cutoff' must be an ISO time: current value is '${cutoff}'`);
+    }
+    const at = q(new Date(ms).toISOString());
+    return `select cast(${at} as ${sqlType("timestamp", engine)}) as cutoff`;
+  }
+  return [
+    "select min(ranked.at) as cutoff",
+    "from (",
+    "  select e.at, row_number() over (order by e.at) as position, count(*) over () as events",
+    "  from user_events e",
+    ") ranked",
+    `where ranked.position >= ceil(ranked.events * ${trainShare})`,
+  ].join("\n");
+}
+
+/**
+ * The evaluation as steps to run in order, in SQL both engines take: `products_current` (the
+ * jobs' view of the catalogue), `evaluation_cutoff` ({@linkcode cutoffSql}), `train_events`
+ * and `test_events` (the split), `recs_train` (the recommendations job on the training part),
+ * then the mart `recommendation_quality`, collected.
  */
 export async function evaluationSteps(
-  cutoff: string,
   engine: "duckdb" | "spark",
-  options: Pick<EvaluationOptions, "recommendations" | "seed"> = {},
+  options: EvaluationOptions = {},
 ): Promise<EvaluationStep[]> {
-  const at = `cast(${q(cutoff)} as ${sqlType("timestamp", engine)})`;
-  const recs = JOBS.find((j) => j.name === "recommendations")!;
-  const view = (name: string, sql: string): EvaluationStep => ({
+  const job = (name: string) => JOBS.find((j) => j.name === name)!;
+  const view = (name: string, sql: string, cache = false): EvaluationStep => ({
     name,
     kind: "view",
     key: [],
     sql,
+    cache,
   });
+  const split = (op: string) =>
+    `select e.* from user_events e cross join evaluation_cutoff c where e.at ${op} c.cutoff`;
+  const recs = await loadJobSql(job("recommendations"), options.recommendations);
   return [
-    view("train_events", `select e.* from user_events e where e.at < ${at}`),
-    view("test_events", `select e.* from user_events e where e.at >= ${at}`),
-    view(
-      "recs_train",
-      bindUserEvents(await loadJobSql(recs, options.recommendations), "train_events"),
-    ),
+    view("products_current", await loadJobSql(job("products_current"))),
+    view("evaluation_cutoff", cutoffSql(engine, options), true),
+    view("train_events", split("<")),
+    view("test_events", split(">=")),
+    view("recs_train", bindUserEvents(recs, "train_events")),
     {
-      name: QUALITY_MART.name,
-      kind: "mart",
-      key: QUALITY_MART.key,
+      ...QUALITY_MART,
       sql: await loadJobSql(EVALUATE_JOB, { seed: options.seed ?? 1 }),
+      collect: true,
     },
   ];
+}
+
+/** The mart's rows as an {@linkcode Evaluation}, methods in the order of {@linkcode METHODS}. */
+export function evaluationOf(rows: readonly Record<string, unknown>[]): Evaluation {
+  const order = (m: string) => (METHODS as readonly string[]).indexOf(m);
+  const quality = rows.map((r) => ({
+    method: String(r.method),
+    users: Number(r.users),
+    precision_at_5: Number(r.precision_at_5),
+    recall_at_5: Number(r.recall_at_5),
+    ndcg_at_5: Number(r.ndcg_at_5),
+    coverage: Number(r.coverage),
+  })).sort((a, b) => order(a.method) - order(b.method));
+  const first = rows[0] ?? {};
+  return {
+    cutoff: first.cutoff == null ? "" : new Date(Date.parse(String(first.cutoff))).toISOString(),
+    trainEvents: Number(first.train_events ?? 0),
+    testEvents: Number(first.test_events ?? 0),
+    rows: quality,
+  };
 }
 
 async function scalar(con: DuckDBConnection, sql: string): Promise<unknown> {
@@ -175,67 +230,48 @@ async function scalar(con: DuckDBConnection, sql: string): Promise<unknown> {
 
 /**
  * Runs the evaluation on DuckDB. `con` holds `user_events` (user_id, product_id, type, at) and
- * `products_current` — or the lake's `products`, from which the `products_current` job makes
- * it. Leaves the views `train_events`, `test_events`, `recs_train` (temporary) and the table
- * `recommendation_quality` in `con` ({@linkcode evaluationSteps}).
+ * the lake's `products` (or a `products_current` of its own, which is then used). Leaves the
+ * views of {@linkcode evaluationSteps} (temporary) and the table `recommendation_quality` in
+ * `con`.
  */
 export async function evaluateDuckDb(
   con: DuckDBConnection,
   options: EvaluationOptions = {},
 ): Promise<Evaluation> {
-  const { trainShare = 0.8 } = options;
-  if (!(trainShare > 0 && trainShare < 1)) {
-    throw new RangeError(`'trainShare' must be in (0, 1): current value is ${trainShare}`);
-  }
-  const known = await scalar(
+  const own = await scalar(
     con,
     "SELECT count(*) FROM information_schema.tables WHERE table_name = 'products_current'",
   );
-  if (Number(known) === 0) {
-    const view = JOBS.find((j) => j.name === "products_current")!;
-    await con.run(`CREATE OR REPLACE TEMP VIEW products_current AS ${await loadJobSql(view)}`);
-  }
-  let cutoff = options.cutoff;
-  if (cutoff !== undefined) {
-    const ms = Date.parse(cutoff);
-    if (Number.isNaN(ms)) {
-      throw new RangeError(`'cutoff' must be an ISO time: current value is '${cutoff}'`);
-    }
-    cutoff = new Date(ms).toISOString();
-  } else {
-    const ms = await scalar(
-      con,
-      `SELECT epoch_ms(quantile_disc("at", ${trainShare})) FROM user_events`,
-    );
-    if (ms === null || ms === undefined) {
-      throw new Error("No user events to evaluate the recommendations on (user_events is empty)");
-    }
-    cutoff = new Date(Number(ms)).toISOString();
-  }
-  for (const step of await evaluationSteps(cutoff, "duckdb", options)) {
+  for (const step of await evaluationSteps("duckdb", options)) {
+    if (step.name === "products_current" && Number(own) > 0) continue;
     await con.run(
-      step.kind === "view"
-        ? `CREATE OR REPLACE TEMP VIEW ${step.name} AS ${step.sql}`
-        : `CREATE OR REPLACE TABLE ${step.name} AS ${step.sql}`,
+      step.kind === "mart"
+        ? `CREATE OR REPLACE TABLE ${step.name} AS ${step.sql}`
+        : step.cache
+        ? `CREATE OR REPLACE TEMP TABLE ${step.name} AS ${step.sql}`
+        : `CREATE OR REPLACE TEMP VIEW ${step.name} AS ${step.sql}`,
     );
   }
-  const reader = await con.runAndReadAll(`SELECT * FROM ${QUALITY_MART.name}`);
-  const rows = reader.getRowObjectsJson().map((r) => ({
-    method: String(r.method),
-    users: Number(r.users),
-    precision_at_5: Number(r.precision_at_5),
-    recall_at_5: Number(r.recall_at_5),
-    ndcg_at_5: Number(r.ndcg_at_5),
-    coverage: Number(r.coverage),
-  }));
-  const order = (m: string) => (METHODS as readonly string[]).indexOf(m);
-  rows.sort((a, b) => order(a.method) - order(b.method));
-  return {
-    cutoff,
-    trainEvents: Number(await scalar(con, "SELECT count(*) FROM train_events")),
-    testEvents: Number(await scalar(con, "SELECT count(*) FROM test_events")),
-    rows,
-  };
+  const run = evaluationOf(
+    (await con.runAndReadAll(`SELECT * FROM ${QUALITY_MART.name}`)).getRowObjectsJson(),
+  );
+  if (run.cutoff === "") {
+    throw new Error("No user events to evaluate the recommendations on (user_events is empty)");
+  }
+  return run;
+}
+
+/**
+ * Runs the evaluation on Spark (`runSparkSteps`: the lake read from `hdfs://`, any master) and
+ * commits the mart `recommendation_quality` into the marts root, as `final:analytics` does.
+ */
+export async function evaluateSpark(
+  spark: SparkJobsOptions,
+  options: EvaluationOptions = {},
+): Promise<Evaluation> {
+  const run = await runSparkSteps(spark, await evaluationSteps("spark", options), [QUALITY_MART]);
+  const rows = run.collected[QUALITY_MART.name] ?? [];
+  return evaluationOf(rows);
 }
 
 /**

@@ -34,7 +34,37 @@ export interface JobSpec {
    * by the value ({@linkcode loadJobSql}), the same on every engine.
    */
   params?: Readonly<Record<string, number>>;
+  /**
+   * Parameters that choose between named SQL expressions: `{{name}}` in the file is replaced by
+   * the SQL of the chosen option (`default` unless a run names another), the same on every
+   * engine. The options are the project's own SQL, never the caller's text.
+   */
+  choices?: Readonly<Record<string, JobChoice>>;
 }
+
+/** A parameter of a job that picks one of several SQL expressions ({@linkcode JobSpec}). */
+export interface JobChoice {
+  /** The option used when a run names none. */
+  default: string;
+  /** Option name → its SQL expression. */
+  options: Readonly<Record<string, string>>;
+}
+
+/** Values a run gives a job's parameters: whole numbers, or an option's name for a choice. */
+export type JobParams = Readonly<Record<string, number | string>>;
+
+/**
+ * How the recommendations job measures how alike two products are, from `p.users` (users who
+ * took both), `ta.users` and `tb.users` (users who took each): the normalisations compared by
+ * `deno task bench:recommendations`. Lift is shown divided by the number of users, which
+ * orders the pairs the same way.
+ */
+export const SIMILARITIES: Readonly<Record<string, string>> = {
+  cosine: "p.users / sqrt(ta.users * tb.users)",
+  jaccard: "p.users / (ta.users + tb.users - p.users)",
+  lift: "p.users / (ta.users * tb.users)",
+  count: "p.users",
+};
 
 /** The jobs, in the order they run (a job reads the views and marts before it). */
 export const JOBS: readonly JobSpec[] = [
@@ -51,6 +81,9 @@ export const JOBS: readonly JobSpec[] = [
     // history: the most recent carted or bought products kept per user; neighbours: the most
     // similar products kept per product. Both bound the job's cost per user (linear growth).
     params: { history: 20, neighbours: 20 },
+    // similarity: how co-occurrence is normalised for popularity (SIMILARITIES); cosine won
+    // on recall@5 and NDCG@5 (bench-results/recommendations.md).
+    choices: { similarity: { default: "cosine", options: SIMILARITIES } },
   },
 ];
 
@@ -90,10 +123,7 @@ export function jobTables(location: LakeLocation = {}): JobTable[] {
  * A parameter the job does not declare, a value that is not a whole number ≥ 1, or a
  * placeholder left without a value is a {@linkcode ConfigError}.
  */
-export async function loadJobSql(
-  job: JobSpec,
-  params: Readonly<Record<string, number>> = {},
-): Promise<string> {
+export async function loadJobSql(job: JobSpec, params: JobParams = {}): Promise<string> {
   const text = await Deno.readTextFile(
     fileURLToPath(new URL(`./${job.name}.sql`, import.meta.url)),
   );
@@ -103,27 +133,8 @@ export async function loadJobSql(
 }
 
 /** Replaces the `{{param}}` placeholders of a job's SQL (see {@linkcode loadJobSql}). */
-export function bindJobParams(
-  job: JobSpec,
-  sql: string,
-  params: Readonly<Record<string, number>> = {},
-): string {
-  const values: Record<string, number> = { ...job.params };
-  for (const [name, value] of Object.entries(params)) {
-    if (!(name in values)) {
-      throw new ConfigError(
-        `Job '${job.name}' has no parameter '${name}' (it has: ${
-          Object.keys(values).join(", ") || "none"
-        })`,
-      );
-    }
-    if (!Number.isInteger(value) || value < 1) {
-      throw new ConfigError(
-        `Parameter '${name}' of job '${job.name}' must be a whole number ≥ 1, got ${value}`,
-      );
-    }
-    values[name] = value;
-  }
+export function bindJobParams(job: JobSpec, sql: string, params: JobParams = {}): string {
+  const values = jobParamValues(job, params);
   return sql.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     const value = values[name];
     if (value === undefined) {
@@ -133,6 +144,41 @@ export function bindJobParams(
     }
     return String(value);
   });
+}
+
+/** Each declared parameter's SQL text: the job's defaults, overridden by `params`, checked. */
+function jobParamValues(job: JobSpec, params: JobParams): Record<string, string> {
+  const choices = job.choices ?? {};
+  const values: Record<string, string> = {};
+  for (const [name, value] of Object.entries(job.params ?? {})) values[name] = String(value);
+  for (const [name, choice] of Object.entries(choices)) {
+    values[name] = choice.options[choice.default];
+  }
+  for (const [name, value] of Object.entries(params)) {
+    if (!(name in values)) {
+      throw new ConfigError(
+        `Job '${job.name}' has no parameter '${name}' (it has: ${
+          Object.keys(values).join(", ") || "none"
+        })`,
+      );
+    }
+    const choice = choices[name];
+    if (choice) {
+      if (typeof value !== "string" || !Object.hasOwn(choice.options, value)) {
+        throw new ConfigError(
+          `Parameter '${name}' of job '${job.name}' must be one of ${
+            Object.keys(choice.options).join(", ")
+          }, got ${value}`,
+        );
+      }
+      values[name] = choice.options[value];
+    } else if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+      throw new ConfigError(
+        `Parameter '${name}' of job '${job.name}' must be a whole number ≥ 1, got ${value}`,
+      );
+    } else values[name] = String(value);
+  }
+  return values;
 }
 
 /** Checks a `--since` value (YYYY-MM-DD). */

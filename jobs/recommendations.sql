@@ -3,13 +3,14 @@
 -- 1. History: each user's carted or bought products, capped to the most recent
 --    `history` of them (a job parameter, jobs/marts.ts).
 -- 2. Similarity: two products are alike when the same users took both, normalised for
---    popularity (cosine: users of both / sqrt(users of one × users of the other)), so that a
---    best-seller everyone buys is not everyone's neighbour; each product keeps only its
---    `neighbours` most similar products (a job parameter).
+--    popularity so that a best-seller everyone buys is not everyone's neighbour — by default
+--    cosine (users of both / sqrt(users of one × users of the other)); `similarity` chooses
+--    another (jobs/marts.ts). Each product keeps only its `neighbours` most similar products
+--    (a job parameter).
 -- 3. Candidates: the neighbours of the user's recent products, scored by their similarities
---    summed, reason 'bought together with your items'.
--- 4. Cold start: where that gives fewer than 5, the best-sellers of the user's favourite
---    category fill the rest, after every neighbour, reason 'popular in <category>'.
+--    summed; the top 5 kept, reason 'bought together with your items'.
+-- 4. Cold start: only for a user that leaves with fewer than 5, the best-sellers of the user's
+--    favourite category fill the rest, after every neighbour, reason 'popular in <category>'.
 -- Never a product the user already carted or bought, never one out of stock, never one
 -- missing from the products topic (forbidden ones never reach it). Published to topic
 -- `recommendations`.
@@ -42,9 +43,9 @@ neighbours as (
   select a, b, similarity
   from (
     select
-      p.a, p.b, p.users / sqrt(ta.users * tb.users) as similarity,
+      p.a, p.b, {{similarity}} as similarity,
       row_number() over (
-        partition by p.a order by p.users / sqrt(ta.users * tb.users) desc, p.b
+        partition by p.a order by {{similarity}} desc, p.b
       ) as nearness
     from pairs p
     join takers ta on ta.product_id = p.a
@@ -60,6 +61,19 @@ together as (
   from recent r
   join neighbours n on n.a = r.product_id
   group by r.user_id, n.b
+),
+together_top as (
+  select user_id, product_id, score, rec_rank
+  from (
+    select
+      t.user_id, t.product_id, t.score,
+      row_number() over (partition by t.user_id order by t.score desc, t.product_id) as rec_rank
+    from together t
+    join available av on av.product_id = t.product_id
+    left join interactions i on i.user_id = t.user_id and i.product_id = t.product_id
+    where i.product_id is null
+  ) ranked
+  where rec_rank <= 5
 ),
 affinity as (
   select user_id, category
@@ -90,44 +104,40 @@ best_sellers as (
   ) ranked
   where sales_rank <= {{history}} + 5
 ),
-candidates as (
-  select t.user_id, t.product_id, 1 as together, t.score, av.category
-  from together t
-  join available av on av.product_id = t.product_id
-  union all
-  select a.user_id, b.product_id, 0 as together, b.share as score, b.category
+filled as (
+  select user_id, count(*) as recs from together_top group by user_id
+),
+short as (
+  select a.user_id, a.category, coalesce(f.recs, 0) as recs
   from affinity a
-  join best_sellers b on b.category = a.category
+  left join filled f on f.user_id = a.user_id
+  where coalesce(f.recs, 0) < 5
 ),
-fresh as (
-  select c.*
-  from candidates c
-  left join interactions i on i.user_id = c.user_id and i.product_id = c.product_id
-  where i.product_id is null
-),
-ranked as (
+fallback as (
   select
-    user_id, product_id, together, score, category,
-    row_number() over (
-      partition by user_id order by together desc, score desc, product_id
+    s.user_id, b.product_id, b.share as score, b.category,
+    s.recs + row_number() over (
+      partition by s.user_id order by b.share desc, b.product_id
     ) as rec_rank
-  from (
-    select
-      user_id, product_id, max(together) as together,
-      coalesce(max(case when together = 1 then score end), max(score)) as score,
-      max(category) as category
-    from fresh
-    group by user_id, product_id
-  ) one_per_product
+  from short s
+  join best_sellers b on b.category = s.category
+  left join interactions i on i.user_id = s.user_id and i.product_id = b.product_id
+  left join together_top t on t.user_id = s.user_id and t.product_id = b.product_id
+  where i.product_id is null and t.product_id is null
 )
 select
   user_id,
   cast(rec_rank as int) as rec_rank,
   product_id,
   score,
-  case
-    when together = 1 then 'bought together with your items'
-    else concat('popular in ', category)
-  end as reason
-from ranked
+  'bought together with your items' as reason
+from together_top
+union all
+select
+  user_id,
+  cast(rec_rank as int) as rec_rank,
+  product_id,
+  score,
+  concat('popular in ', category) as reason
+from fallback
 where rec_rank <= 5

@@ -37,9 +37,11 @@ import {
   commitMart,
   type EngineRun,
   JOBS,
+  type JobSpec,
   jobTables,
   type LakeLocation,
   loadJobSql,
+  type MartResult,
   MARTS,
   runId,
   sqlType,
@@ -148,33 +150,78 @@ export function clusterConf(
   return conf;
 }
 
+/**
+ * One SQL step as `jobs/spark_job.py` runs it: a view the later steps read (`cache`: computed
+ * once and kept, for a small view read several times) or a mart written to the staging folder
+ * (`collect`: its rows are also sent back, for a small mart the caller prints).
+ */
+export interface SparkStep extends JobSpec {
+  sql: string;
+  cache?: boolean;
+  collect?: boolean;
+}
+
+/** What {@linkcode runSparkSteps} reports: the run, and the rows of each `collect` mart. */
+export interface SparkStepsRun extends EngineRun {
+  collected: Record<string, Record<string, unknown>[]>;
+}
+
 /** Runs every job of {@linkcode JOBS} on Spark and commits the marts to HDFS. */
 export async function runSparkJobs(options: SparkJobsOptions): Promise<EngineRun> {
+  const steps = await Promise.all(JOBS.map(async (j) => ({ ...j, sql: await loadJobSql(j) })));
+  const { collected: _, ...run } = await runSparkSteps(options, steps, MARTS);
+  return run;
+}
+
+/**
+ * Runs `steps` on Spark in order (the lake's tables registered first) and commits the marts of
+ * `commit` — written by the steps to the run's staging folder — into the marts root.
+ */
+export async function runSparkSteps(
+  options: SparkJobsOptions,
+  steps: readonly SparkStep[],
+  commit: readonly JobSpec[],
+): Promise<SparkStepsRun> {
   const started = performance.now();
-  const {
-    hdfs,
-    defaultFs,
-    master = "local[2]",
-    since,
-    martsRoot = DEFAULT_MARTS_ROOT,
-    driverMemory = "1g",
-    executorMemory = "1g",
-    executorWaitSec = 180,
-    onMart,
-  } = options;
+  const { hdfs, master = "local[2]", since, martsRoot = DEFAULT_MARTS_ROOT } = options;
   checkMaster(master);
   await requireSparkMaster(master);
   const run = runId();
   const staging = stagingFolder(martsRoot, run);
-  const py = await sparkHome();
-  const fs = defaultFs.replace(/\/$/, "");
-  const config = {
+  const tmp = await Deno.makeTempDir({ prefix: "spark-jobs-" });
+  try {
+    const file = join(tmp, "config.json");
+    await Deno.writeTextFile(file, JSON.stringify(sparkConfig(options, staging, steps)));
+    const out = await runSparkScript(file, options);
+    for (const job of commit) await commitMart(hdfs, job, staging, martsRoot, since);
+    await hdfs.delete(staging, { recursive: true }).catch(() => false);
+    return {
+      engine: "spark",
+      marts: out.marts,
+      collected: out.collected,
+      seconds: (performance.now() - started) / 1000,
+      run,
+    };
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The config `jobs/spark_job.py` reads (its module doc lists the fields). */
+function sparkConfig(
+  options: SparkJobsOptions,
+  staging: string,
+  steps: readonly SparkStep[],
+): Record<string, unknown> {
+  const { hdfs, master = "local[2]", driverMemory = "1g", executorMemory = "1g" } = options;
+  const fs = options.defaultFs.replace(/\/$/, "");
+  return {
     master,
     default_fs: fs,
     driver_memory: driverMemory,
     conf: clusterConf(master, { executorMemory, hdfsUser: hdfs.user }),
-    executor_wait_sec: executorWaitSec,
-    since,
+    executor_wait_sec: options.executorWaitSec ?? 180,
+    since: options.since,
     staging: `${fs}${staging}`,
     tables: jobTables(options).map((t) => ({
       table: t.table,
@@ -182,51 +229,65 @@ export async function runSparkJobs(options: SparkJobsOptions): Promise<EngineRun
       columns: t.columns.map((c) => c.name),
       ddl: t.columns.map((c) => `\`${c.name}\` ${sqlType(c.kind, "spark")}`).join(", "),
     })),
-    jobs: await Promise.all(JOBS.map(async (j) => ({ ...j, sql: await loadJobSql(j) }))),
+    jobs: steps,
   };
-  const tmp = await Deno.makeTempDir({ prefix: "spark-jobs-" });
-  try {
-    const file = join(tmp, "config.json");
-    await Deno.writeTextFile(file, JSON.stringify(config));
-    const child = new Deno.Command(py.python, {
-      args: [fileURLToPath(new URL("./spark_job.py", import.meta.url)), file],
-      // SPARK_HOME: the venv's pyspark, the very jars the stack's cluster runs.
-      env: { PYSPARK_PYTHON: py.python, HADOOP_USER_NAME: hdfs.user, SPARK_HOME: py.home },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const stderr = new Response(child.stderr).text();
-    let last: { marts: EngineRun["marts"] } | undefined;
-    let rest = "";
-    const dec = new TextDecoder();
-    for await (const chunk of child.stdout) {
-      rest += dec.decode(chunk, { stream: true });
-      const lines = rest.split("\n");
-      rest = lines.pop()!;
-      for (const line of lines) {
-        if (!line.startsWith("{")) continue;
-        const msg = JSON.parse(line);
-        if (msg.mart) onMart?.(msg.mart, msg.rows);
-        if (msg.marts) last = msg;
-      }
-    }
-    if (rest.startsWith("{")) last = JSON.parse(rest);
-    const status = await child.status;
-    if (!status.success || !last) {
-      const err = (await stderr).trim().split("\n").filter((l) => !/^\s+at /.test(l)).slice(-15)
-        .join("\n");
-      throw new Error(`Spark job failed (exit ${status.code}, master ${master}):\n${err}`);
-    }
-    for (const job of MARTS) await commitMart(hdfs, job, staging, martsRoot, since);
-    await hdfs.delete(staging, { recursive: true }).catch(() => false);
-    return {
-      engine: "spark",
-      marts: last.marts,
-      seconds: (performance.now() - started) / 1000,
-      run,
-    };
-  } finally {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+}
+
+/** What `jobs/spark_job.py` printed: each mart's rows and time, and the collected marts. */
+interface SparkScriptOutput {
+  marts: MartResult[];
+  collected: Record<string, Record<string, unknown>[]>;
+}
+
+/**
+ * Runs `jobs/spark_job.py` with the venv's pyspark (SPARK_HOME: the very jars the stack's
+ * cluster runs) on a config file, following its JSON lines; a failed run throws with the last
+ * lines Spark printed.
+ */
+async function runSparkScript(
+  configFile: string,
+  options: SparkJobsOptions,
+): Promise<SparkScriptOutput> {
+  const py = await sparkHome();
+  const child = new Deno.Command(py.python, {
+    args: [fileURLToPath(new URL("./spark_job.py", import.meta.url)), configFile],
+    env: { PYSPARK_PYTHON: py.python, HADOOP_USER_NAME: options.hdfs.user, SPARK_HOME: py.home },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const collected: SparkScriptOutput["collected"] = {};
+  let totals: { marts: MartResult[] } | undefined;
+  for await (const line of child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(lines())) {
+    if (!line.startsWith("{")) continue;
+    const msg = JSON.parse(line);
+    if (msg.mart) options.onMart?.(msg.mart, msg.rows);
+    if (msg.mart && msg.data) collected[msg.mart] = msg.data;
+    if (msg.marts) totals = msg;
   }
+  const status = await child.status;
+  if (!status.success || !totals) {
+    const err = (await stderr).trim().split("\n").filter((l) => !/^\s+at /.test(l)).slice(-15)
+      .join("\n");
+    throw new Error(
+      `Spark job failed (exit ${status.code}, master ${options.master ?? "local[2]"}):\n${err}`,
+    );
+  }
+  return { marts: totals.marts, collected };
+}
+
+/** Splits a text stream into lines (the last one even without a newline). */
+function lines(): TransformStream<string, string> {
+  let rest = "";
+  return new TransformStream({
+    transform(chunk, out) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      for (const part of parts) out.enqueue(part);
+    },
+    flush(out) {
+      if (rest) out.enqueue(rest);
+    },
+  });
 }

@@ -4,14 +4,16 @@ Usage: python spark_job.py <config.json>
 
 The config (written by jobs/spark.ts) names the Spark master, HDFS (fs.defaultFS), the lake
 tables (SQL name, hdfs:// folder, Spark DDL of the columns), the jobs in order (name, kind,
-daily, key, SQL), `since` and the HDFS staging folder, and for a cluster master the settings
+daily, key, SQL; `cache` for a view computed once, `collect` for a mart whose rows are printed
+too), `since` and the HDFS staging folder, and for a cluster master the settings
 to add (`conf`: executor memory, the driver's address) and how long to wait for the first
 executor (`executor_wait_sec`: an application the cluster cannot serve fails, in one line,
 instead of waiting forever). Spark reads the lake straight from
 hdfs://, runs each job as SQL (views registered for the later jobs; marts cached) and writes
 each mart as Parquet under <staging>/<mart>/ (daily marts partitioned by dt, rows from
 `since` on). jobs/spark.ts then commits the staged marts into /lake/marts like DuckDB's.
-Prints one JSON line per mart, then one with the totals.
+Prints one JSON line per mart (with its rows as `data` when collected), then one with the
+totals.
 """
 import json
 import sys
@@ -95,7 +97,7 @@ for job in config["jobs"]:
     t = time.time()
     df = spark.sql(job["sql"])
     if job["kind"] == "view":
-        df.createOrReplaceTempView(job["name"])
+        (df.cache() if job.get("cache") else df).createOrReplaceTempView(job["name"])
         continue
     df = df.cache()
     df.createOrReplaceTempView(job["name"])
@@ -107,7 +109,10 @@ for job in config["jobs"]:
     else:
         df.orderBy(*job["key"]).coalesce(1).write.mode("overwrite").parquet(out)
     results.append({"name": job["name"], "rows": rows, "seconds": time.time() - t})
-    print(json.dumps({"mart": job["name"], "rows": rows}), flush=True)
+    line = {"mart": job["name"], "rows": rows}
+    if job.get("collect"):
+        line["data"] = [json.loads(r) for r in df.orderBy(*job["key"]).toJSON().collect()]
+    print(json.dumps(line), flush=True)
 
 print(json.dumps({
     "marts": results,

@@ -31,6 +31,7 @@ export const BENCH_ORDER: readonly string[] = [
   "final-ingest",
   "search",
   "analytics",
+  "recommendations",
   "lake",
   "security",
   "extra/experiments",

@@ -9,7 +9,7 @@
  * (under DuckDB's own `memory_limit`, `--duckdb-memory`, 4 GiB by default), Spark only up to
  * `--spark-up-to` events (the smallest size by default). It prints how the cost grows — each
  * step's time ratio per doubling of the events (2.0 is linear) — with every job's time and the
- * process's peak memory while DuckDB ran, and saves it all as `bench-results/analytics.{md,json}`.
+ * peak memory of the process DuckDB runs in (one of its own), and saves it all as `bench-results/analytics.{md,json}`.
  *
  * The events are generated (lib/marketplace's activity generator) and written straight into
  * the lake as Parquet (`/bench-analytics/<run>/raw/<topic>/dt=…/hour=…/`, files of up to
@@ -27,7 +27,7 @@ import {
 } from "../../lib/env/mod.ts";
 import { WebHdfs } from "../../lib/lake/mod.ts";
 import { generateActivity } from "../../lib/marketplace/mod.ts";
-import { runDuckDbJobs } from "../../jobs/duckdb.ts";
+import { runDuckDbJobsInProcess } from "../../jobs/duckdb_process.ts";
 import { defaultMaster, requireSparkMaster, runSparkJobs } from "../../jobs/spark.ts";
 import { type EngineRun, MARTS } from "../../jobs/marts.ts";
 import { diffMarts, writeActivityLake } from "../../jobs/parity.ts";
@@ -95,28 +95,9 @@ interface SizeRun {
   events: number;
   products: number;
   duck: EngineRun;
-  /** The process's peak resident memory while DuckDB ran, and what it held before (MiB). */
+  /** The peak resident memory of the process DuckDB ran in (MiB). */
   peakMiB?: number;
-  beforeMiB?: number;
   sparks: { master: string; run: EngineRun; differing: string[] }[];
-}
-
-/** The process's resident memory and its high-water mark (MiB), Linux only. */
-function memoryMiB(): { rss: number; hwm: number } | undefined {
-  try {
-    const status = Deno.readTextFileSync("/proc/self/status");
-    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
-    return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Resets the high-water mark of the process's resident memory (Linux ≥ 4.0). */
-function resetPeak(): void {
-  try {
-    Deno.writeTextFileSync("/proc/self/clear_refs", "5");
-  } catch { /* not Linux: the peak then covers the whole process */ }
 }
 
 /** One size: a fresh lake, DuckDB, Spark where asked, the marts compared; the lake deleted. */
@@ -142,19 +123,16 @@ async function runSize(
   data = undefined; // the lake holds it now; let the heap go before DuckDB is measured
   console.log(`  lake: ${Object.entries(counts).map(([t, n]) => `${t} ${n}`).join(", ")}`);
   try {
-    const before = memoryMiB();
-    resetPeak();
-    // A cache of the run's own (a cold copy, as on a first run), deleted with the run's lake.
+    // A cache of the run's own (a cold copy, as on a first run), deleted with the run's lake;
+    // DuckDB in a process of its own, so its peak memory is its own.
     const cacheDir = await Deno.makeTempDir({ prefix: "bench-analytics-cache-" });
-    const duck = await runDuckDbJobs({
-      hdfs,
+    const { run: duck, peakMiB } = await runDuckDbJobsInProcess({
       root,
       martsRoot: `${run}/marts-duckdb`,
       cacheDir,
       memoryLimit,
     }).finally(() => Deno.remove(cacheDir, { recursive: true }).catch(() => {}));
-    const after = memoryMiB();
-    console.log(`  DuckDB: ${duck.seconds.toFixed(1)} s, peak ${after?.hwm.toFixed(0) ?? "?"} MiB`);
+    console.log(`  DuckDB: ${duck.seconds.toFixed(1)} s, peak ${peakMiB?.toFixed(0) ?? "?"} MiB`);
     const sparks: SizeRun["sparks"] = [];
     for (const [i, master] of masters.entries()) {
       const martsRoot = `${run}/marts-spark-${i}`;
@@ -176,7 +154,7 @@ async function runSize(
       }
       sparks.push({ master, run: r, differing });
     }
-    return { asked, events, products, duck, peakMiB: after?.hwm, beforeMiB: before?.rss, sparks };
+    return { asked, events, products, duck, peakMiB, sparks };
   } finally {
     await hdfs.delete(run, { recursive: true }).catch(() => false);
   }
@@ -219,7 +197,7 @@ function scalingTable(runs: SizeRun[]): string {
       rec(r).toFixed(1),
       growth(i, rec),
       others(r).toFixed(1),
-      r.peakMiB === undefined ? "?" : `${r.peakMiB.toFixed(0)} (${r.beforeMiB?.toFixed(0)} before)`,
+      r.peakMiB === undefined ? "?" : r.peakMiB.toFixed(0),
     ]),
     ["right", "right", "right", "right", "right", "right", "right"],
   );
@@ -287,7 +265,7 @@ await runMain(async (cli) => {
   const sections = [
     `The jobs of \`jobs/*.sql\` over a generated lake (2,000 products, seed 42, a fresh lake per ` +
     `size) on embedded DuckDB (2 threads, \`memory_limit\` ${memoryLimit}); peak memory is the ` +
-    `bench process's resident high-water mark while DuckDB ran (what it held before, in brackets).`,
+    `resident high-water mark of the process DuckDB ran in (its own, apart from the generator's).`,
     scalingTable(runs),
   ];
   for (const r of runs.filter((x) => x.sparks.length)) {
@@ -324,7 +302,6 @@ await runMain(async (cli) => {
         events: r.events,
         products: r.products,
         peakMiB: r.peakMiB,
-        beforeMiB: r.beforeMiB,
         duckdb: r.duck,
         spark: r.sparks,
       })),

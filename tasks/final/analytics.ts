@@ -14,19 +14,8 @@
  * HDFS_URL (fs.defaultFS for Spark; default: the stack's), KAFKA_* of cluster A (default: the
  * stack's secure cluster, user `analytics`).
  */
-import {
-  ConfigError,
-  defaultStackDir,
-  defineTask,
-  envString,
-  flagInt,
-  localEndpoints,
-  runMain,
-  SERVICE_ENV,
-  STACK_PORTS,
-} from "../../lib/env/mod.ts";
+import { defaultStackDir, defineTask, flagInt, runMain, SERVICE_ENV } from "../../lib/env/mod.ts";
 import { createKafka, KAFKA_ENV, secureKafkaConfigFromEnv } from "../../lib/kafka/mod.ts";
-import { WebHdfs } from "../../lib/lake/mod.ts";
 import { jobStatusDir, recordJobRun } from "../../lib/monitoring/mod.ts";
 import {
   DEFAULT_MARTS_ROOT,
@@ -37,6 +26,12 @@ import {
 import { checkMaster, defaultMaster, requireSparkMaster, runSparkJobs } from "../../jobs/spark.ts";
 import { readMart, runDuckDbJobs } from "../../jobs/duckdb.ts";
 import { JOBS, MARTS, parseSince } from "../../jobs/marts.ts";
+import {
+  lakeLocationFromEnv,
+  parseEngine,
+  requireWebHdfs,
+  sparkDefaultFs,
+} from "../../jobs/engine.ts";
 
 const SPEC = defineTask({
   task: "final:analytics",
@@ -86,30 +81,13 @@ const SPEC = defineTask({
 
 await runMain(async (cli) => {
   const flags = cli;
-  const engine = flags.values.engine ?? "duckdb";
-  if (engine !== "duckdb" && engine !== "spark") {
-    throw new ConfigError(
-      `Cannot use --engine as it must be duckdb or spark: current value is '${engine}'`,
-    );
-  }
+  const engine = parseEngine(flags.values.engine);
   const since = parseSince(flags.values.since);
   const master = checkMaster(flags.values.master ?? defaultMaster());
   if (engine === "spark") await requireSparkMaster(master);
   const top = flagInt(flags, "top", 5);
-  const hdfs = new WebHdfs();
-  try {
-    await hdfs.list("/");
-  } catch (err) {
-    throw new ConfigError(
-      `HDFS NameNode at ${hdfs.url} is unreachable (${(err as Error).message.split("\n")[0]}): ` +
-        "start it with `deno task stack up --hdfs` or set WEBHDFS_URL",
-    );
-  }
-  const location = {
-    root: envString("LAKE_ROOT", "/lake/raw"),
-    martsRoot: envString("MARTS_ROOT", DEFAULT_MARTS_ROOT),
-    prefix: envString("LAKE_TOPIC_PREFIX", ""),
-  };
+  const hdfs = await requireWebHdfs();
+  const location = lakeLocationFromEnv();
   const started = performance.now();
   const stamp = () => `${((performance.now() - started) / 1000).toFixed(1)}s`;
   console.error(
@@ -137,11 +115,7 @@ await runMain(async (cli) => {
         hdfs,
         since,
         master,
-        defaultFs: envString(
-          "HDFS_URL",
-          (localEndpoints().hdfsUrl as string | undefined) ??
-            `hdfs://localhost:${STACK_PORTS.hdfsRpc}`,
-        ),
+        defaultFs: sparkDefaultFs(),
         ...location,
         onMart: (name, rows) => console.error(`  ${name}: ${rows} rows (${stamp()})`),
       });

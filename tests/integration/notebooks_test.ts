@@ -17,6 +17,8 @@ import {
   listNotebooks,
 } from "../../lib/marketplace/mod.ts";
 import { runTask, testStack, unique } from "../_stack.ts";
+import { readMart } from "../../jobs/duckdb.ts";
+import { QUALITY_MART } from "../../jobs/evaluate.ts";
 
 interface Output {
   output_type: string;
@@ -116,12 +118,14 @@ Deno.test("notebooks execute headless over the marts, charts drawn; no marts →
     const env = { LAKE_ROOT: `${base}/raw`, MARTS_ROOT: `${base}/marts` };
     const jobs = await runTask("final:analytics", ["--engine", "duckdb", "--no-publish"], env);
     assert.equal(jobs.code, 0, jobs.stderr.slice(-3000));
+    const evaluation = await runTask("final:evaluate", [], env);
+    assert.equal(evaluation.code, 0, evaluation.stderr.slice(-3000));
 
     // Every notebook executes; the executed copies are read back here.
     const minCharts: Record<string, number> = {
       "products.ipynb": 4,
       "user_behaviour.ipynb": 5,
-      "recommendations.ipynb": 3,
+      "recommendations.ipynb": 4,
     };
     const read = async (name: string) =>
       (JSON.parse(await Deno.readTextFile(join(out, name))) as Notebook).cells
@@ -172,6 +176,13 @@ Deno.test("notebooks execute headless over the marts, charts drawn; no marts →
       new RegExp(`^${productDays} product-days over ${days} day\\(s\\)`, "m"),
     );
     assert.match(printed["recommendations.ipynb"], new RegExp(`of ${activeUsers} active users`));
+    // The quality section prints the split the mart holds (read here with DuckDB).
+    const quality = await readMart(hdfs, QUALITY_MART, env.MARTS_ROOT);
+    assert.equal(quality.length, 4, "recommendation_quality: one row per method");
+    assert.match(
+      printed["recommendations.ipynb"],
+      new RegExp(`: ${quality[0].users} test users \\(${quality[0].train_events} training events`),
+    );
   } finally {
     await hdfs.delete(base, { recursive: true }).catch(() => false);
     await Deno.remove(out, { recursive: true }).catch(() => {});

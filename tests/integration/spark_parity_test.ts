@@ -5,7 +5,9 @@
  * `final:analytics --engine spark`, which picks the stack's standalone master by itself — on
  * the test stack's Spark cluster (`stack up --spark`: one master, one worker), and every mart
  * compared row for row (numbers to a relative 1e-6). Whatever the SQL says, both engines must
- * say it alike.
+ * say it alike. The same for the evaluation of the recommendations (`final:evaluate` on each
+ * engine, over a small lake of structured activity): the mart `recommendation_quality` equal
+ * figure for figure.
  */
 import assert from "node:assert/strict";
 import { WebHdfs } from "../../lib/lake/mod.ts";
@@ -13,6 +15,7 @@ import { generateActivity } from "../../lib/marketplace/mod.ts";
 import { readMart, runDuckDbJobs } from "../../jobs/duckdb.ts";
 import { diffMarts, diffRows, writeActivityLake } from "../../jobs/parity.ts";
 import { MARTS } from "../../jobs/marts.ts";
+import { QUALITY_MART } from "../../jobs/evaluate.ts";
 import { runTask, testStack, unique } from "../_stack.ts";
 
 Deno.test("Spark on the stack's standalone cluster writes the same marts as DuckDB", async () => {
@@ -88,6 +91,57 @@ Deno.test("Spark on the stack's standalone cluster writes the same marts as Duck
     step("every mart compared");
   } finally {
     await Deno.remove(cacheDir, { recursive: true }).catch(() => {});
+    await hdfs.delete(`/${id}`, { recursive: true }).catch(() => false);
+  }
+});
+
+Deno.test("final:evaluate on the standalone cluster writes the same recommendation_quality as on DuckDB", async () => {
+  const stack = await testStack({ spark: true, hdfs: true });
+  const hdfs = new WebHdfs();
+  const id = unique("quality");
+  const root = `/${id}/raw`;
+  try {
+    // About 4,500 events of structured activity over a week: test users on both sides.
+    const data = generateActivity({
+      users: 150,
+      products: 40,
+      prefix: id,
+      seed: 5,
+      days: 7,
+      structure: true,
+    });
+    await writeActivityLake(hdfs, root, data);
+    const marts: Record<string, Record<string, unknown>[]> = {};
+    for (const engine of ["duckdb", "spark"]) {
+      const martsRoot = `/${id}/marts-${engine}`;
+      const run = await runTask("final:evaluate", ["--engine", engine], {
+        LAKE_ROOT: root,
+        MARTS_ROOT: martsRoot,
+        LAKE_TOPIC_PREFIX: "",
+      });
+      assert.equal(run.code, 0, run.stderr.slice(-3000));
+      if (engine === "spark") {
+        // The task chose the stack's master itself.
+        assert.ok(
+          run.stderr.includes(`on spark (${stack.spark!.masterUrl()})`),
+          `final:evaluate did not use ${stack.spark!.masterUrl()}:\n${run.stderr.slice(0, 500)}`,
+        );
+      }
+      marts[engine] = await readMart(hdfs, QUALITY_MART, martsRoot);
+    }
+    console.error(marts.duckdb);
+    assert.equal(marts.duckdb.length, 4, "one row per method");
+    for (const r of marts.duckdb) {
+      // Scores all zero on both engines would agree and prove nothing.
+      assert.ok(Number(r.users) > 0, `${r.method}: no test user`);
+    }
+    assert.ok(marts.duckdb.some((r) => Number(r.recall_at_5) > 0), "no method hit anything");
+    assert.deepEqual(
+      diffRows(QUALITY_MART.name, marts.duckdb, marts.spark),
+      [],
+      "DuckDB and Spark scored the recommendations differently",
+    );
+  } finally {
     await hdfs.delete(`/${id}`, { recursive: true }).catch(() => false);
   }
 });

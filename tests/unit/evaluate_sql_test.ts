@@ -94,6 +94,9 @@ Deno.test("evaluate.sql: precision, recall, NDCG and coverage of each method, by
         "('u2', 1, 'p6'), ('u2', 2, 'p4'), ('u2', 3, 'p5'), ('u3', 1, 'p5')" +
         ") t(user_id, rec_rank, product_id)",
     );
+    await con.run(
+      "CREATE TABLE evaluation_cutoff AS SELECT TIMESTAMP '2025-01-01 01:00:00' AS cutoff",
+    );
     const reader = await con.runAndReadAll(await loadJobSql(EVALUATE_JOB));
     const rows = byMethod(
       reader.getRowObjectsJson().map((r) => ({

@@ -7,10 +7,10 @@
  * has the shape the module doc says.
  */
 import assert from "node:assert/strict";
-import type { DuckDBConnection } from "@duckdb/node-api";
 import { openDuckDb } from "../../jobs/duckdb.ts";
 import { evaluateDuckDb } from "../../jobs/evaluate.ts";
-import { type Activity, generateActivity } from "../../lib/marketplace/mod.ts";
+import { loadActivityTables } from "../../jobs/activity_tables.ts";
+import { generateActivity } from "../../lib/marketplace/mod.ts";
 
 /** The activity measured: about 9,000 events. */
 const OPTIONS = {
@@ -22,38 +22,11 @@ const OPTIONS = {
   structure: true,
 } as const;
 
-const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
-
-/** `products_current` and `user_events` of `data`, as the jobs read them. */
-async function writeTables(con: DuckDBConnection, data: Activity): Promise<void> {
-  await con.run(
-    "CREATE TABLE products_current (product_id VARCHAR, category VARCHAR, stock_available INT)",
-  );
-  await con.run(
-    `INSERT INTO products_current VALUES ${
-      data.products.map((p) => `(${q(p.product_id)}, ${q(p.category)}, ${p.stock.available})`)
-        .join(", ")
-    }`,
-  );
-  await con.run(
-    'CREATE TABLE user_events (user_id VARCHAR, product_id VARCHAR, type VARCHAR, "at" TIMESTAMPTZ)',
-  );
-  for (let i = 0; i < data.events.length; i += 1000) {
-    await con.run(
-      `INSERT INTO user_events VALUES ${
-        data.events.slice(i, i + 1000)
-          .map((e) => `(${q(e.user_id)}, ${q(e.product_id)}, ${q(e.type)}, ${q(e.at)})`)
-          .join(", ")
-      }`,
-    );
-  }
-}
-
 Deno.test("recommendation quality: on structured activity the recommender beats every baseline on recall@5 and NDCG@5", async () => {
   const data = generateActivity(OPTIONS);
   const con = await openDuckDb();
   try {
-    await writeTables(con, data);
+    await loadActivityTables(con, data);
     const run = await evaluateDuckDb(con);
     console.log(
       `${data.events.length} events (users ${OPTIONS.users}, products ${OPTIONS.products}, ` +

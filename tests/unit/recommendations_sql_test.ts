@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { openDuckDb } from "../../jobs/duckdb.ts";
-import { bindJobParams, JOBS, loadJobSql } from "../../jobs/marts.ts";
+import { bindJobParams, type JobParams, JOBS, loadJobSql } from "../../jobs/marts.ts";
 import { ConfigError } from "../../lib/env/mod.ts";
 
 const RECS = JOBS.find((j) => j.name === "recommendations")!;
@@ -30,7 +30,7 @@ const BOUGHT: Record<string, string[]> = {
   t2: ["a"],
 };
 
-async function recommend(params: Record<string, number> = {}) {
+async function recommend(params: JobParams = {}) {
   const con = await openDuckDb();
   try {
     await con.run(
@@ -117,4 +117,20 @@ Deno.test("recommendations: history and neighbours are parameters of the job", a
   );
   assert.throws(() => bindJobParams(RECS, "", { history: 0 }), /whole number ≥ 1, got 0/);
   assert.throws(() => bindJobParams(RECS, "{{depth}}"), /does not declare/);
+});
+
+Deno.test("recommendations: the similarity is a choice of the job; raw counts fall into the popularity trap", async () => {
+  // Raw co-occurrence: 5 buyers of a also bought hit, 4 bought b — hit first for t2.
+  const counted = (await recommend({ similarity: "count" })).filter((r) => r.user === "t2");
+  assert.deepEqual(counted.slice(0, 2).map((r) => r.product), ["hit", "b"]);
+  // Jaccard: b = 4/(6+4−4) ≈ 0.67, hit = 5/(6+11−5) ≈ 0.42 — b first, as with cosine.
+  const jaccard = (await recommend({ similarity: "jaccard" })).filter((r) => r.user === "t2");
+  assert.deepEqual(jaccard.slice(0, 2).map((r) => r.product), ["b", "hit"]);
+  assert.throws(
+    () => bindJobParams(RECS, "{{similarity}}", { similarity: "euclid" }),
+    (e) =>
+      e instanceof ConfigError && /one of cosine, jaccard, lift, count, got euclid/.test(e.message),
+  );
+  assert.throws(() => bindJobParams(RECS, "{{similarity}}", { similarity: 2 }), /one of/);
+  assert.throws(() => bindJobParams(RECS, "{{history}}", { history: "cosine" }), /whole number/);
 });
