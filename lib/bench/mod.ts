@@ -1,10 +1,11 @@
 /**
  * Benchmarks as recipes: the bench stack on its own ports, Kafka's perf tools beside our code,
- * statistics, and one way to report: `markdownTable` for the tables and `writeReport` for
- * `bench-results/<name>.{md,json}`, from which `page.ts` makes BENCHMARKS.md.
+ * statistics, HTTP load with `hey`, and one way to report: `markdownTable` for the tables and
+ * `writeReport` for `bench-results/<name>.{md,json}`, from which `page.ts` makes BENCHMARKS.md.
  * @module
  */
 export * from "./bench.ts";
 export * from "./stats.ts";
 export * from "./report.ts";
 export * from "./page.ts";
+export * from "./http_load.ts";

@@ -11,8 +11,9 @@
  *   `lower()` on a UTF-8 database: Cyrillic, Greek, accents; `ё` matches `е`; emoji and CJK
  *   match as they are); `%`, `_` and `\` in `q` are literal. Ranked: a word in the name counts
  *   4, in the brand or category 2, in the description 1. No match: `200` with `products: []`
- *   and a message saying so. Answered from a `pg_trgm` GIN index over the folded text
- *   ({@linkcode searchIndexSql}), which the API creates once the table exists.
+ *   and a message saying so. Answered from a `pg_trgm` GIN index over the folded text, stored
+ *   once per row in a generated column ({@linkcode searchIndexSql}), which the API adds once
+ *   the table exists.
  * - `GET /products/:id` — the product's row as the sink stored it; `404` when there is none.
  * - `GET /users/:id/recommendations` — the latest recommendations the analytics published for
  *   the user; none yet: `200` with `recommendations: []` and a message saying so.
@@ -41,9 +42,11 @@
  * over the limit) with `{"error", "field"}` naming the field, never `500`; the request is
  * still recorded in `user-requests` and its refusal in `user-responses`.
  *
- * One module per job, re-exported here: `client_api/search.ts` (search words, SQL and index,
- * prices), `client_api/request.ts` (routes, user ids, event bodies) and `client_api/server.ts`
- * ({@linkcode startClientApi}: the clients, routes and recording).
+ * One module per job, re-exported here: `client_api/search.ts` (search words, SQL, the stored
+ * search text and its index, prices), `client_api/search_baseline.ts` (the search before the
+ * stored search text, for `bench:search`), `client_api/request.ts` (routes, user ids, event
+ * bodies) and `client_api/server.ts` ({@linkcode startClientApi}: the clients, routes and
+ * recording).
  *
  * @example
  * ```ts
@@ -56,4 +59,6 @@
  */
 export * from "./client_api/request.ts";
 export * from "./client_api/search.ts";
+export * from "./client_api/search_baseline.ts";
+export * from "./client_api/search_bench.ts";
 export * from "./client_api/server.ts";

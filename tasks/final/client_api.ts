@@ -8,7 +8,8 @@
  * Env: CLIENT_API_PORT (default the topology's port + STACK_PORT_OFFSET), CLIENT_API_HOST
  * (127.0.0.1; 0.0.0.0 in a container), CLIENT_API_USER_PATTERN (regular expression of a known
  * user id, default `^user-[0-9]{1,12}$`), POSTGRES_URL (any database of the server; the API
- * reads `analytics`), KAFKA_* (default: the local stack's secure cluster).
+ * reads `analytics`), CLIENT_API_PG_POOL (connections to PostgreSQL, default
+ * DEFAULT_PG_POOL_SIZE), KAFKA_* (default: the local stack's secure cluster).
  * Runs until SIGINT/SIGTERM, then flushes what it recorded.
  */
 import {
@@ -28,6 +29,7 @@ import {
 import { postgresUrlFromEnv, withDatabase } from "../../lib/connect/mod.ts";
 import {
   ANALYTICS_DB,
+  DEFAULT_PG_POOL_SIZE,
   PRINCIPALS,
   servicePort,
   startClientApi,
@@ -46,6 +48,10 @@ const SPEC = defineTask({
       default: "the topology's port + STACK_PORT_OFFSET",
     },
     CLIENT_API_HOST: { description: "address to listen on", default: "127.0.0.1" },
+    CLIENT_API_PG_POOL: {
+      description: "connections to PostgreSQL",
+      default: String(DEFAULT_PG_POOL_SIZE),
+    },
     CLIENT_API_USER_PATTERN: {
       description: "regular expression of a known user id",
       default: "^user-[0-9]{1,12}$",
@@ -61,6 +67,11 @@ await runMain(async () => {
     max: 65_535,
   });
   const hostname = envString("CLIENT_API_HOST", "127.0.0.1");
+  const pgPoolSize = envInt("CLIENT_API_PG_POOL", {
+    default: DEFAULT_PG_POOL_SIZE,
+    min: 1,
+    max: 200,
+  });
   const patternText = envString("CLIENT_API_USER_PATTERN", USER_ID_PATTERN.source);
   let userPattern: RegExp;
   try {
@@ -80,6 +91,7 @@ await runMain(async () => {
     port,
     hostname,
     userPattern,
+    pgPoolSize,
   }).catch((err) => {
     throw explainKafkaError(err, options, "connect the CLIENT API to the secure cluster");
   });

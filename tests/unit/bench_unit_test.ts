@@ -4,10 +4,22 @@ import {
   markdownTable,
   median,
   pairedRatio,
+  parseHeyCsv,
   percentile,
   Samples,
   writeReport,
 } from "../../lib/bench/mod.ts";
+
+Deno.test("parseHeyCsv: hey's per-request rows as milliseconds and statuses", () => {
+  const csv =
+    "response-time,DNS+dialup,DNS,Request-write,Response-delay,Response-read,status-code,offset\n" +
+    "0.0123,0.0001,0.0000,0.0000,0.0120,0.0002,200,0.0100\n" +
+    "1.5000,0.0000,0.0000,0.0000,1.4990,0.0010,503,0.0200\n";
+  const { latencyMs, statuses } = parseHeyCsv(csv);
+  assert.deepEqual(latencyMs.map((x) => Math.round(x * 10) / 10), [12.3, 1500]);
+  assert.deepEqual(statuses, [200, 503]);
+  assert.deepEqual(parseHeyCsv("response-time,status-code\n"), { latencyMs: [], statuses: [] });
+});
 
 Deno.test("bench stats: median, nearest-rank percentile, ratios paired within a round", () => {
   assert.equal(median([5, 1, 3]), 3);

@@ -63,19 +63,27 @@ Deno.test("likePattern and searchSql: wildcards literal, one parameter per word,
   assert.deepEqual(sql.values, ["%смартфон%", "%50\\%%", 7]);
   assert.match(sql.text, /LIMIT \$3\)/);
   assert.match(sql.text, /FROM products p/);
-  // Each word: once in the WHERE (on the indexed search text `s`), four times in the rank.
+  // Each word: once in the WHERE (on the indexed search text), four times in the rank.
   assert.equal((sql.text.match(/LIKE translate\(lower\(\$1\)/g) ?? []).length, 5);
   assert.match(
     sql.text,
-    /WHERE s LIKE translate\(lower\(\$1\).* AND s LIKE translate\(lower\(\$2\)/,
+    /WHERE p\.search_text LIKE translate\(lower\(\$1\)[\s\S]* AND p\.search_text LIKE translate\(lower\(\$2\)/,
   );
   assert.throws(() => searchSql(["x"], 1, "products; drop"), /identifier/);
-  // The index is over exactly the search text the WHERE matches (else PostgreSQL ignores it).
-  const [ext, index] = searchIndexSql("products");
+  // A named statement: one name per text (pg refuses a name reused for another text).
+  assert.equal(sql.name, searchSql(["a", "b"], 20).name);
+  assert.notEqual(sql.name, searchSql(["a"], 7).name);
+  assert.notEqual(sql.name, searchSql(["a", "b"], 7, "other").name);
+  // The index is over exactly the search text the WHERE matches (else PostgreSQL ignores it):
+  // the stored column, which every word of the WHERE compares, and nothing else.
+  const [ext, column, index] = searchIndexSql("products");
   assert.equal(ext, "CREATE EXTENSION IF NOT EXISTS pg_trgm");
-  const indexed = /USING gin \(\((.*)\) gin_trgm_ops\)$/.exec(index)![1];
-  const searched = / AS n,[\s\S]* AS d,\s*(.*) AS s\n/.exec(sql.text)![1];
-  assert.equal(searched.replaceAll("p.", ""), indexed);
+  const indexed = /USING gin \((.*) gin_trgm_ops\)$/.exec(index)![1];
+  const where = /WHERE ([\s\S]*)\n {2}ORDER BY/.exec(sql.text)![1].split(/\s+AND\s+/);
+  assert.equal(where.length, 2);
+  for (const w of where) assert.equal(/^(\S+) LIKE /.exec(w.trim())![1], `p.${indexed}`);
+  assert.match(column, new RegExp(`ADD COLUMN IF NOT EXISTS ${indexed} text GENERATED ALWAYS AS`));
+  assert.match(column, /\) STORED$/);
   assert.throws(() => searchIndexSql("products; drop"), /identifier/);
 });
 

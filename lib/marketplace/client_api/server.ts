@@ -44,11 +44,17 @@ import {
   parseEventBody,
   USER_ID_PATTERN,
 } from "./request.ts";
-import { priceOf, searchIndexSql, searchSql, searchTerms } from "./search.ts";
+import { priceOf, productJson, searchIndexSql, searchSql, searchTerms } from "./search.ts";
 
 /** The service cannot answer now (PostgreSQL or Kafka down, products table not there yet). */
 export class ClientApiUnavailable extends Error {
   override name = "ClientApiUnavailable";
+  /** Whether PostgreSQL said a column is missing (the table is not the search's yet). */
+  readonly missingColumn: boolean;
+  constructor(message: string, options?: { missingColumn?: boolean }) {
+    super(message);
+    this.missingColumn = options?.missingColumn ?? false;
+  }
 }
 
 /** Options of {@linkcode startClientApi}. */
@@ -69,7 +75,20 @@ export interface ClientApiOptions {
   maxBodyBytes?: number;
   /** Table of the products searched. @default "products" */
   productsTable?: string;
+  /**
+   * Connections to PostgreSQL (searches and product look-ups wait for a free one). @default
+   * DEFAULT_PG_POOL_SIZE
+   */
+  pgPoolSize?: number;
 }
+
+/**
+ * Default size of the PostgreSQL pool (was 5): enough searches in flight to keep PostgreSQL's
+ * cores busy while the API parses, records and answers — a search is a short CPU-bound query
+ * plus a round trip — without more backends than cores to share; `bench:search --http
+ * --pg-pool N` measures another size.
+ */
+export const DEFAULT_PG_POOL_SIZE = 10;
 
 /** Counts of what the API did (this process). */
 export interface ClientApiStats {
@@ -167,6 +186,7 @@ function resolveOptions(options: ClientApiOptions): Required<Omit<ClientApiOptio
     searchLimit = 20,
     maxBodyBytes = 65_536,
     productsTable = "products",
+    pgPoolSize = DEFAULT_PG_POOL_SIZE,
   } = options;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`Cannot serve as 'port' must be 0..65535: current value is ${port}`);
@@ -176,7 +196,21 @@ function resolveOptions(options: ClientApiOptions): Required<Omit<ClientApiOptio
       `Cannot serve as 'searchLimit' must be 1..100: current value is ${searchLimit}`,
     );
   }
-  return { postgresUrl, port, hostname, userPattern, searchLimit, maxBodyBytes, productsTable };
+  if (!Number.isInteger(pgPoolSize) || pgPoolSize < 1 || pgPoolSize > 200) {
+    throw new RangeError(
+      `Cannot serve as 'pgPoolSize' must be 1..200: current value is ${pgPoolSize}`,
+    );
+  }
+  return {
+    postgresUrl,
+    port,
+    hostname,
+    userPattern,
+    searchLimit,
+    maxBodyBytes,
+    productsTable,
+    pgPoolSize,
+  };
 }
 
 /** The records of one answered request: its `user-requests` and `user-responses` values. */
@@ -265,7 +299,7 @@ class ClientApiService {
     });
     this.#pool = new pg.Pool({
       connectionString: this.options.postgresUrl,
-      max: 5,
+      max: this.options.pgPoolSize,
       statement_timeout: 5_000,
       connectionTimeoutMillis: 5_000,
     });
@@ -459,12 +493,12 @@ class ClientApiService {
     return raw && this.options.userPattern.test(raw) ? raw : undefined;
   }
 
+  /** Runs a named statement (planned once per connection); PostgreSQL's errors as ours. */
   async #query<R extends pg.QueryResultRow>(
-    text: string,
-    values: unknown[],
+    query: { name: string; text: string; values: unknown[] },
   ): Promise<pg.QueryResult<R>> {
     try {
-      return await this.#pool.query<R>(text, values);
+      return await this.#pool.query<R>(query);
     } catch (err) {
       const e = err as { code?: string; message: string };
       const table = this.options.productsTable;
@@ -477,6 +511,7 @@ class ClientApiService {
       if (e.code === PG_MISSING_COLUMN) {
         throw new ClientApiUnavailable(
           `table '${table}' lacks a column the search needs: ${e.message}`,
+          { missingColumn: true },
         );
       }
       if (e.code === undefined || /ECONNREFUSED|connect|terminat/i.test(e.message)) {
@@ -488,17 +523,20 @@ class ClientApiService {
 
   /**
    * Gives the products table its search index once the table exists (the JDBC sink creates it
-   * with its first record): tried at start and then at most every 10 s by a search, until made.
-   * Without it searches still answer, by scanning the table.
+   * with its first record): tried at start and then at most every 10 s by a search, until made,
+   * and at once when a search finds the table without its search text.
    */
-  async #ensureSearchIndex(): Promise<void> {
-    if (this.#indexed || performance.now() - this.#indexTried < 10_000) return;
+  async #ensureSearchIndex(now = false): Promise<void> {
+    if (this.#indexed || (!now && performance.now() - this.#indexTried < 10_000)) return;
     this.#indexTried = performance.now();
     const table = this.options.productsTable;
     const client = await this.#pool.connect().catch(() => undefined);
     if (!client) return; // PostgreSQL unreachable: the search itself says so
     try {
       await client.query("SET statement_timeout = 0"); // the build may outlast the 5 s limit
+      // Adding the column locks the table: give up after 5 s rather than queue every writer
+      // and reader behind a long transaction (the next try comes 10 s later).
+      await client.query("SET lock_timeout = 5000");
       for (const sql of searchIndexSql(table)) await client.query(sql);
       this.#indexed = true;
     } catch (err) {
@@ -510,6 +548,7 @@ class ClientApiService {
       }
     } finally {
       await client.query("RESET statement_timeout").catch(() => {});
+      await client.query("RESET lock_timeout").catch(() => {});
       client.release();
     }
   }
@@ -528,11 +567,7 @@ class ClientApiService {
       }
     }
     await this.#ensureSearchIndex();
-    const sql = searchSql(terms, limit, this.options.productsTable);
-    const res = await this.#query<{ id: string; row: Record<string, unknown> }>(
-      sql.text,
-      sql.values,
-    );
+    const res = await this.#searchRows(searchSql(terms, limit, this.options.productsTable));
     const ids = res.rows.map((r) => r.id);
     const query = terms.join(" ");
     ctx.query = query;
@@ -552,12 +587,30 @@ class ClientApiService {
     };
   }
 
+  /**
+   * The rows of a search. A table the JDBC sink created after the last try of
+   * `#ensureSearchIndex` lacks the search text: it gets it at once,
+   * and the search runs again.
+   */
+  async #searchRows(
+    query: ReturnType<typeof searchSql>,
+  ): Promise<pg.QueryResult<{ id: string; row: Record<string, unknown> }>> {
+    try {
+      return await this.#query(query);
+    } catch (err) {
+      if (!(err instanceof ClientApiUnavailable) || this.#indexed || !err.missingColumn) throw err;
+      await this.#ensureSearchIndex(true);
+      return await this.#query(query);
+    }
+  }
+
   async #productRow(id: string): Promise<Record<string, unknown> | undefined> {
     const table = this.options.productsTable;
-    const res = await this.#query<{ row: Record<string, unknown> }>(
-      `SELECT to_jsonb(p) AS row FROM ${table} p WHERE p.product_id::text = $1`,
-      [id],
-    );
+    const res = await this.#query<{ row: Record<string, unknown> }>({
+      name: `product_${table}`,
+      text: `SELECT ${productJson("p")} AS row FROM ${table} p WHERE p.product_id::text = $1`,
+      values: [id],
+    });
     return res.rows[0]?.row;
   }
 
