@@ -12,13 +12,19 @@
  *     [--mirror] [--mirror-brokers N]      --mirror: cluster B (13094) + MirrorMaker 2 from the
  *                                          secure cluster (implies --secure); B has 1 node or N
  *   down                                   stop everything this data folder started
- *   status [--json]                        each process with pid, ports and health, then each
- *                                          service's data: its shape and size (two text tables;
- *                                          --json: the same as one JSON object)
+ *   status [--json]                        each process with pid, ports and health — the stack's
+ *                                          own and the Deno services other tasks started on it
+ *                                          (the platform's: shop-api, product-filter, …) — then
+ *                                          each service's data: its shape and size (two text
+ *                                          tables; --json: the same as one JSON object)
  *   reset [SERVICE] [--yes]                delete a service's data (e.g. kafka-main, postgres;
  *                                          all services when none is named) after saying what
  *                                          it deletes and asking; --yes: do not ask (scripts)
- *   logs [service] [--lines N]             tail of each log (e.g. `logs kafka-main-0`)
+ *   logs [service] [--lines N]             tail of each log (e.g. `logs kafka-main-0`, `logs
+ *                                          kafka-main`: each node's, `logs shop-api`)
+ *   restart SERVICE                        stop and start one service (a Deno service with the
+ *                                          arguments and environment it was started with)
+ *   stop SERVICE                           stop one service (`up`, or the demo, starts it again)
  */
 import {
   ConfigError,
@@ -31,17 +37,19 @@ import {
   STACK_PORTS,
 } from "../lib/env/mod.ts";
 import {
+  dataName,
   dataStatus,
   describeReset,
   executeReset,
   formatBytes,
   planReset,
+  type ProcessStatus,
   Stack,
   tailFile,
 } from "../lib/stack/mod.ts";
 
 const USAGE =
-  "usage: deno task stack up [--brokers N] [--no-postgres] [--registry] [--hdfs] [--spark] [--secure] [--connect] [--monitoring] [--no-jmx] [--mirror] [--mirror-brokers N] | down | status [--json] | reset [SERVICE] [--yes] | logs [name] [--lines N]";
+  "usage: deno task stack up [--brokers N] [--no-postgres] [--registry] [--hdfs] [--spark] [--secure] [--connect] [--monitoring] [--no-jmx] [--mirror] [--mirror-brokers N] | down | status [--json] | reset [SERVICE] [--yes] | logs [SERVICE] [--lines N] | restart SERVICE | stop SERVICE";
 
 const SPEC = defineTask({
   task: "stack",
@@ -103,11 +111,12 @@ const SPEC = defineTask({
       name: "COMMAND",
       description: "what to do",
       required: true,
-      choices: ["up", "down", "status", "reset", "logs"],
+      choices: ["up", "down", "status", "reset", "logs", "restart", "stop"],
     },
     {
       name: "SERVICE",
-      description: "reset, logs: one service (e.g. kafka-main, postgres, kafka-main-0)",
+      description:
+        "reset, logs, restart, stop: one service (e.g. kafka-main, postgres, shop-api; logs also kafka-main-0)",
     },
   ],
   usage: [
@@ -116,14 +125,46 @@ const SPEC = defineTask({
     "status [--json]",
     "reset [SERVICE] [--yes]",
     "logs [SERVICE] [--lines N]",
+    "restart SERVICE",
+    "stop SERVICE",
   ],
   examples: [
     "deno task stack up --brokers 3",
     "deno task stack up --brokers 3 --connect --hdfs",
     "deno task stack up --hdfs --spark",
+    "deno task stack restart shop-api",
     "deno task stack down",
   ],
 });
+
+/** A process's row in `status` (its JSON too). */
+function statusRow(r: ProcessStatus) {
+  return {
+    service: r.name,
+    state: r.state,
+    pid: r.pid ?? null,
+    ports: r.ports,
+    health: r.health ?? "",
+  };
+}
+
+function formatPorts(p: Record<string, number>): string {
+  return Object.entries(p).map(([k, v]) => `${k}:${v}`).join(" ");
+}
+
+/** " (pid 1, 2)" for the processes of `rows` that ran, or "" when none did. */
+function pids(rows: ProcessStatus[]): string {
+  const running = rows.filter((r) => r.state === "running" && r.pid);
+  return running.length
+    ? ` (was pid ${running.map((r) => r.pid).join(", ")})`
+    : " (was not running)";
+}
+
+/** The tail of a log, or a line saying it is empty. */
+async function tailLog(path: string, lines: number): Promise<string> {
+  const tail = await tailFile(path, lines);
+  return tail.trim() ? tail : `(${path} is empty: the service has written nothing yet)`;
+}
 
 await runMain(async (cli) => {
   const [command] = cli.positional;
@@ -185,13 +226,7 @@ await runMain(async (cli) => {
     }
     case "status": {
       const stack = await Stack.load();
-      const services = (await stack.status()).map((r) => ({
-        service: r.name,
-        state: r.state,
-        pid: r.pid ?? null,
-        ports: r.ports,
-        health: r.health ?? "",
-      }));
+      const services = (await stack.status()).map(statusRow);
       const data = (await dataStatus(stack.services)).map((d) => ({
         data: d.service,
         shape: d.shape,
@@ -203,9 +238,9 @@ await runMain(async (cli) => {
         console.log(JSON.stringify({ services, data }, null, 2));
         break;
       }
-      const ports = (p: Record<string, number>) =>
-        Object.entries(p).map(([k, v]) => `${k}:${v}`).join(" ");
-      console.log(formatTable(services.map((r) => ({ ...r, ports: ports(r.ports) }))).join("\n"));
+      console.log(
+        formatTable(services.map((r) => ({ ...r, ports: formatPorts(r.ports) }))).join("\n"),
+      );
       console.log();
       console.log(
         formatTable(data.map((d) => ({ ...d, folders: d.folders.join(" ") })), [
@@ -258,10 +293,52 @@ await runMain(async (cli) => {
         ? parseIntValue("--lines", flags.values.lines, { min: 1 })
         : 20;
       const want = flags.positional[0];
-      const rows = (await stack.status()).filter((r) => !want || r.name === want);
-      if (rows.length === 0) throw new ConfigError(`No service named '${want}'. ${USAGE}`);
+      // A service's processes (`kafka-main`: each node), or one process (`kafka-main-0`).
+      const all = [...stack.services, ...(await stack.attached())];
+      const rows = (await Promise.all(all.map(async (s) => {
+        const st = await s.status();
+        return !want || s.name === want || dataName(s) === want
+          ? st
+          : st.filter((r) => r.name === want);
+      }))).flat();
+      if (rows.length === 0) {
+        throw new ConfigError(
+          `No service named '${want}': this stack has ${all.map(dataName).join(", ")}`,
+        );
+      }
       for (const r of rows) {
-        console.log(`==> ${r.name} (${r.log}) <==\n${await tailFile(r.log, lines)}\n`);
+        console.log(`==> ${r.name} (${r.log}) <==\n${await tailLog(r.log, lines)}\n`);
+      }
+      break;
+    }
+    case "restart":
+    case "stop": {
+      const stack = await Stack.load();
+      const name = flags.positional[0];
+      if (!name) throw new ConfigError(`Which service? ${USAGE}`);
+      const service = await stack.service(name).catch((e) => {
+        throw new ConfigError((e as Error).message);
+      });
+      const before = await service.status();
+      await service.stop();
+      if (command === "stop") {
+        console.log(`Stopped ${name}${pids(before)}.`);
+        break;
+      }
+      await service.start();
+      const after = await service.status();
+      console.log(`Restarted ${name}${pids(before)}:`);
+      console.log(
+        formatTable(after.map(statusRow).map((r) => ({ ...r, ports: formatPorts(r.ports) })))
+          .join("\n"),
+      );
+      const down = after.filter((r) => r.state !== "running");
+      if (down.length) {
+        throw new Error(
+          `${
+            down.map((r) => r.name).join(", ")
+          } did not stay up: see \`deno task stack logs ${name}\``,
+        );
       }
       break;
     }

@@ -113,6 +113,26 @@ export async function listForbidden(postgresUrl: string): Promise<ForbiddenProdu
   });
 }
 
+/**
+ * Which of `productIds` the forbidden list holds now (the list as it stands, read from
+ * PostgreSQL), in the order of `productIds`.
+ */
+export async function forbiddenAmong(
+  postgresUrl: string,
+  productIds: readonly string[],
+): Promise<ForbiddenProduct[]> {
+  const url = await ensureForbiddenTable(postgresUrl);
+  const rows = await withClient(url, async (c) => {
+    const r = await c.query(
+      "select product_id, reason, created_at from forbidden_products where product_id = any($1)",
+      [[...productIds]],
+    );
+    return r.rows.map(toRow);
+  });
+  const at = new Map(productIds.map((id, i) => [id, i]));
+  return rows.sort((a, b) => at.get(a.product_id)! - at.get(b.product_id)!);
+}
+
 function toRow(r: { product_id: string; reason: string; created_at: Date }): ForbiddenProduct {
   return {
     product_id: r.product_id,

@@ -28,6 +28,7 @@ import {
   type ConnectClient,
   type ConnectorStatus,
   jdbcSinkConfig,
+  withClient,
   withDatabase,
 } from "../connect/mod.ts";
 import {
@@ -145,9 +146,40 @@ export function productsSinkConfig(options: ProductsSinkOptions): Record<string,
   };
 }
 
+/** PostgreSQL column types of the row schema's fields, as Debezium's JDBC sink makes them. */
+const COLUMN_TYPES: Record<string, string> = {
+  string: "text",
+  double: "double precision",
+  int64: "bigint",
+  [JSON_TYPE]: "jsonb",
+  [ZONED]: "timestamptz",
+};
+
+/** The DDL of the sink's table, from {@linkcode PRODUCT_ROW_SCHEMA} (idempotent). */
+export function productsTableDdl(table = "products"): string {
+  const cols = PRODUCT_ROW_SCHEMA.fields.map((f) => {
+    const semantic = "name" in f ? f.name : undefined;
+    return `"${f.field}" ${COLUMN_TYPES[semantic ?? f.type]} not null`;
+  });
+  return `create table if not exists "${table}" (${cols.join(", ")}, primary key ("product_id"))`;
+}
+
+/**
+ * Creates the sink's table before the sink starts. Debezium's JDBC sink (3.3) creates a
+ * missing table from the first record it gets — and when that record is a tombstone (a
+ * product blocked before any was allowed, on a fresh database) it fails in
+ * `getCreateTableStatement` with a NullPointerException and the task stays FAILED.
+ */
+export async function ensureProductsTable(postgresUrl: string, table = "products"): Promise<void> {
+  await withClient(withDatabase(postgresUrl, ANALYTICS_DB), async (c) => {
+    await c.query(productsTableDdl(table));
+  });
+}
+
 /**
  * Registers (idempotently) the forbidden-list CDC source and the products JDBC sink, after
- * creating the `analytics` database and `forbidden_products`; waits until both run.
+ * creating the `analytics` database, `forbidden_products` and the sink's `products` table;
+ * waits until both run.
  */
 export async function registerFinalConnectors(
   connect: ConnectClient,
@@ -155,6 +187,7 @@ export async function registerFinalConnectors(
   timeoutMs = 120_000,
 ): Promise<ConnectorStatus[]> {
   await ensureForbiddenTable(postgresUrl);
+  await ensureProductsTable(postgresUrl);
   const kafkaProperties = connectClientProperties();
   const configs: [string, Record<string, string>][] = [
     [FORBIDDEN_CONNECTOR, forbiddenConnectorConfig({ postgresUrl, kafkaProperties })],

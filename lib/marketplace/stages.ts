@@ -1,7 +1,7 @@
 /**
  * A run in named stages, as the platform's main job shows it: each stage prints its name and
- * elapsed time, and a failing stage stops the run with the stage named, the reason, and the
- * tail of the log of the service it was waiting on.
+ * elapsed time, and a failing stage stops the run with the stage named, the reason, and where
+ * to look (the tail of the log of the service it was waiting on, or why there is none).
  *
  * @example
  * ```ts
@@ -12,16 +12,16 @@
  * @module
  */
 
-/** Raised when a stage fails; names the stage and carries the log tail it was given. */
+/** Raised when a stage fails; names the stage, the reason and where to look. */
 export class StageError extends Error {
   constructor(
     readonly stage: string,
     override readonly cause: unknown,
-    readonly logTail?: string,
+    readonly look?: string,
   ) {
     super(
       `stage '${stage}' failed: ${cause instanceof Error ? cause.message : String(cause)}` +
-        (logTail ? `\n--- last lines of its log ---\n${logTail.trimEnd()}` : ""),
+        (look?.trim() ? `\n${look.trimEnd()}` : ""),
     );
     this.name = "StageError";
   }
@@ -29,8 +29,11 @@ export class StageError extends Error {
 
 /** Options of a stage. */
 export interface StageOptions {
-  /** Log tail to print when the stage fails (e.g. the service it starts). */
-  logTail?: () => Promise<string>;
+  /**
+   * Where to look when the stage fails, as lines to print: e.g. the tail of the log of the
+   * service it waits on, or that the log is empty and which service that is.
+   */
+  look?: () => Promise<string>;
 }
 
 /** Timings of the stages that ran. */
@@ -60,8 +63,8 @@ export class Stages {
       return value;
     } catch (err) {
       if (err instanceof StageError) throw err;
-      const tail = await options.logTail?.().catch(() => undefined);
-      throw new StageError(name, err, tail);
+      const look = await options.look?.().catch((e) => `(where to look: ${e})`);
+      throw new StageError(name, err, look);
     }
   }
 

@@ -22,7 +22,7 @@ import { SparkCluster } from "./services/spark.ts";
 import { SchemaRegistryServer } from "./services/registry.ts";
 import { SecureKafkaCluster } from "./services/secure_kafka.ts";
 import { ConnectWorker } from "./services/connect.ts";
-import { checkShapes } from "./process/shape.ts";
+import { checkShapes, dataName } from "./process/shape.ts";
 import { MIRROR_JMX_PORT_BASE, mirrorCluster } from "./services/mirror.ts";
 import {
   MIRROR_MAKER_JMX_PORT,
@@ -33,7 +33,7 @@ import {
 import { jmxAgentArg, jmxRulesFile } from "./services/jmx.ts";
 import { LOCK_FILE } from "./process/artifacts.ts";
 import { AlertmanagerServer, PrometheusServer } from "./services/prometheus.ts";
-import { DenoService } from "./services/deno_service.ts";
+import { DenoService, recordedDenoServices } from "./services/deno_service.ts";
 import { cacheDir, defaultStackDir, STACK_PORTS } from "../env/mod.ts";
 import { readPid, stopProcess } from "./process/process.ts";
 import { type ProcessStatus, type Service, StackError } from "./process/service.ts";
@@ -358,12 +358,42 @@ export class Stack {
   }
 
   /**
-   * Stops every service and any process still named by a pid file in the data folder (services
-   * the stack was not asked for, e.g. ones a test started in the test stack's folder).
+   * The Deno services other code started on this stack (e.g. the platform's SHOP API and
+   * filter), found by the record each start leaves in `<dir>/<name>/service.json`. `up` does
+   * not start them; `status`, `down` and {@linkcode service} include them.
+   */
+  async attached(): Promise<DenoService[]> {
+    const own = new Set(this.services.map((s) => s.name));
+    return (await recordedDenoServices(this.options.dir)).filter((s) => !own.has(s.name));
+  }
+
+  /**
+   * A service by name (as `reset` and `status` name it, e.g. `kafka-main`, `postgres`,
+   * `shop-api`) — one of the stack's own or an attached one — for `stack restart` and `stack
+   * stop`; a name it does not know throws, naming the ones it does.
+   */
+  async service(name: string): Promise<Service> {
+    const all = [...this.services, ...(await this.attached())];
+    // By the name `reset` uses too (`kafka-main` for the cluster named `main`).
+    const found = all.find((s) => dataName(s) === name || s.name === name);
+    if (!found) {
+      throw new RangeError(
+        `No service named '${name}' in ${this.options.dir}: its services are ${
+          all.map(dataName).join(", ")
+        }`,
+      );
+    }
+    return found;
+  }
+
+  /**
+   * Stops every service — the attached ones first, while what they use still runs — and any
+   * process still named by a pid file in the data folder (services the stack was not asked
+   * for, e.g. ones a test started in the test stack's folder).
    */
   async down(): Promise<string[]> {
     const stopped: string[] = [];
-    for (const s of [...this.services].reverse()) {
+    for (const s of [...(await this.attached()), ...[...this.services].reverse()]) {
       await s.stop();
       stopped.push(s.name);
     }
@@ -379,9 +409,10 @@ export class Stack {
     return stopped;
   }
 
-  /** Status of every process. */
+  /** Status of every process: the stack's own services, then the attached ones. */
   async status(): Promise<ProcessStatus[]> {
-    return (await Promise.all(this.services.map((s) => s.status()))).flat();
+    const all = [...this.services, ...(await this.attached())];
+    return (await Promise.all(all.map((s) => s.status()))).flat();
   }
 }
 

@@ -34,6 +34,7 @@ Deno.test("reconcile: a run that adds up passes every check, in the summary's or
     ["accepted = input-products", true],
     ["forbidden = the forbidden products sent", true],
     ["products = PostgreSQL rows (allowed ids)", true],
+    ["no forbidden product in PostgreSQL", true],
     ["A = B products", true],
     ["A = B user-events", true],
     ["B = lake products", true],
@@ -47,8 +48,9 @@ Deno.test("reconcile: a run that adds up passes every check, in the summary's or
     detail: "13 = 8 + 2 + 3",
   });
   assert.equal(checks[3].detail, "8 rows, 0 of forbidden ids");
-  assert.equal(checks[4].detail, "8 → 8");
-  assert.equal(checks[6].detail, "8 → 8 rows");
+  assert.equal(checks[4].detail, "0 rows of forbidden ids");
+  assert.equal(checks[5].detail, "8 → 8");
+  assert.equal(checks[7].detail, "8 → 8 rows");
 });
 
 Deno.test("reconcile: dead letters count toward what was sent, and are named", () => {
@@ -77,6 +79,28 @@ Deno.test("reconcile: a forbidden product let through fails 'forbidden = …'", 
 
 Deno.test("reconcile: a row missing in PostgreSQL fails 'products = PostgreSQL rows'", () => {
   assert.deepEqual(failing({ ...good(), postgresRows: 7 }), [
+    "products = PostgreSQL rows (allowed ids)",
+  ]);
+});
+
+Deno.test("reconcile: a forbidden product's row left in PostgreSQL fails 'no forbidden product …' only", () => {
+  // A row an earlier run wrote for a product forbidden since (the seed's step 4), not deleted.
+  assert.deepEqual(failing({ ...good(), postgresForbiddenRows: 1 }), [
+    "no forbidden product in PostgreSQL",
+  ]);
+  const check = reconcile({ ...good(), postgresForbiddenRows: 1 })[4];
+  assert.deepEqual([check.left, check.right, check.detail], [1, 0, "1 row of forbidden ids"]);
+});
+
+Deno.test("reconcile: products forbidden before the run count as blocked like the run's own", () => {
+  // 10 sent, 4 of them on the list (2 forbidden by the run, 2 before it): 6 allowed.
+  const input = { ...good(), products: 6, forbidden: 4, postgresRows: 6, forbiddenSent: 4 };
+  input.allowed = 6;
+  input.mirrored.products = { a: 6, b: 6, lake: 6 };
+  assert.deepEqual(failing(input), []);
+  // The old expectation — only the run's own two forbidden — does not add up.
+  assert.deepEqual(failing({ ...input, forbiddenSent: 2, allowed: 8 }), [
+    "forbidden = the forbidden products sent",
     "products = PostgreSQL rows (allowed ids)",
   ]);
 });

@@ -84,9 +84,12 @@ export async function preflight(stack: Stack, minFreeGiB = 4): Promise<string[]>
       `Java ${java} is too old: Kafka 4 needs Java 17+; install it and put it first on PATH`,
     );
   }
+  // The stack's status lists the platform's services once they have been started on it.
+  const ofStack = await stack.status();
   const statuses = [
-    ...(await stack.status()),
-    ...(await Promise.all(platformServices(stack).map((s) => s.status()))).flat(),
+    ...ofStack,
+    ...(await Promise.all(platformServices(stack).map((s) => s.status()))).flat()
+      .filter((p) => !ofStack.some((q) => q.name === p.name)),
   ];
   for (const s of statuses) {
     if (s.state === "running") continue;

@@ -1,7 +1,8 @@
 /**
  * The platform run's reconciliation, as a pure function of the counts it saw: every hop must
  * account for every record — sent = products + forbidden + refused, accepted = input-products,
- * forbidden = the forbidden products sent, products = PostgreSQL rows, and per mirrored topic
+ * forbidden = the forbidden products sent (the list as it stood when the run began),
+ * products = PostgreSQL rows, no forbidden product in PostgreSQL, and per mirrored topic
  * A = B and B = lake.
  *
  * @example
@@ -51,6 +52,12 @@ export function reconcile(c: ReconcileInput): Check[] {
     c.allowed,
     c.postgresRows,
     `${c.postgresRows} rows, ${c.postgresForbiddenRows} of forbidden ids`,
+  );
+  check(
+    "no forbidden product in PostgreSQL",
+    c.postgresForbiddenRows,
+    0,
+    `${c.postgresForbiddenRows} row${c.postgresForbiddenRows === 1 ? "" : "s"} of forbidden ids`,
   );
   const mirrored = Object.entries(c.mirrored);
   for (const [t, m] of mirrored) check(`A = B ${t}`, m.a, m.b, `${m.a} → ${m.b}`);

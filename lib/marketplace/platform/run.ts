@@ -15,13 +15,13 @@ import type { Stack } from "../../stack/mod.ts";
 import { acquirePlatformLock, PlatformRefused, preflight } from "./preflight.ts";
 import { platformServices } from "./services.ts";
 import { reconcile } from "./reconcile.ts";
+import { platformRun } from "./context.ts";
 import {
   badProducts,
   filterOutcome,
-  forbidSamples,
+  forbiddenList,
   lakeOnHdfs,
   mirrorToB,
-  platformRun,
   runAnalytics,
   runProducts,
   runStart,
@@ -38,7 +38,7 @@ import type { PlatformOptions, PlatformSummary } from "./types.ts";
 /**
  * Runs the platform end to end on `options.stack` and returns the reconciled summary. Throws
  * {@linkcode PlatformRefused} before anything starts when the machine cannot run it, and a
- * `StageError` naming the failing stage (with its log tail) when a stage fails.
+ * `StageError` naming the failing stage, what it waited for and saw, and where to look.
  */
 export async function runPlatform(options: PlatformOptions): Promise<PlatformSummary> {
   const {
@@ -79,9 +79,11 @@ async function runStages(
   const clients = await stackUp(run);
   await topologyAndConnectors(run, clients);
   const start = await runStart(clients);
-  const { products, forbiddenIds } = runProducts(productIdSuffix);
+  const { products, demoForbidden } = runProducts(productIdSuffix);
   const productIds = new Set(products.map((p) => p.product_id));
-  await forbidSamples(run, clients, start, forbiddenIds);
+  // The list as it stands: the run's two and any forbidden before (e.g. the seed's step 4).
+  const forbidden = await forbiddenList(run, clients, [...productIds], demoForbidden);
+  const forbiddenIds = forbidden.map((f) => f.product_id);
   await startServices(run);
   const bad = badProducts(productIdSuffix);
   const sent = await sendProducts(run, products, bad);
@@ -112,6 +114,7 @@ async function runStages(
     checks,
     productIds: [...productIds],
     forbiddenIds,
+    forbidden,
     counts,
     refusals: sent.refusals,
     simulation: {

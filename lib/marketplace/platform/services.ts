@@ -1,7 +1,9 @@
 /**
  * What the platform runs on a stack: the stack options it needs on top of the user's saved
  * ones, and its Deno services (SHOP API, product filter, CLIENT API, lake sink, exporter) as
- * detached stack services that keep running after the job.
+ * detached stack services that keep running after the job. Each start records how it was
+ * started in the stack folder, so `deno task stack status|logs|restart|stop` know them like
+ * the stack's own services.
  * @module
  */
 import { DenoService, type Stack } from "../../stack/mod.ts";
@@ -29,6 +31,7 @@ export function platformServices(stack: Stack): DenoService[] {
       flags: false,
       script: "tasks/final/shop_api.ts",
       port: port("shop-api"),
+      portName: "http",
       env: { ...env, SHOP_API_PORT: String(port("shop-api")) },
     }),
     new DenoService({
@@ -45,6 +48,7 @@ export function platformServices(stack: Stack): DenoService[] {
       flags: false,
       script: "tasks/final/client_api.ts",
       port: port("client-api"),
+      portName: "http",
       env: { ...env, CLIENT_API_PORT: String(port("client-api")) },
     }),
     new DenoService({

@@ -1,20 +1,21 @@
 /**
  * The platform run's stages, one named function each, in the order {@linkcode runPlatform}
  * calls them. Each takes the run's shared {@linkcode PlatformRun} (stack, clients, services,
- * the `Stages` printer) and what the stages before it returned, runs as one numbered stage
- * (a failure names the stage and the tail of its service's log) and returns what it counted.
+ * the `Stages` printer; `./context.ts`) and what the stages before it returned, runs as one
+ * numbered stage and returns what it counted. A stage that waits says what it sees as it
+ * goes; a failure names the stage, what it waited for, what it saw last and where to look.
  *
  * @example
  * ```ts
- * import { platformRun, stackUp, topologyAndConnectors } from "./stages.ts";
+ * import { platformRun } from "./context.ts";
+ * import { stackUp, topologyAndConnectors } from "./stages.ts";
  * const run = platformRun(stack, { out: console.log, stageTimeoutMs: 180_000 });
- * await stackUp(run);
- * await topologyAndConnectors(run);
+ * const clients = await stackUp(run);
+ * await topologyAndConnectors(run, clients);
  * ```
  * @module
  */
 import type { Kafka } from "kafkajs";
-import { pollUntil } from "../../env/mod.ts";
 import {
   createKafka,
   kafkaConfigFromEnv,
@@ -24,7 +25,6 @@ import {
 } from "../../kafka/mod.ts";
 import { ConnectClient, withClient, withDatabase } from "../../connect/mod.ts";
 import { WebHdfs } from "../../lake/mod.ts";
-import { type DenoService, type Stack, tailFile } from "../../stack/mod.ts";
 import { jobStatusDir, recordJobRun } from "../../monitoring/mod.ts";
 import { ANALYTICS_DB, MIRRORED_TOPICS, PRINCIPALS, TOPICS } from "../topology.ts";
 import { setupFinalTopology } from "../setup.ts";
@@ -32,49 +32,19 @@ import { ensureStoreKeys, storeKeysFile } from "../store_keys.ts";
 import type { Product } from "../../schemas/mod.ts";
 import { sampleProducts, STORES } from "../catalog.ts";
 import { sendToShopApi } from "../shop_api.ts";
-import { addForbidden } from "../forbidden.ts";
-import { registerFinalConnectors } from "../products_sink.ts";
+import { addForbidden, FORBIDDEN_CONNECTOR, forbiddenAmong } from "../forbidden.ts";
+import { PRODUCTS_SINK_CONNECTOR, registerFinalConnectors } from "../products_sink.ts";
 import { runSimulation, type SimulationReport } from "../users_sim.ts";
 import { publishRecommendations, type RecommendationRow } from "../publish.ts";
-import { Stages } from "../stages.ts";
 import { countOf, lakeRows, ofRun, readSince, type RunIds, type Seen } from "./records.ts";
-import { platformServices } from "./services.ts";
-import type { PlatformAnalytics, PlatformCounts, PlatformSummary } from "./types.ts";
-
-/** What every stage of a run shares. */
-export interface PlatformRun {
-  stack: Stack;
-  stages: Stages;
-  out: (line: string) => void;
-  /** Polls `fn` until truthy, for at most the stage timeout. */
-  wait: <T>(what: string, fn: () => T | Promise<T>) => Promise<NonNullable<T>>;
-  services: DenoService[];
-  /** A platform service by name. */
-  svc: (name: string) => DenoService;
-  /** The tail of a platform service's log, for a failing stage. */
-  tail: (name: string) => () => Promise<string>;
-  /** The tail of Kafka Connect's log. */
-  connectTail: () => Promise<string>;
-}
-
-/** The run's shared context on `stack`. */
-export function platformRun(
-  stack: Stack,
-  o: { out: (line: string) => void; stageTimeoutMs: number },
-): PlatformRun {
-  const services = platformServices(stack);
-  const svc = (name: string) => services.find((s) => s.name === name)!;
-  return {
-    stack,
-    stages: new Stages(o.out),
-    out: o.out,
-    wait: (what, fn) => pollUntil(what, fn, { timeoutMs: o.stageTimeoutMs, intervalMs: 1_000 }),
-    services,
-    svc,
-    tail: (name) => () => tailFile(svc(name).log),
-    connectTail: () => tailFile(stack.connect!.log),
-  };
-}
+import type { PlatformRun } from "./context.ts";
+import { describeDifference, forbiddenInTopic, idList, listDifference } from "./forbidden_state.ts";
+import type {
+  ForbiddenOfRun,
+  PlatformAnalytics,
+  PlatformCounts,
+  PlatformSummary,
+} from "./types.ts";
 
 /** The stack's clients: cluster A as admin, cluster B, HDFS, PostgreSQL. */
 export interface PlatformClients {
@@ -125,7 +95,7 @@ export async function topologyAndConnectors(
       );
       run.out(`  connectors: ${st.map((s) => `${s.name} ${s.connector.state}`).join(", ")}`);
     },
-    { logTail: run.connectTail },
+    { look: run.connectLook(FORBIDDEN_CONNECTOR, PRODUCTS_SINK_CONNECTOR) },
   );
 }
 
@@ -135,7 +105,6 @@ const A_TOPICS = [
   TOPICS.products,
   TOPICS.productsBlocked,
   TOPICS.inputProductsDlq,
-  TOPICS.forbiddenProducts,
   TOPICS.userEvents,
   TOPICS.userRequests,
   TOPICS.userResponses,
@@ -155,10 +124,10 @@ export async function runStart(clients: PlatformClients): Promise<RunStart> {
   };
 }
 
-/** The run's sample products (ids with the suffix) and the two of them forbidden. */
-export function runProducts(suffix: string): { products: Product[]; forbiddenIds: string[] } {
+/** The run's sample products (ids with the suffix) and the two of them the run forbids. */
+export function runProducts(suffix: string): { products: Product[]; demoForbidden: string[] } {
   const products = sampleProducts().map((p) => ({ ...p, product_id: `${p.product_id}${suffix}` }));
-  return { products, forbiddenIds: [products[3].product_id, products[7].product_id] };
+  return { products, demoForbidden: [products[3].product_id, products[7].product_id] };
 }
 
 /** A few products the SHOP API must refuse, each for a reason it names. */
@@ -171,28 +140,54 @@ export function badProducts(suffix: string): Record<string, unknown>[] {
   ];
 }
 
-/** Stage: two sample products forbidden in PostgreSQL, waited for in forbidden-products. */
-export async function forbidSamples(
+/**
+ * Stage: two sample products forbidden in PostgreSQL; then the forbidden list as it stands —
+ * every product of this run on it, whoever put it there (`final:forbid`, psql, this run) — and
+ * a wait until the compacted `forbidden-products`, the filter's table, agrees with it for
+ * every product of this run. The run expects exactly these to be blocked.
+ */
+export async function forbiddenList(
   run: PlatformRun,
   clients: PlatformClients,
-  start: RunStart,
-  forbiddenIds: string[],
-): Promise<void> {
-  await run.stages.stage(
-    `forbid ${forbiddenIds.join(", ")} in PostgreSQL; CDC delivers them`,
+  productIds: readonly string[],
+  demoForbidden: readonly string[],
+): Promise<ForbiddenOfRun[]> {
+  return await run.stages.stage(
+    `forbid ${
+      demoForbidden.join(", ")
+    } in PostgreSQL; the forbidden list reaches the filter's table`,
     async () => {
-      await addForbidden(clients.postgresUrl, forbiddenIds[0], "counterfeit (demo)");
-      await addForbidden(clients.postgresUrl, forbiddenIds[1], "recalled (demo)");
-      await run.wait("both forbidden products in forbidden-products", async () => {
-        const seen = await readSince(
-          clients.kafkaA,
-          { [TOPICS.forbiddenProducts]: start.startA[TOPICS.forbiddenProducts] },
-          (r) => forbiddenIds.includes(r.key ?? ""),
-        );
-        return forbiddenIds.every((id) => seen.some((r) => r.key === id && r.value !== "null"));
-      });
+      await addForbidden(clients.postgresUrl, demoForbidden[0], "counterfeit (demo)");
+      await addForbidden(clients.postgresUrl, demoForbidden[1], "recalled (demo)");
+      const listed = (await forbiddenAmong(clients.postgresUrl, productIds)).map((f) => ({
+        product_id: f.product_id,
+        reason: f.reason,
+        byThisRun: demoForbidden.includes(f.product_id),
+      }));
+      const others = listed.filter((f) => !f.byThisRun);
+      run.out(
+        `  forbidden_products holds ${listed.length} of this run's ${productIds.length} products` +
+          (others.length ? `, ${idList(others.map((f) => f.product_id))} forbidden before` : ""),
+      );
+      const want = new Set(listed.map((f) => f.product_id));
+      const runIds = new Set(productIds);
+      await run.wait(
+        `${TOPICS.forbiddenProducts} (the filter's table) to hold exactly the ${want.size} ` +
+          `forbidden products of this run that PostgreSQL lists`,
+        async (saw) => {
+          const records = await readSince(
+            clients.kafkaA,
+            { [TOPICS.forbiddenProducts]: {} }, // from the start: the whole table
+            (r) => runIds.has(r.key ?? ""),
+          );
+          const diff = listDifference(want, forbiddenInTopic(records));
+          saw(`${TOPICS.forbiddenProducts}: ${describeDifference(want, diff)}`);
+          return diff.agree;
+        },
+      );
+      return listed;
     },
-    { logTail: run.connectTail },
+    { look: run.connectLook(FORBIDDEN_CONNECTOR) },
   );
 }
 
@@ -200,7 +195,7 @@ export async function forbidSamples(
 export async function startServices(run: PlatformRun): Promise<void> {
   for (const s of run.services) {
     await run.stages.stage(`service ${s.name} (port ${s.port})`, () => s.start(), {
-      logTail: run.tail(s.name),
+      look: run.look(s.name),
     });
   }
 }
@@ -226,7 +221,7 @@ export async function sendProducts(
       run.out(`  accepted ${r.accepted}, refused ${r.refused}`);
       return r;
     },
-    { logTail: run.tail("shop-api") },
+    { look: run.look("shop-api") },
   );
   const refusals = sent.results.filter((r) => r.status !== 202).map((r) => ({
     product: r.product_id ?? `#${r.index}`,
@@ -258,23 +253,35 @@ export async function filterOutcome(
   const from = Object.fromEntries(topics.map((t) => [t, start.startA[t]]));
   return await run.stages.stage("the filter: products, products.blocked, DLQ", async () => {
     let rs: Seen[] = [];
-    await run.wait("the filter's outcome for every accepted product", async () => {
-      rs = await readSince(clients.kafkaA, from, mine);
-      const done = countOf(rs, TOPICS.products) + countOf(rs, TOPICS.productsBlocked) +
-        countOf(rs, TOPICS.inputProductsDlq);
-      run.out(`  … ${done}/${accepted} through the filter`);
-      return done >= accepted;
-    });
+    const outcomes: string[] = [TOPICS.products, TOPICS.productsBlocked, TOPICS.inputProductsDlq];
+    await run.wait(
+      `the filter's outcome (${outcomes.join(", ")}) for each of the ${accepted} accepted products`,
+      async (saw) => {
+        rs = await readSince(clients.kafkaA, from, mine);
+        const done = new Set(rs.filter((r) => outcomes.includes(r.topic)).map((r) => r.key));
+        const missing = [...ids].filter((id) => !done.has(id));
+        saw(
+          `${done.size}/${accepted} through the filter (` +
+            outcomes.map((t) => `${t} ${countOf(rs, t)}`).join(", ") + ")" +
+            (missing.length && done.size ? `; not yet: ${idList(missing)}` : ""),
+        );
+        return done.size >= accepted;
+      },
+    );
     return {
       input: countOf(rs, TOPICS.inputProducts),
       products: countOf(rs, TOPICS.products),
       forbidden: countOf(rs, TOPICS.productsBlocked),
       dlq: countOf(rs, TOPICS.inputProductsDlq),
     };
-  }, { logTail: run.tail("product-filter") });
+  }, { look: run.look("product-filter") });
 }
 
-/** Stage: the JDBC sink's rows of this run in PostgreSQL. */
+/**
+ * Stage: the JDBC sink's rows of this run in PostgreSQL — every allowed product there and
+ * none of the forbidden ones (a row an earlier run left for a product forbidden since is
+ * deleted by the filter's tombstone).
+ */
 export async function sinkRows(
   run: PlatformRun,
   clients: PlatformClients,
@@ -285,20 +292,30 @@ export async function sinkRows(
     // Counted in the table itself. (The sink group's committed offsets cannot tell: a
     // transactional topic ends in a commit marker the sink never commits past.)
     return await withClient(withDatabase(clients.postgresUrl, ANALYTICS_DB), async (c) => {
-      const q = async (list: string[]) =>
-        Number(
-          (await c.query("select count(*) as n from products where product_id = any($1)", [list]))
-            .rows[0].n,
-        );
+      const present = async (list: string[]) =>
+        (await c.query("select product_id from products where product_id = any($1)", [list]))
+          .rows.map((r: { product_id: string }) => r.product_id);
       let rows = 0;
-      await run.wait("every allowed product of this run in analytics.products", async () => {
-        rows = await q(allowed);
-        run.out(`  … ${rows}/${allowed.length} rows`);
-        return rows >= allowed.length;
-      });
-      return { rows, forbiddenRows: await q(forbiddenIds) };
+      let forbiddenRows = 0;
+      await run.wait(
+        `each of the ${allowed.length} allowed products of this run in ${ANALYTICS_DB}.products ` +
+          `and none of its ${forbiddenIds.length} forbidden ones`,
+        async (saw) => {
+          const got = new Set(await present(allowed));
+          const missing = allowed.filter((id) => !got.has(id));
+          const stale = await present(forbiddenIds);
+          [rows, forbiddenRows] = [got.size, stale.length];
+          saw(
+            `${rows}/${allowed.length} rows` +
+              (missing.length ? ` (missing ${idList(missing)})` : "") +
+              `, ${forbiddenRows} of forbidden ids` + (forbiddenRows ? ` (${idList(stale)})` : ""),
+          );
+          return missing.length === 0 && forbiddenRows === 0;
+        },
+      );
+      return { rows, forbiddenRows };
     });
-  }, { logTail: run.connectTail });
+  }, { look: run.connectLook(PRODUCTS_SINK_CONNECTOR) });
 }
 
 /** Who the simulation plays and for how long. */
@@ -331,7 +348,7 @@ export async function simulateUsers(
       if (r.failures > 0) throw new Error(`${r.failures} requests failed (network or 5xx)`);
       return r;
     },
-    { logTail: run.tail("client-api") },
+    { look: run.look("client-api") },
   );
 }
 
@@ -348,15 +365,13 @@ export async function mirrorToB(
     const fromA = Object.fromEntries(MIRRORED_TOPICS.map((t) => [t, start.startA[t]]));
     const a = await readSince(clients.kafkaA, fromA, keep);
     for (const t of MIRRORED_TOPICS) mirrored[t] = { a: countOf(a, t), b: 0, lake: 0 };
-    await run.wait("every record of this run on cluster B", async () => {
+    await run.wait("every record of this run on cluster B", async (saw) => {
       const b = await readSince(clients.kafkaB, start.startB, keep);
       for (const t of MIRRORED_TOPICS) mirrored[t].b = countOf(b, t);
-      run.out(
-        `  … ${MIRRORED_TOPICS.map((t) => `${t} ${mirrored[t].b}/${mirrored[t].a}`).join(", ")}`,
-      );
+      saw(MIRRORED_TOPICS.map((t) => `${t} ${mirrored[t].b}/${mirrored[t].a}`).join(", "));
       return MIRRORED_TOPICS.every((t) => mirrored[t].b >= mirrored[t].a);
     });
-  }, { logTail: () => tailFile(run.stack.mirrorMaker!.log) });
+  }, { look: run.logOf(run.stack.mirrorMaker!.name, run.stack.mirrorMaker!.log) });
   return mirrored;
 }
 
@@ -369,16 +384,14 @@ export async function lakeOnHdfs(
   mirrored: PlatformCounts["mirrored"],
 ): Promise<void> {
   await run.stages.stage("the lake: Parquet on HDFS", async () => {
-    await run.wait("every mirrored record of this run in the lake", async () => {
+    await run.wait("every mirrored record of this run in the lake", async (saw) => {
       for (const t of MIRRORED_TOPICS) {
         mirrored[t].lake = await lakeRows(clients.hdfs, t, start.startB[t] ?? {}, ofRun(ids, t));
       }
-      run.out(
-        `  … ${MIRRORED_TOPICS.map((t) => `${t} ${mirrored[t].lake}/${mirrored[t].b}`).join(", ")}`,
-      );
+      saw(MIRRORED_TOPICS.map((t) => `${t} ${mirrored[t].lake}/${mirrored[t].b} rows`).join(", "));
       return MIRRORED_TOPICS.every((t) => mirrored[t].lake >= mirrored[t].b);
     });
-  }, { logTail: run.tail("lake-sink") });
+  }, { look: run.look("lake-sink") });
 }
 
 /** Stage: the analytics jobs over the lake; each mart with its top rows. */
@@ -443,19 +456,20 @@ export async function serveRecommendations(
       const want = rows.filter((r) => r.user_id === user).sort((a, b) => a.rec_rank - b.rec_rank)
         .map((r) => r.product_id);
       const served = await run.wait(
-        `the CLIENT API serving ${user}'s recommendations`,
-        async () => {
+        `the CLIENT API serving ${user}'s recommendations (${want.join(", ")})`,
+        async (saw) => {
           const res = await fetch(`${clientUrl}/users/${user}/recommendations`, {
             headers: { "x-user-id": user },
           });
           const body = await res.json() as { recommendations?: { product_id: string }[] };
           const got = (body.recommendations ?? []).map((p) => p.product_id);
+          saw(`HTTP ${res.status}, served [${got.join(", ")}]`);
           return got.length && got.join() === want.join() ? got : undefined;
         },
       );
       run.out(`  ${n} users published; ${user} is served ${served.join(", ")}`);
       return { users: n, user, served };
     },
-    { logTail: run.tail("client-api") },
+    { look: run.look("client-api") },
   );
 }

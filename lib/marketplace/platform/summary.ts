@@ -19,6 +19,7 @@ export function formatPlatformSummary(s: PlatformSummary): string {
   lines.push("records per stage");
   const c = s.counts;
   const rows: [string, string][] = [
+    ["forbidden list (this run's ids)", forbiddenLine(s.forbidden)],
     ["sent to the SHOP API", `${c.sent} (${c.accepted} accepted, ${c.refused} refused)`],
     ["input-products", String(c.input)],
     ["products (allowed)", String(c.products)],
@@ -71,6 +72,16 @@ export function formatPlatformSummary(s: PlatformSummary): string {
       `\`${s.urls.Stop}\` stops them with the stack.`,
   );
   return lines.join("\n");
+}
+
+/** The run's products on the forbidden list: how many, which, and who forbade them. */
+function forbiddenLine(forbidden: PlatformSummary["forbidden"]): string {
+  const before = forbidden.filter((f) => !f.byThisRun).map((f) => f.product_id);
+  const mine = forbidden.filter((f) => f.byThisRun).map((f) => f.product_id);
+  return `${forbidden.length}: ` + [
+    ...(mine.length ? [`${mine.join(", ")} by this run`] : []),
+    ...(before.length ? [`${before.join(", ")} forbidden before`] : []),
+  ].join("; ");
 }
 
 function compactRow(r: Record<string, unknown>): string {

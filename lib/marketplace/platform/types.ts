@@ -46,6 +46,14 @@ export interface PlatformOptions {
   stopServices?: boolean;
 }
 
+/** A product of the run on the forbidden list as it stood when the run began. */
+export interface ForbiddenOfRun {
+  product_id: string;
+  reason: string;
+  /** Forbidden by this run (the demo's two), not before it. */
+  byThisRun: boolean;
+}
+
 /** One reconciliation line: what must equal what, OK or MISMATCH. */
 export interface Check {
   what: string;
@@ -75,9 +83,12 @@ export interface PlatformSummary {
   /** Every check OK. */
   ok: boolean;
   checks: Check[];
-  /** Products of this run (sample + suffix) and the two forbidden ones. */
+  /** Products of this run (sample + suffix). */
   productIds: string[];
+  /** Those of them on the forbidden list (the run's two and any forbidden before). */
   forbiddenIds: string[];
+  /** The same with reasons. */
+  forbidden: ForbiddenOfRun[];
   /** Records per stage, for this run. */
   counts: PlatformCounts;
   /** Why each bad product was refused. */

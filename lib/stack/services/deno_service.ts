@@ -2,6 +2,13 @@
  * A long-running Deno task of the project run as a stack service: started detached, healthy
  * when its `/healthz` answers 200, and registered as a Prometheus scrape target.
  *
+ * Each start records how the service was started — script, port, arguments, environment —
+ * in `<dir>/<name>/service.json` (mode 0600), beside its pid file and log. A service some
+ * other code started on a stack (the platform's SHOP API, filter, …) is thereby a service of
+ * that stack like the others: {@linkcode recordedDenoServices} finds it again, so
+ * `stack status`, `logs`, `restart` and `stop` work on it, and a restart starts it exactly as
+ * it was started.
+ *
  * @example
  * ```ts
  * import { DenoService } from "./deno_service.ts";
@@ -34,6 +41,8 @@ export interface DenoServiceOptions {
   script: string;
   /** Port of its `/metrics` and `/healthz`, passed as `--port`. */
   port: number;
+  /** What the port serves, as `stack status` labels it. @default "metrics" */
+  portName?: string;
   /** Extra arguments. @default [] */
   args?: string[];
   /** Extra environment. @default {} */
@@ -71,6 +80,10 @@ export class DenoService implements Service {
   get envFile(): string {
     return join(this.root, "service.env");
   }
+  /** File recording how the service was started (see the module doc). */
+  get recordFile(): string {
+    return serviceRecordFile(this.#options.dir, this.name);
+  }
   /** Marker in the command line that ties the pid to this stack. */
   get #marker(): string {
     return this.#options.flags === false
@@ -80,8 +93,10 @@ export class DenoService implements Service {
 
   async start(): Promise<void> {
     const running = readPid(this.pidFile, this.#marker).state === "running";
+    await Deno.mkdir(this.root, { recursive: true });
+    // Also when it runs already: one started by an older checkout gets its record too.
+    await writeServiceRecord(this.recordFile, this.#options);
     if (!running) {
-      await Deno.mkdir(this.root, { recursive: true });
       await requireFreePorts(this.name, [this.port]);
       const env = { ...this.#options.env, STACK_DIR: this.#options.dir };
       const script = join(PROJECT_ROOT, this.#options.script);
@@ -110,10 +125,12 @@ export class DenoService implements Service {
     do {
       // The pid alone, no marker: right after the fork the child still shows our command line.
       if (readPid(this.pidFile).state !== "running") {
+        const tail = await tailFile(this.log);
         throw new StackError(
-          `${this.name} exited during start-up. Last lines of ${this.log}:\n${await tailFile(
-            this.log,
-          )}`,
+          `${this.name} exited during start-up. ` +
+            (tail.trim()
+              ? `Last lines of ${this.log}:\n${tail}`
+              : `Its log ${this.log} is empty: run \`deno run -A ${this.#options.script}\` to see why`),
         );
       }
       healthy = await fetch(`http://127.0.0.1:${this.port}/healthz`, {
@@ -137,7 +154,9 @@ export class DenoService implements Service {
     const st = readPid(this.pidFile, this.#marker);
     let health: string | undefined;
     if (st.state === "running") {
-      health = await fetch(`http://127.0.0.1:${this.port}/healthz`)
+      health = await fetch(`http://127.0.0.1:${this.port}/healthz`, {
+        signal: AbortSignal.timeout(5_000),
+      })
         .then(async (r) => (await r.body?.cancel(), r.ok ? "serving" : `HTTP ${r.status}`))
         .catch(() => "starting");
     }
@@ -145,9 +164,77 @@ export class DenoService implements Service {
       name: this.name,
       pid: st.state === "absent" ? undefined : st.pid,
       state: st.state === "absent" ? "stopped" : st.state,
-      ports: { metrics: this.port },
+      ports: { [this.#options.portName ?? "metrics"]: this.port },
       health,
       log: this.log,
     }];
   }
+}
+
+/** The record of how a service was started: its options less the stack folder. */
+type ServiceRecord = Omit<DenoServiceOptions, "dir">;
+
+/** Where the record of the Deno service `name` of the stack in `dir` lives. */
+export function serviceRecordFile(dir: string, name: string): string {
+  return join(dir, name, "service.json");
+}
+
+async function writeServiceRecord(file: string, options: DenoServiceOptions): Promise<void> {
+  const { dir: _dir, ...record } = options;
+  // Replaced whole (a temporary file renamed over it); 0600: the environment may hold secrets.
+  const tmp = `${file}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(record, null, 2) + "\n", { mode: 0o600 });
+  await Deno.rename(tmp, file);
+}
+
+/** Parses a service record; undefined when the text is not one. */
+export function parseServiceRecord(text: string): ServiceRecord | undefined {
+  let r: unknown;
+  try {
+    r = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof r !== "object" || r === null) return undefined;
+  const o = r as Record<string, unknown>;
+  const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === "string");
+  const env = o.env === undefined ||
+    (typeof o.env === "object" && o.env !== null &&
+      Object.values(o.env).every((x) => typeof x === "string"));
+  const ok = typeof o.name === "string" && /^[\w.-]+$/.test(o.name) &&
+    typeof o.script === "string" && Number.isInteger(o.port) &&
+    (o.portName === undefined || typeof o.portName === "string") &&
+    (o.args === undefined || strings(o.args)) && env &&
+    (o.flags === undefined || typeof o.flags === "boolean");
+  return ok ? o as unknown as ServiceRecord : undefined;
+}
+
+/**
+ * The Deno services ever started on the stack in `dir`, from their records, by name; a
+ * record that cannot be read is skipped with a line on stderr naming it.
+ */
+export async function recordedDenoServices(dir: string): Promise<DenoService[]> {
+  const out: DenoService[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch {
+    return out;
+  }
+  for (const e of entries.filter((e) => e.isDirectory).sort((a, b) => a.name < b.name ? -1 : 1)) {
+    const file = serviceRecordFile(dir, e.name);
+    let text: string;
+    try {
+      text = await Deno.readTextFile(file);
+    } catch {
+      continue;
+    }
+    const record = parseServiceRecord(text);
+    if (!record || record.name !== e.name) {
+      console.error(`Skipping ${file}: not a service record of '${e.name}'`);
+      continue;
+    }
+    out.push(new DenoService({ ...record, dir }));
+  }
+  return out;
 }
