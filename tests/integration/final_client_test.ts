@@ -15,6 +15,8 @@
 import assert from "node:assert/strict";
 import type { Kafka } from "kafkajs";
 import { eventually, runTask, spawnTask, testStack, unique } from "../_stack.ts";
+import { consoleRecords } from "../_console.ts";
+import type { ConsoleRecordsOptions } from "../../lib/stack/mod.ts";
 import {
   createKafka,
   readTopicUntil,
@@ -50,6 +52,8 @@ const USER = `user-${Math.floor(Math.random() * 1e9)}`;
 const SESSION = `s-${RUN}`;
 
 let admin: Kafka;
+/** Kafka's console consumer as admin on the secure cluster. */
+let reader: ConsoleRecordsOptions;
 let pgUrl: string;
 let api: Awaited<ReturnType<typeof spawnTask>>;
 let base: string;
@@ -135,7 +139,11 @@ async function ensureProductsTable(): Promise<boolean> {
 
 async function setup(): Promise<void> {
   if (admin) return;
-  await testStack({ secure: true, postgres: true });
+  const stack = await testStack({ secure: true, postgres: true });
+  reader = {
+    kafka: stack.secureKafka!.clientOptions("admin"),
+    commandConfig: stack.secureKafka!.secrets().javaClientProperties.admin,
+  };
   admin = createKafka(
     secureKafkaConfigFromEnv("admin", { clientId: "final-client-test", logLevel: "NOTHING" }),
   );
@@ -387,11 +395,25 @@ Deno.test("CLIENT API: recommendations produced as 'analytics' are served", opts
   await producer.disconnect();
 });
 
+/** End offsets of `topic` now: partition → offset. */
+async function endOffsets(topic: string): Promise<Map<number, number>> {
+  const a = admin.admin();
+  await a.connect();
+  try {
+    return new Map((await a.fetchTopicOffsets(topic)).map((o) => [o.partition, +o.high]));
+  } finally {
+    await a.disconnect();
+  }
+}
+
 Deno.test(
-  "CLIENT API: bad input is 4xx naming the field, recorded, service stays up",
+  "CLIENT API: bad input is 4xx naming the field, recorded, never produced as an event; service stays up",
   opts,
   async () => {
     await setup();
+    // Nothing else writes user-events while this test runs: what lands there from now on is
+    // what its requests produced.
+    const eventsBefore = await endOffsets(TOPICS.userEvents);
     const json = { "content-type": "application/json" };
     const post = (body: BodyInit, extra: Record<string, string> = {}, user?: string | null) =>
       call("/events", { method: "POST", headers: { ...json, ...extra }, body, user });
@@ -510,6 +532,24 @@ Deno.test(
     }
     const unknownUser = reqs.find((x) => x.value.request_id === refused[1].id)!.value;
     assert.equal(unknownUser.user_id, undefined, "an unknown user is not recorded as a user");
+    // No refused event was produced: the API answers only once Kafka acknowledged what it
+    // wrote, so after the answers user-events holds all of it. One accepted event after the
+    // refused ones shows the read sees what the API writes; it must be the only new event.
+    const accepted = await post(ev({ type: "view", product_id: pid("phone") }));
+    assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+    const since = (await consoleRecords(TOPICS.userEvents, { ...reader, transactional: true }))
+      .filter((r) => r.offset >= (eventsBefore.get(r.partition) ?? 0));
+    assert.deepEqual(
+      since.map((r) => {
+        try {
+          return JSON.parse(r.value!).event_id;
+        } catch {
+          return r.value; // not an event at all: shown as it is
+        }
+      }),
+      [accepted.body.event_id],
+      `user-events since the refused requests: ${since.map((r) => r.value).join(" | ")}`,
+    );
   },
 );
 

@@ -66,6 +66,17 @@ async function firing(labels: Record<string, string>): Promise<Alert | undefined
   );
 }
 
+/** Every rule Prometheus has loaded, by name: its health and last evaluation error. */
+async function loadedRules(): Promise<Map<string, { health: string; lastError?: string }>> {
+  const body = await (await fetch(`${prom}/api/v1/rules`)).json();
+  type Rule = { name: string; health: string; lastError?: string };
+  return new Map(
+    body.data.groups.flatMap((g: { rules: Rule[] }) =>
+      g.rules.map((r) => [r.name, { health: r.health, lastError: r.lastError }])
+    ),
+  );
+}
+
 async function promQuery(expr: string) {
   const res = await fetch(`${prom}/api/v1/query?query=${encodeURIComponent(expr)}`);
   return await res.json();
@@ -105,12 +116,6 @@ Deno.test("final monitoring: rules, panel queries, DLQ drill, dashboard page in 
   console.error(`exporter scraped after ${Date.now() - t0} ms`);
   try {
     await t.step("Prometheus evaluates every platform rule", async () => {
-      const rules = await (await fetch(`${prom}/api/v1/rules`)).json();
-      const loaded = new Map<string, string>(
-        rules.data.groups.flatMap((g: { rules: { name: string; health: string }[] }) =>
-          g.rules.map((r) => [r.name, r.health])
-        ),
-      );
       const { parse } = await import("yaml");
       const file = parse(
         await Deno.readTextFile(
@@ -120,13 +125,26 @@ Deno.test("final monitoring: rules, panel queries, DLQ drill, dashboard page in 
       const names: string[] = file.groups.flatMap((g: { rules: { alert: string }[] }) =>
         g.rules.map((r) => r.alert)
       );
-      for (const n of names) assert.ok(loaded.has(n), `${n} loaded`);
-      await eventually(
-        () => names.every((n) => loaded.get(n) === "ok") || undefined,
-        1,
-        "every rule healthy",
-      ).catch(() => {});
-      for (const n of names) assert.notEqual(loaded.get(n), "err", `${n} evaluates`);
+      // A rule is "unknown" from a (re)load until its group's first evaluation: wait for every
+      // rule to be evaluated; one that errs stops the wait and fails below.
+      const rules = await eventually(
+        async () => {
+          const now = await loadedRules();
+          const failing = names.filter((n) => now.get(n)?.health === "err");
+          const pending = names.filter((n) => now.get(n)?.health !== "ok");
+          if (failing.length > 0 || pending.length === 0) return now;
+          throw new Error(
+            `not yet: ${
+              pending.map((n) => `${n} ${now.get(n)?.health ?? "not loaded"}`).join(", ")
+            }`,
+          );
+        },
+        120_000,
+        `each of the ${names.length} rules of alerts_final.yml evaluated with health "ok"`,
+      );
+      const notOk = names.filter((n) => rules.get(n)?.health !== "ok")
+        .map((n) => `${n}: ${rules.get(n)?.health} ${rules.get(n)?.lastError ?? ""}`);
+      assert.deepEqual(notOk, [], "every platform rule evaluates without error");
     });
 
     await t.step("the exporter's view of A and B reaches Prometheus", async () => {

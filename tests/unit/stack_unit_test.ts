@@ -11,7 +11,7 @@ import {
   startDetached,
   stopProcess,
 } from "../../lib/stack/mod.ts";
-import { sleep } from "../../lib/env/mod.ts";
+import { pollUntil } from "../../lib/env/mod.ts";
 
 Deno.test("node ports follow the seed for node 0 and step by 100", () => {
   assert.deepEqual(nodePorts(9092, 0), { plaintext: 9092, controller: 9093, external: 9094 });
@@ -127,15 +127,40 @@ Deno.test("pid files: a process read while its wrapper execs it counts as runnin
   assert.deepEqual(states.filter((s) => s !== "running"), [], `${states.length} starts`);
 });
 
+/** The state letter /proc gives `pid` (R, S, Z, …), or undefined when there is no such process. */
+function procState(pid: number): string | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits until `pid` has ended (gone from /proc, or a zombie not yet reaped). */
+async function processGone(pid: number): Promise<void> {
+  await pollUntil(`process ${pid} to end after SIGKILL`, () => {
+    const state = procState(pid);
+    if (state === undefined || state === "Z") return true;
+    throw new Error(`/proc/${pid} is in state ${state}`);
+  }, { timeoutMs: 30_000, intervalMs: 50 });
+}
+
 Deno.test("pid files: running, stale after the process dies, absent after stop", async () => {
   const dir = await Deno.makeTempDir();
   const pidFile = join(dir, "pid");
   try {
-    const pid = await startDetached({ cmd: "sleep", args: ["30"], log: join(dir, "log"), pidFile });
+    // Long-lived, so that only the kill below can end it while the test waits.
+    const pid = await startDetached({
+      cmd: "sleep",
+      args: ["600"],
+      log: join(dir, "log"),
+      pidFile,
+    });
     assert.deepEqual(readPid(pidFile, "sleep"), { state: "running", pid });
     assert.equal(readPid(pidFile, "not-this-command").state, "stale");
     Deno.kill(pid, "SIGKILL");
-    await sleep(300);
+    await processGone(pid);
     assert.deepEqual(readPid(pidFile, "sleep"), { state: "stale", pid });
     assert.equal(await stopProcess(pidFile), undefined);
     assert.equal(readPid(pidFile).state, "absent");

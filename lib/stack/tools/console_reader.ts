@@ -3,7 +3,8 @@
  * the project's (kafkajs and the consumers built on it), for the tests and the drills. One JVM reads every
  * partition from the earliest offset, in a fresh group, until it has as many records as the
  * end offsets at call time span, or until 8 s pass without a record (transaction markers take
- * offsets too: a transactional topic's read always ends that way).
+ * offsets too: a transactional topic's read always ends that way); a short read is read again
+ * with a longer idle timeout.
  *
  * @example
  * ```ts
@@ -33,12 +34,21 @@ export interface ConsoleRecordsOptions {
   commandConfig?: string;
   /** Read only committed records of transactional producers. @default false */
   readCommitted?: boolean;
+  /**
+   * The topic is written in transactions: its markers (and, read_committed, its aborted
+   * records) take offsets no record fills, so a whole read ends short of the end offsets by
+   * design and only an empty read is read again. Always so with `readCommitted`. @default false
+   */
+  transactional?: boolean;
 }
 
 // Separators no test record contains, so values with tabs, commas or colons parse back whole.
 const FIELD = "\u241e";
 const HEADER = "\u241f";
 const END = "\u2403";
+
+/** Idle timeouts of a read and of the reads again after a short one (ms). */
+const IDLE_MS = [8_000, 20_000, 45_000];
 
 /**
  * Every record of `topic`, read with Kafka's ConsoleConsumer up to the partitions' end offsets
@@ -59,15 +69,17 @@ export async function consoleRecords(
   }
   const span = offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
   if (span === 0) return [];
-  let records = await readTopic(topic, span, clientOptions, options);
+  let records = await readTopic(topic, span, clientOptions, options, IDLE_MS[0]);
   // A short read (a slow leader right after the topic was created or a broker restarted, a
-  // slow start on a loaded machine) is read again, keeping the longest. Without transactions
-  // every offset is a record; read_committed reads end short by the markers, and only an
-  // empty one is read again.
-  for (let i = 0; i < 2; i++) {
-    const short = options.readCommitted ? records.length === 0 : records.length < span;
+  // slow start on a loaded machine: the group join alone can outlast the idle timeout) is read
+  // again with a longer idle timeout, keeping the longest. Without transactions every offset
+  // is a record; transactional reads end short by the markers, and only an empty one is read
+  // again.
+  const markers = options.readCommitted || options.transactional;
+  for (const idleMs of IDLE_MS.slice(1)) {
+    const short = markers ? records.length === 0 : records.length < span;
     if (!short) break;
-    const again = await readTopic(topic, span, clientOptions, options);
+    const again = await readTopic(topic, span, clientOptions, options, idleMs);
     if (again.length > records.length) records = again;
   }
   return records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
@@ -79,6 +91,7 @@ async function readTopic(
   span: number,
   clientOptions: KafkaClientOptions,
   options: ConsoleRecordsOptions,
+  idleMs: number,
 ): Promise<ConsoleRecord[]> {
   const out: ConsoleRecord[] = [];
   {
@@ -104,7 +117,7 @@ async function readTopic(
         "--max-messages",
         String(span),
         "--timeout-ms",
-        "8000",
+        String(idleMs),
         "--isolation-level",
         options.readCommitted ? "read_committed" : "read_uncommitted",
         ...[
