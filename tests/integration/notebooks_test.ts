@@ -132,6 +132,8 @@ Deno.test("notebooks execute headless over the marts, charts drawn; no marts →
         .flatMap((c) => c.outputs ?? []);
     const charts = (outputs: Output[]) =>
       outputs.filter((o) => joined(o.data?.["image/svg+xml"])).length;
+    const tables = (outputs: Output[]) =>
+      outputs.filter((o) => joined(o.data?.["text/html"]).includes("<td>")).length;
     /** What a notebook printed: stream text and plain-text-only displays (`say`). */
     const lines = (outputs: Output[]) =>
       outputs.map((o) =>
@@ -143,13 +145,14 @@ Deno.test("notebooks execute headless over the marts, charts drawn; no marts →
       ).join("");
     // Deno's Jupyter kernel can publish an output after it reported the cell idle, and a headless
     // client then misses it (seen about once in ten runs on a loaded machine): a run that lost a
-    // chart or a printed line is run once more; every check below is made on one complete run.
+    // chart, a table or a printed line is run once more; every check below is made on one
+    // complete run.
     for (let attempt = 1;; attempt++) {
       const res = await runTask("notebooks", ["--out", out], env);
       assert.equal(res.code, 0, res.stdout + res.stderr.slice(-3000));
       const runs = await Promise.all(Object.keys(minCharts).map(read));
       const complete = runs.every((o, i) =>
-        charts(o) >= Object.values(minCharts)[i] && lines(o).trim() !== ""
+        charts(o) >= Object.values(minCharts)[i] && lines(o).trim() !== "" && tables(o) >= 1
       );
       if (complete || attempt >= 2) break;
     }
@@ -160,8 +163,7 @@ Deno.test("notebooks execute headless over the marts, charts drawn; no marts →
       const svgs = outputs.map((o) => joined(o.data?.["image/svg+xml"])).filter(Boolean);
       assert.ok(svgs.length >= min, `${name}: ${svgs.length} charts, expected ≥ ${min}`);
       svgs.forEach((svg, i) => assert.ok(drawnMarks(svg) > 0, `${name}: chart ${i} is empty`));
-      const tables = outputs.filter((o) => joined(o.data?.["text/html"]).includes("<td>"));
-      assert.ok(tables.length >= 1, `${name}: no table with rows`);
+      assert.ok(tables(outputs) >= 1, `${name}: no table with rows`);
       printed[name] = lines(outputs);
     }
 
