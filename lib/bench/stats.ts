@@ -75,3 +75,17 @@ export class Samples {
     return pairedRatio(this.get(a), this.get(b));
   }
 }
+
+/**
+ * Time ratio per doubling fitted over every size (least squares of log time on log events):
+ * one noisy step moves it far less than it moves that step's own ratio.
+ */
+export function fittedDoubling(points: readonly { events: number; seconds: number }[]): number {
+  const xs = points.map((p) => Math.log2(p.events));
+  const ys = points.map((p) => Math.log2(Math.max(p.seconds, 1e-3)));
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const mx = mean(xs), my = mean(ys);
+  const sxy = xs.reduce((t, x, i) => t + (x - mx) * (ys[i] - my), 0);
+  const sxx = xs.reduce((t, x) => t + (x - mx) ** 2, 0);
+  return Math.pow(2, sxy / sxx);
+}

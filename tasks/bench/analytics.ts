@@ -31,7 +31,7 @@ import { runDuckDbJobsInProcess } from "../../jobs/duckdb_process.ts";
 import { defaultMaster, requireSparkMaster, runSparkJobs } from "../../jobs/spark.ts";
 import { type EngineRun, MARTS } from "../../jobs/marts.ts";
 import { diffMarts, writeActivityLake } from "../../jobs/parity.ts";
-import { markdownTable, writeReport } from "../../lib/bench/mod.ts";
+import { fittedDoubling, markdownTable, writeReport } from "../../lib/bench/mod.ts";
 import { ConfigError } from "../../lib/env/mod.ts";
 
 const SPEC = defineTask({
@@ -169,7 +169,7 @@ function perDoubling(t1: number, t2: number, n1: number, n2: number): number {
   return Math.pow(t2 / t1, 1 / Math.log2(n2 / n1));
 }
 
-/** The scaling table: one row per size, DuckDB. */
+/** The scaling table: one row per size, DuckDB; with three sizes or more, the fitted growth. */
 function scalingTable(runs: SizeRun[]): string {
   const rec = (r: SizeRun) => jobSeconds(r.duck, "recommendations");
   const others = (r: SizeRun) =>
@@ -180,6 +180,8 @@ function scalingTable(runs: SizeRun[]): string {
       : `×${
         perDoubling(f(runs[i - 1]), f(runs[i]), runs[i - 1].events, runs[i].events).toFixed(2)
       }`;
+  const fit = (f: (r: SizeRun) => number) =>
+    fittedDoubling(runs.map((r) => ({ events: r.events, seconds: f(r) })));
   return markdownTable(
     [
       "user events",
@@ -198,7 +200,17 @@ function scalingTable(runs: SizeRun[]): string {
       growth(i, rec),
       others(r).toFixed(1),
       r.peakMiB === undefined ? "?" : r.peakMiB.toFixed(0),
-    ]),
+    ]).concat(
+      runs.length < 3 ? [] : [[
+        "fitted over all sizes",
+        "",
+        `×${fit((x) => x.duck.seconds).toFixed(2)}`,
+        "",
+        `×${fit(rec).toFixed(2)}`,
+        "",
+        `${Math.max(...runs.map((r) => r.peakMiB ?? 0)).toFixed(0)} at most`,
+      ]],
+    ),
     ["right", "right", "right", "right", "right", "right", "right"],
   );
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  fittedDoubling,
   markdownTable,
   median,
   pairedRatio,
@@ -57,4 +58,16 @@ Deno.test("bench report: markdown table and the json + md pair on disk", async (
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("fitted growth per doubling: exact for a power law, one noisy size moves it little", () => {
+  const sizes = [1e6, 2e6, 4e6, 8e6];
+  const linear = sizes.map((n) => ({ events: n, seconds: n / 1e5 }));
+  assert.ok(Math.abs(fittedDoubling(linear) - 2) < 1e-9);
+  const quadratic = sizes.map((n) => ({ events: n, seconds: (n / 1e6) ** 2 }));
+  assert.ok(Math.abs(fittedDoubling(quadratic) - 4) < 1e-9);
+  // The first size twice as fast as it should be: its own step reads ×4, the fit about ×2.46.
+  const noisy = linear.map((p, i) => (i === 0 ? { ...p, seconds: p.seconds / 2 } : p));
+  const fitted = fittedDoubling(noisy);
+  assert.ok(fitted > 2.4 && fitted < 2.5, `fitted ${fitted}`);
 });
