@@ -193,9 +193,12 @@ export async function evaluationSteps(
   return [
     view("products_current", await loadJobSql(job("products_current"))),
     view("evaluation_cutoff", cutoffSql(engine, options), true),
-    view("train_events", split("<")),
-    view("test_events", split(">=")),
-    view("recs_train", bindUserEvents(recs, "train_events")),
+    // Spark inlines a view wherever it is read: the split and the recommendations are read by
+    // several parts of the mart, so Spark keeps them once computed (a much smaller plan, each
+    // computed once); DuckDB plans views well and keeps no copy of the events.
+    view("train_events", split("<"), engine === "spark"),
+    view("test_events", split(">="), engine === "spark"),
+    view("recs_train", bindUserEvents(recs, "train_events"), engine === "spark"),
     {
       ...QUALITY_MART,
       sql: await loadJobSql(EVALUATE_JOB, { seed: options.seed ?? 1 }),
