@@ -22,11 +22,24 @@
  *   "text"? (review), "price"?, "event_id"?}` → `202` once it is in `user-events`.
  * - `GET /metrics` (Prometheus) and `GET /healthz` — not recorded as user requests.
  *
- * Who the user is: the `X-User-Id` header on every route, except
- * `GET /users/:id/recommendations`, where the path names the user. The marketplace's user
- * directory is not part of this platform, so a user is **known** when the id has the
- * directory's format, {@linkcode USER_ID_PATTERN} (`user-<digits>`, e.g. `user-42`;
- * configurable). A session is `session_id` in the event or the `X-Session-Id` header.
+ * Who the user is: the bearer token of `Authorization: Bearer <jwt>` — a JWT whose `sub` is the
+ * user id, signed by the platform's identity key (HS256) or by an identity provider whose JWKS
+ * the API is given, `exp` checked, verified with `jose` (`client_api/identity.ts`). The
+ * marketplace's user directory is not part of this platform, so a `sub` is a **known** user when
+ * it has the directory's format, {@linkcode USER_ID_PATTERN} (`user-<digits>`, e.g. `user-42`;
+ * configurable). `POST /events` and `GET /users/:id/recommendations` act as a user and need a
+ * token; a user acts and reads recommendations only as itself. Search and `GET /products/:id`
+ * may be anonymous (recorded without a user). `X-User-Id` no longer names the user: sent with
+ * a token it must be the token's user; sent without one it is refused, never believed. A
+ * session is `session_id` in the event or the `X-Session-Id` header.
+ *
+ * Refusals of identity: no token on a route that acts as a user, a token that does not verify
+ * (forged, expired, another algorithm, no `sub`, `sub` not a known id), or `X-User-Id` without
+ * a token → `401` with `WWW-Authenticate: Bearer …` and `field: "Authorization"`; a path or
+ * body `user_id` that is not the token's user → `403` naming `user_id` (`X-User-Id`: naming it);
+ * an identity provider whose keys cannot be fetched → `503`. Like every refusal they are
+ * recorded in `user-requests`/`user-responses` (a 403 with the token's user, a 401 with none)
+ * and never produce a `user-events` record.
  *
  * What is recorded, on the secure cluster as principal `client-api` (acks=all, idempotent):
  * every request → `user-requests` (key `request_id`), every answer → `user-responses` (key
@@ -37,27 +50,31 @@
  * is the client's `X-Request-Id` when it is a valid id, else a new UUID; it is echoed in the
  * `X-Request-Id` response header and in every JSON body.
  *
- * Bad input — unknown or missing user, missing or empty `q`, a bad `limit`, a malformed or
- * oversized event, invalid UTF-8, an unknown product in an event — is `400` (`413` for a body
- * over the limit) with `{"error", "field"}` naming the field, never `500`; the request is
- * still recorded in `user-requests` and its refusal in `user-responses`.
+ * Bad input — a path user id that is not a known id, missing or empty `q`, a bad `limit`, a
+ * malformed or oversized event, invalid UTF-8, an unknown product in an event — is `400`
+ * (`413` for a body over the limit) with `{"error", "field"}` naming the field, never `500`;
+ * the request is still recorded in `user-requests` and its refusal in `user-responses`.
  *
  * One module per job, re-exported here: `client_api/search.ts` (search words, SQL, the stored
  * search text and its index, prices), `client_api/search_baseline.ts` (the search before the
  * stored search text, for `bench:search`), `client_api/request.ts` (routes, user ids, event
- * bodies) and `client_api/server.ts` ({@linkcode startClientApi}: the clients, routes and
+ * bodies), `client_api/identity.ts` (tokens: the identity key, verification, the dev issuer)
+ * and `client_api/server.ts` ({@linkcode startClientApi}: the clients, routes and
  * recording).
  *
  * @example
  * ```ts
- * import { startClientApi } from "./client_api.ts";
- * const api = await startClientApi({ kafka, postgresUrl: "postgres://…/analytics", port: 8280 });
- * // curl -H 'X-User-Id: user-1' 'http://127.0.0.1:8280/products/search?q=смартфон'
+ * import { identityFromEnv, startClientApi, tokenVerifier } from "./client_api.ts";
+ * const identity = tokenVerifier(await identityFromEnv());
+ * const api = await startClientApi({ kafka, identity, postgresUrl: "postgres://…/analytics", port: 8280 });
+ * // curl -H "Authorization: Bearer $(deno task -q final:token user-1)" \
+ * //   'http://127.0.0.1:8280/users/user-1/recommendations'
  * await api.close();
  * ```
  * @module
  */
 export * from "./client_api/request.ts";
+export * from "./client_api/identity.ts";
 export * from "./client_api/search.ts";
 export * from "./client_api/search_baseline.ts";
 export * from "./client_api/search_bench.ts";

@@ -23,3 +23,5 @@ export * from "./marts.ts";
 export * from "./notebooks.ts";
 export * from "./dashboard.ts";
 export * from "./platform.ts";
+export * from "./platform_config.ts";
+export * from "./platform_check.ts";

@@ -188,8 +188,22 @@ export const SERVICE_PORTS = {
 /** A Deno service of the platform. */
 export type FinalService = keyof typeof SERVICE_PORTS;
 
-/** Port of a platform service on this stack (`STACK_PORT_OFFSET` added). */
+/** The platform config's key of each service's port (lib/marketplace/platform_config.ts). */
+export const SERVICE_PORT_KEYS: Partial<Record<FinalService, string>> = {
+  "shop-api": "PLATFORM_SHOP_API_PORT",
+  "client-api": "PLATFORM_CLIENT_API_PORT",
+  "product-filter": "PLATFORM_PRODUCT_FILTER_PORT",
+  "lake-sink": "PLATFORM_LAKE_SINK_PORT",
+  "platform-exporter": "PLATFORM_EXPORTER_PORT",
+};
+
+/**
+ * Port of a platform service: the platform config's (its `PLATFORM_*_PORT`), else the
+ * topology's on this stack (`STACK_PORT_OFFSET` added).
+ */
 export function servicePort(service: FinalService): number {
+  const key = SERVICE_PORT_KEYS[service];
+  if (key && Deno.env.get(key)?.trim()) return envInt(key, { min: 0, max: 65_535 });
   return SERVICE_PORTS[service] + envInt("STACK_PORT_OFFSET", { default: 0, min: 0, max: 50_000 });
 }
 

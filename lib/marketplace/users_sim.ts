@@ -13,6 +13,10 @@
  *   also ask for the user's recommendations;
  * - think time between actions: exponential, mean `thinkMs`.
  *
+ * Each user sends its own bearer token (`token(user)`, e.g. {@linkcode devTokens} of the
+ * stack's identity key), so the API records every action as that user; the catalogue is
+ * loaded by anonymous searches.
+ *
  * Reproducible: each user's plan comes from a PRNG seeded by (`seed`, user number), and a
  * session is planned before it runs ({@linkcode planSession}), so the same seed against the
  * same catalogue makes the same requests (with `sessions` fixed rather than a duration, also
@@ -21,7 +25,9 @@
  * @example
  * ```ts
  * import { runSimulation } from "./users_sim.ts";
- * const report = await runSimulation({ baseUrl: "http://127.0.0.1:8280", users: 10, durationS: 20 });
+ * import { devTokens, ensureIdentityKey } from "./client_api.ts";
+ * const token = devTokens(await ensureIdentityKey());
+ * const report = await runSimulation({ baseUrl: "http://127.0.0.1:8280", token, users: 10, durationS: 20 });
  * console.log(report.events); // { view: 180, add_to_cart: 41, purchase: 17, review: 6 }
  * ```
  * @module
@@ -181,6 +187,8 @@ export function planSession(rng: () => number, catalogSize: number): SessionStep
 export interface SimulationOptions {
   /** Base URL of the CLIENT API. */
   baseUrl: string;
+  /** The bearer token of a user (issued or renewed as needed). */
+  token: (userId: string) => Promise<string>;
   /** Concurrent users. @default 20 */
   users?: number;
   /** How long to run, in seconds (ignored when `sessions` is set). @default 30 */
@@ -229,6 +237,7 @@ type Settings =
 function checkOptions(options: SimulationOptions): Settings {
   const {
     baseUrl,
+    token,
     users = 20,
     durationS = 30,
     sessions,
@@ -257,7 +266,7 @@ function checkOptions(options: SimulationOptions): Settings {
       `Cannot simulate as 'sessions' must be a positive integer: current value is ${sessions}`,
     );
   }
-  return { baseUrl, users, durationS, sessions, seed, thinkMs, firstUser, onProgress };
+  return { baseUrl, token, users, durationS, sessions, seed, thinkMs, firstUser, onProgress };
 }
 
 /** An answer of the CLIENT API: its status and JSON body (`{}` when it has none). */
@@ -293,13 +302,25 @@ class Simulation {
     };
   }
 
-  /** One request as `user`, counted by `route` and status; undefined when it failed outright. */
-  async call(route: string, user: string, path: string, init: RequestInit = {}): Promise<Answer> {
+  /**
+   * One request as `user` (with its bearer token; `null`: anonymous), counted by `route` and
+   * status; undefined when it failed outright.
+   */
+  async call(
+    route: string,
+    user: string | null,
+    path: string,
+    init: RequestInit = {},
+  ): Promise<Answer> {
     const report = this.report;
+    // Outside the try: a token that cannot be issued is an error of the run, not of the API.
+    const auth: Record<string, string> = user === null
+      ? {}
+      : { authorization: `Bearer ${await this.settings.token(user)}` };
     try {
       const res = await fetch(`${this.settings.baseUrl}${path}`, {
         ...init,
-        headers: { "x-user-id": user, "content-type": "application/json", ...init.headers },
+        headers: { ...auth, "content-type": "application/json", ...init.headers },
       });
       const body = await res.json().catch(() => ({}));
       report.requests++;
@@ -320,12 +341,12 @@ class Simulation {
    * order shuffled by the seed (the same catalogue and seed give the same order).
    */
   async loadCatalog(): Promise<void> {
-    const { firstUser, seed } = this.settings;
+    const { seed } = this.settings;
     const found = new Set<string>();
     for (const q of COMMON_QUERIES) {
       const r = await this.call(
         "search",
-        `user-${firstUser}`,
+        null,
         `/products/search?q=${encodeURIComponent(q)}&limit=100`,
       );
       for (const id of productIds(r)) found.add(id);

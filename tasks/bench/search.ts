@@ -40,13 +40,16 @@ import {
   generateProducts,
   indexBoth,
   insertProducts,
+  issueToken,
   measureSearch,
+  newIdentitySecret,
   NO_MATCH_QUERIES,
   PRINCIPALS,
   searchIndexName,
   type SearchMeasure,
   searchTerms,
   startClientApi,
+  tokenVerifier,
 } from "../../lib/marketplace/mod.ts";
 import type { Product } from "../../lib/schemas/mod.ts";
 
@@ -255,8 +258,12 @@ async function benchHttp(
     clientId: "bench-search",
     logLevel: "ERROR",
   });
+  // A key of this run only: the load sends user-1's token, each request verified as in service.
+  const secret = newIdentitySecret();
+  const authorization = `Bearer ${await issueToken("user-1", secret, { ttlSeconds: 86_400 })}`;
   const api = await startClientApi({
     kafka: createKafka(options),
+    identity: tokenVerifier({ secret }),
     postgresUrl,
     productsTable: table,
     pgPoolSize,
@@ -270,7 +277,7 @@ async function benchHttp(
         url: api.url + p.path,
         concurrency: p.concurrency,
         seconds,
-        headers: { "X-User-Id": "user-1" },
+        headers: { Authorization: authorization },
       };
       // The search at the target's concurrency runs under V8's profiler: where the API's own
       // CPU goes (pg, kafkajs, Deno's HTTP) and how long it idles waiting for the others.

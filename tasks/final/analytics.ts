@@ -32,6 +32,7 @@ import {
   requireWebHdfs,
   sparkDefaultFs,
 } from "../../jobs/engine.ts";
+import { applyPlatformConfig } from "../../lib/marketplace/mod.ts";
 
 const SPEC = defineTask({
   task: "final:analytics",
@@ -80,6 +81,7 @@ const SPEC = defineTask({
 });
 
 await runMain(async (cli) => {
+  applyPlatformConfig("analytics");
   const flags = cli;
   const engine = parseEngine(flags.values.engine);
   const since = parseSince(flags.values.since);

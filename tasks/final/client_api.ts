@@ -3,23 +3,20 @@
  * search and product by id over PostgreSQL `analytics.products`, a user's recommendations from
  * the `recommendations` topic, user actions (`POST /events`); every request, response and
  * action recorded in `user-requests`, `user-responses`, `user-events` on the secure cluster as
- * `client-api`. Users name themselves in the `X-User-Id` header (`user-<digits>`).
+ * `client-api`. Users are who their bearer token says (`Authorization: Bearer <jwt>`, `sub` =
+ * `user-<digits>`; `deno task final:token USER` issues one); search may be anonymous.
  *
  * Env: CLIENT_API_PORT (default the topology's port + STACK_PORT_OFFSET), CLIENT_API_HOST
  * (127.0.0.1; 0.0.0.0 in a container), CLIENT_API_USER_PATTERN (regular expression of a known
  * user id, default `^user-[0-9]{1,12}$`), POSTGRES_URL (any database of the server; the API
  * reads `analytics`), CLIENT_API_PG_POOL (connections to PostgreSQL, default
- * DEFAULT_PG_POOL_SIZE), KAFKA_* (default: the local stack's secure cluster).
+ * DEFAULT_PG_POOL_SIZE), KAFKA_* (default: the local stack's secure cluster), and the identity:
+ * CLIENT_API_JWT_SECRET_FILE (default the stack's identity key, made on first use),
+ * CLIENT_API_JWKS_URL (an identity provider's keys instead), CLIENT_API_JWT_ISSUER and
+ * CLIENT_API_JWT_AUDIENCE (required `iss`/`aud` when set).
  * Runs until SIGINT/SIGTERM, then flushes what it recorded.
  */
-import {
-  ConfigError,
-  defineTask,
-  envInt,
-  envString,
-  runMain,
-  SERVICE_ENV,
-} from "../../lib/env/mod.ts";
+import { defineTask, envInt, envString, runMain, SERVICE_ENV } from "../../lib/env/mod.ts";
 import {
   createKafka,
   explainKafkaError,
@@ -30,16 +27,20 @@ import { postgresUrlFromEnv, withDatabase } from "../../lib/connect/mod.ts";
 import {
   ANALYTICS_DB,
   DEFAULT_PG_POOL_SIZE,
+  IDENTITY_ENV,
+  identityFromEnv,
   PRINCIPALS,
   servicePort,
   startClientApi,
-  USER_ID_PATTERN,
+  tokenVerifier,
+  userPatternFromEnv,
 } from "../../lib/marketplace/mod.ts";
+import { applyPlatformConfig } from "../../lib/marketplace/mod.ts";
 
 const SPEC = defineTask({
   task: "final:client-api",
   summary:
-    "The CLIENT API: product search and by id over analytics.products, recommendations, POST /events; every request/response/action recorded on cluster A. Runs until Ctrl-C.",
+    "The CLIENT API: product search and by id over analytics.products, recommendations, POST /events; users by bearer token (JWT); every request/response/action recorded on cluster A. Runs until Ctrl-C.",
   env: {
     ...SERVICE_ENV.postgres,
     ...KAFKA_ENV,
@@ -56,11 +57,14 @@ const SPEC = defineTask({
       description: "regular expression of a known user id",
       default: "^user-[0-9]{1,12}$",
     },
+    ...IDENTITY_ENV,
+    ...SERVICE_ENV.stack,
   },
   examples: ["deno task final:client-api"],
 });
 
 await runMain(async () => {
+  applyPlatformConfig("client-api");
   const port = envInt("CLIENT_API_PORT", {
     default: servicePort("client-api"),
     min: 0,
@@ -72,21 +76,13 @@ await runMain(async () => {
     min: 1,
     max: 200,
   });
-  const patternText = envString("CLIENT_API_USER_PATTERN", USER_ID_PATTERN.source);
-  let userPattern: RegExp;
-  try {
-    userPattern = new RegExp(patternText, "u");
-  } catch (err) {
-    throw new ConfigError(
-      `Cannot use CLIENT_API_USER_PATTERN as it must be a regular expression: current value is '${patternText}' (${
-        (err as Error).message
-      })`,
-    );
-  }
+  const userPattern = userPatternFromEnv();
+  const identity = await identityFromEnv(userPattern);
   const postgresUrl = withDatabase(postgresUrlFromEnv(), ANALYTICS_DB);
   const options = secureKafkaConfigFromEnv(PRINCIPALS.clientApi, { clientId: "client-api" });
   const api = await startClientApi({
     kafka: createKafka(options),
+    identity: tokenVerifier(identity),
     postgresUrl,
     port,
     hostname,
@@ -102,7 +98,7 @@ await runMain(async () => {
       }; ` +
       `products from ${
         new URL(postgresUrl).host
-      }/${ANALYTICS_DB}; users match ${userPattern.source}`,
+      }/${ANALYTICS_DB}; users match ${userPattern.source}, by bearer tokens of ${identity.source}`,
   );
   api.recommendations.ready(120_000).then(
     () => console.log(`recommendations: ${api.recommendations.size} users loaded`),

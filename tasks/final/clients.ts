@@ -3,12 +3,31 @@
  * [--url URL] [--first-user N]` — the seed's `producer_client_api`: simulated users (Zipf popularity, sessions,
  * view → cart → purchase → review funnel, some searches that find nothing) use the CLIENT API
  * for S seconds (or N sessions each), then print what they did. Seeded: the same seed against
- * the same catalogue makes the same requests.
+ * the same catalogue makes the same requests. Each user sends its own bearer token from the dev
+ * issuer (the stack's identity key, as `deno task final:token` signs).
  *
- * Env: CLIENT_API_URL (default http://127.0.0.1:<client-api port + STACK_PORT_OFFSET>).
+ * Env: CLIENT_API_URL (default http://127.0.0.1:<client-api port + STACK_PORT_OFFSET>),
+ * CLIENT_API_JWT_SECRET_FILE, CLIENT_API_JWT_ISSUER, CLIENT_API_JWT_AUDIENCE (as the API's).
  */
-import { ConfigError, defineTask, envString, flagInt, runMain } from "../../lib/env/mod.ts";
-import { runSimulation, servicePort, type SimulationReport } from "../../lib/marketplace/mod.ts";
+import {
+  ConfigError,
+  defineTask,
+  envString,
+  flagInt,
+  runMain,
+  SERVICE_ENV,
+} from "../../lib/env/mod.ts";
+import {
+  DEV_ISSUER,
+  devClaimsFromEnv,
+  devTokens,
+  identitySecretFromEnv,
+  runSimulation,
+  servicePort,
+  type SimulationReport,
+  userPatternFromEnv,
+} from "../../lib/marketplace/mod.ts";
+import { applyPlatformConfig } from "../../lib/marketplace/mod.ts";
 
 const SPEC = defineTask({
   task: "final:clients",
@@ -47,11 +66,24 @@ const SPEC = defineTask({
       description: "CLIENT API URL",
       default: "http://127.0.0.1:<client-api port + STACK_PORT_OFFSET>",
     },
+    CLIENT_API_JWT_SECRET_FILE: {
+      description: "file of the identity key the users' tokens are signed with",
+      default: "<stack>/secrets/final/identity-key, generated on first use",
+    },
+    CLIENT_API_JWT_ISSUER: { description: "iss of the users' tokens", default: DEV_ISSUER },
+    CLIENT_API_JWT_AUDIENCE: { description: "aud of the users' tokens (unset: none)" },
+    CLIENT_API_USER_PATTERN: {
+      description: "regular expression of a known user id",
+      default: "^user-[0-9]{1,12}$",
+    },
+    CLIENT_API_JWKS_URL: { description: "set: the API trusts an identity provider; refused here" },
+    ...SERVICE_ENV.stack,
   },
   examples: ["deno task final:clients --users 5 --duration 10"],
 });
 
 await runMain(async (cli) => {
+  applyPlatformConfig("tool");
   const flags = cli;
   const users = flagInt(flags, "users", 20, { min: 1, max: 10_000 });
   const durationS = flagInt(flags, "duration", 30, { min: 1, max: 86_400 });
@@ -84,8 +116,11 @@ await runMain(async (cli) => {
       sessions ? `${sessions} sessions each` : `${durationS} s`
     } (seed ${seed}, think ${thinkMs} ms)`,
   );
+  const { secret } = await identitySecretFromEnv();
+  const token = devTokens(secret, { ...devClaimsFromEnv(), userPattern: userPatternFromEnv() });
   const report = await runSimulation({
     baseUrl: url,
+    token,
     users,
     durationS,
     sessions,

@@ -23,6 +23,7 @@ import {
   serveDashboard,
   servicePort,
 } from "../../lib/marketplace/mod.ts";
+import { applyPlatformConfig } from "../../lib/marketplace/mod.ts";
 
 const SPEC = defineTask({
   task: "final:dashboard",
@@ -61,6 +62,7 @@ const SPEC = defineTask({
 });
 
 await runMain(async (flags) => {
+  applyPlatformConfig("tool");
   const port = parseIntValue("--port", flags.values.port ?? String(servicePort("dashboard")), {
     min: 0,
     max: 65535,

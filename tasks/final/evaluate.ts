@@ -43,6 +43,7 @@ import {
 } from "../../jobs/engine.ts";
 import { checkMaster, defaultMaster, requireSparkMaster } from "../../jobs/spark.ts";
 import { type LakeLocation, SIMILARITIES } from "../../jobs/marts.ts";
+import { applyPlatformConfig } from "../../lib/marketplace/mod.ts";
 
 const SPEC = defineTask({
   task: "final:evaluate",
@@ -156,6 +157,7 @@ function report(engine: Engine, run: Evaluation): void {
 }
 
 await runMain(async (cli) => {
+  applyPlatformConfig("tool");
   const engine = parseEngine(cli.values.engine);
   const master = checkMaster(cli.values.master ?? defaultMaster());
   if (engine === "spark") await requireSparkMaster(master);

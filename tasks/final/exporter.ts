@@ -35,6 +35,7 @@ import {
 } from "../../lib/monitoring/mod.ts";
 import { registerScrapeTarget } from "../../lib/stack/mod.ts";
 import { servicePort } from "../../lib/marketplace/mod.ts";
+import { applyPlatformConfig } from "../../lib/marketplace/mod.ts";
 
 const SPEC = defineTask({
   task: "final:exporter",
@@ -76,6 +77,7 @@ const SPEC = defineTask({
 });
 
 await runMain(async (cli) => {
+  applyPlatformConfig("platform-exporter");
   const flags = cli;
   const stackDir = flags.values["stack-dir"] ?? defaultStackDir();
   const port = parseIntValue(

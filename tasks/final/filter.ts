@@ -20,6 +20,7 @@ import {
   servicePort,
   TOPICS,
 } from "../../lib/marketplace/mod.ts";
+import { applyPlatformConfig } from "../../lib/marketplace/mod.ts";
 
 const SPEC = defineTask({
   task: "final:filter",
@@ -50,6 +51,7 @@ const SPEC = defineTask({
 });
 
 await runMain(async () => {
+  applyPlatformConfig("product-filter");
   const appId = envString("FILTER_APP_ID", GROUPS.productFilter);
   const port = envInt("METRICS_PORT", {
     default: servicePort("product-filter"),

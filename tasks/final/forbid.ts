@@ -9,6 +9,7 @@
 import { ConfigError, defineTask, runMain, SERVICE_ENV } from "../../lib/env/mod.ts";
 import { postgresUrlFromEnv } from "../../lib/connect/mod.ts";
 import { addForbidden, listForbidden, removeForbidden } from "../../lib/marketplace/mod.ts";
+import { applyPlatformConfig } from "../../lib/marketplace/mod.ts";
 
 const USAGE = 'usage: deno task final:forbid add ID "reason" | remove ID | list';
 
@@ -34,6 +35,7 @@ const SPEC = defineTask({
 });
 
 await runMain(async (cli) => {
+  applyPlatformConfig("tool");
   const [command, id, ...rest] = cli.positional;
   const url = postgresUrlFromEnv();
   switch (command) {

@@ -26,6 +26,7 @@ import { createKafka, KAFKA_ENV, kafkaConfigFromEnv } from "../../lib/kafka/mod.
 import { serveMetrics } from "../../lib/monitoring/mod.ts";
 import { LakeSink, runSinkProcess, WebHdfs } from "../../lib/lake/mod.ts";
 import { finalLakeTopics, servicePort } from "../../lib/marketplace/mod.ts";
+import { applyPlatformConfig } from "../../lib/marketplace/mod.ts";
 
 const SPEC = defineTask({
   task: "final:lake",
@@ -59,6 +60,7 @@ const SPEC = defineTask({
 });
 
 await runMain(async (cli) => {
+  applyPlatformConfig("lake-sink");
   const flags = cli;
   const topics = finalLakeTopics(
     envString("LAKE_TOPICS", ""),

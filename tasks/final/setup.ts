@@ -21,6 +21,7 @@ import {
   storeKeysFile,
   STORES,
 } from "../../lib/marketplace/mod.ts";
+import { applyPlatformConfig } from "../../lib/marketplace/mod.ts";
 
 const SPEC = defineTask({
   task: "final:setup",
@@ -83,6 +84,7 @@ function aclTable(acls: AclGrant[]): string[] {
 }
 
 await runMain(async () => {
+  applyPlatformConfig("admin");
   const options = secureKafkaConfigFromEnv("admin", { clientId: "final-setup" });
   const admin = createKafka(options).admin();
   let acls: AclGrant[];

@@ -14,6 +14,7 @@ import {
   servicePort,
   storeKeysFile,
 } from "../../lib/marketplace/mod.ts";
+import { applyPlatformConfig } from "../../lib/marketplace/mod.ts";
 
 async function readProducts(file: string): Promise<unknown[]> {
   let text: string;
@@ -63,6 +64,7 @@ const SPEC = defineTask({
 });
 
 await runMain(async (cli) => {
+  applyPlatformConfig("tool");
   const flags = cli;
   if (flags.values.file && flags.values.generate) {
     throw new ConfigError("Use --file or --generate, not both");

@@ -21,6 +21,7 @@ import {
   StoreKeyFile,
   storeKeysFile,
 } from "../../lib/marketplace/mod.ts";
+import { applyPlatformConfig } from "../../lib/marketplace/mod.ts";
 
 const SPEC = defineTask({
   task: "final:shop-api",
@@ -39,6 +40,7 @@ const SPEC = defineTask({
 });
 
 await runMain(async () => {
+  applyPlatformConfig("shop-api");
   const port = envInt("SHOP_API_PORT", { default: servicePort("shop-api"), min: 0, max: 65_535 });
   const hostname = envString("SHOP_API_HOST", "127.0.0.1");
   const keys = await StoreKeyFile.open(storeKeysFile());

@@ -10,6 +10,7 @@
 import { defineTask, runMain, SERVICE_ENV } from "../../lib/env/mod.ts";
 import { ConnectClient, postgresUrlFromEnv } from "../../lib/connect/mod.ts";
 import { registerFinalConnectors } from "../../lib/marketplace/mod.ts";
+import { applyPlatformConfig } from "../../lib/marketplace/mod.ts";
 
 const SPEC = defineTask({
   task: "final:sink",
@@ -31,6 +32,7 @@ const SPEC = defineTask({
 });
 
 await runMain(async () => {
+  applyPlatformConfig("connect");
   const connect = new ConnectClient();
   const statuses = await registerFinalConnectors(connect, postgresUrlFromEnv());
   for (const s of statuses) {

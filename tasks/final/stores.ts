@@ -17,6 +17,7 @@ import {
   rotateStore,
   storeKeysFile,
 } from "../../lib/marketplace/mod.ts";
+import { applyPlatformConfig } from "../../lib/marketplace/mod.ts";
 
 const SPEC = defineTask({
   task: "final:stores",
@@ -64,6 +65,7 @@ function showKey(store: string, key: string): void {
 }
 
 await runMain(async (cli) => {
+  applyPlatformConfig("tool");
   const [command, store] = cli.positional;
   const file = storeKeysFile();
   if (command === "list") {

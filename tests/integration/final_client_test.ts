@@ -3,9 +3,12 @@
  * real secure cluster and the real PostgreSQL: searches (Cyrillic, emoji, CJK, literal `%`)
  * answer from `analytics.products` and agree with psql's own ILIKE; actions land in
  * `user-events`; every request and its answer are in `user-requests`/`user-responses` with the
- * same request id; recommendations produced as principal `analytics` are served; every bad
- * input is a 4xx naming the field and is still recorded; the service stays up. Topics are read
- * back by a separate consumer as `admin`, never through the API's own counters.
+ * same request id; recommendations produced as principal `analytics` are served to their user
+ * only; every bad input — and every forged, expired or other user's token — is a 4xx naming the
+ * field, is still recorded, and produces no event; anonymous search answers and is recorded
+ * without a user; the service stays up. Topics are read back by a separate consumer as `admin`
+ * and Kafka's console consumer, never through the API's own counters. Tokens come from the dev
+ * issuer with the test stack's identity key, as `deno task final:token` signs them.
  *
  * The products searched are this run's rows (ids `ct-<run>-…`, a run token in each
  * description), written with psql into the table the products sink owns and deleted at the
@@ -26,6 +29,10 @@ import {
 import { ensureDatabase, postgresUrlFromEnv, withDatabase } from "../../lib/connect/mod.ts";
 import {
   ANALYTICS_DB,
+  devTokens,
+  identitySecretFromEnv,
+  issueToken,
+  newIdentitySecret,
   PRINCIPALS,
   PRODUCT_ROW_SCHEMA,
   searchIndexName,
@@ -57,9 +64,14 @@ let reader: ConsoleRecordsOptions;
 let pgUrl: string;
 let api: Awaited<ReturnType<typeof spawnTask>>;
 let base: string;
+/** The stack's identity key (the API's), and a user's bearer token signed with it. */
+let secret: string;
+let tokenOf: (user: string) => Promise<string>;
 const startOffsets: Record<string, Map<number, string>> = {};
 /** HTTP status of every request this test made, by request id. */
 const sent = new Map<string, { status: number; productIds?: string[] }>();
+/** Request ids of the anonymous searches (recorded without a user). */
+const anonymous = new Set<string>();
 
 async function psql(sql: string): Promise<string[]> {
   const out = await new Deno.Command("psql", {
@@ -173,6 +185,8 @@ async function setup(): Promise<void> {
       `stock_available, stock_reserved, sku, tags, images, specifications, created_at, updated_at, "index", store_id) ` +
       `values ${values.join(", ")}`,
   );
+  ({ secret } = await identitySecretFromEnv());
+  tokenOf = devTokens(secret);
   api = await spawnTask("final:client-api", [], { CLIENT_API_PORT: "0" });
   const line = await eventually(
     () => api.lines.find((l) => l.startsWith("CLIENT API on ")),
@@ -183,13 +197,18 @@ async function setup(): Promise<void> {
   await eventually(async () => (await fetch(`${base}/healthz`)).status === 200, 30_000, "healthz");
 }
 
+/**
+ * One request as `user` (its bearer token; default USER), anonymous (`user: null`), or with
+ * `auth` as the whole Authorization header.
+ */
 async function call(
   path: string,
-  init: RequestInit & { user?: string | null } = {},
-): Promise<{ status: number; body: Record<string, unknown>; id: string }> {
+  init: RequestInit & { user?: string | null; auth?: string } = {},
+): Promise<{ status: number; body: Record<string, unknown>; id: string; headers: Headers }> {
   const headers = new Headers(init.headers);
   const user = init.user === undefined ? USER : init.user;
-  if (user !== null) headers.set("x-user-id", user);
+  if (init.auth !== undefined) headers.set("authorization", init.auth);
+  else if (user !== null) headers.set("authorization", `Bearer ${await tokenOf(user)}`);
   const res = await fetch(`${base}${path}`, { ...init, headers });
   const body = await res.json();
   const id = res.headers.get("x-request-id")!;
@@ -199,7 +218,7 @@ async function call(
     ? (body.products as { product_id: string }[]).map((p) => p.product_id)
     : undefined;
   sent.set(id, { status: res.status, productIds: ids });
-  return { status: res.status, body, id };
+  return { status: res.status, body, id, headers: res.headers };
 }
 
 const search = (q: string) => call(`/products/search?q=${encodeURIComponent(q)}`);
@@ -346,7 +365,7 @@ Deno.test("CLIENT API: actions land in user-events (read back as admin)", opts, 
 Deno.test("CLIENT API: recommendations produced as 'analytics' are served", opts, async () => {
   await setup();
   const user = `user-${Math.floor(Math.random() * 1e9)}`;
-  const before = await call(`/users/${user}/recommendations`, { user: null });
+  const before = await call(`/users/${user}/recommendations`, { user });
   assert.equal(before.status, 200);
   assert.deepEqual(before.body.recommendations, []);
   assert.match(String(before.body.message), /No recommendations/);
@@ -370,7 +389,7 @@ Deno.test("CLIENT API: recommendations produced as 'analytics' are served", opts
   await send(Buffer.from('{"user_id": 1}'), other);
   const served = await eventually(
     async () => {
-      const r = await call(`/users/${user}/recommendations`, { user: null });
+      const r = await call(`/users/${user}/recommendations`, { user });
       return r.body.model === "test:v2" ? r : undefined;
     },
     30_000,
@@ -380,13 +399,13 @@ Deno.test("CLIENT API: recommendations produced as 'analytics' are served", opts
     (served.body.recommendations as { product_id: string }[]).map((p) => p.product_id),
     [pid("band"), pid("book")],
   );
-  const bad = await call(`/users/${other}/recommendations`, { user: null });
+  const bad = await call(`/users/${other}/recommendations`, { user: other });
   assert.deepEqual(bad.body.recommendations, []);
   // A tombstone removes the user's recommendations.
   await send(null);
   await eventually(
     async () => {
-      const r = await call(`/users/${user}/recommendations`, { user: null });
+      const r = await call(`/users/${user}/recommendations`, { user });
       return (r.body.recommendations as unknown[]).length === 0;
     },
     30_000,
@@ -407,10 +426,17 @@ async function endOffsets(topic: string): Promise<Map<number, number>> {
 }
 
 Deno.test(
-  "CLIENT API: bad input is 4xx naming the field, recorded, never produced as an event; service stays up",
+  "CLIENT API: bad input and forged, expired or other users' tokens are 4xx naming the field, recorded, never produced as an event; anonymous search answers; service stays up",
   opts,
   async () => {
     await setup();
+    // Tokens of a user no request of this run acts as: forged (another key), expired, valid.
+    const other = `user-${Math.floor(Math.random() * 1e9)}`;
+    const forged = `Bearer ${await issueToken(other, newIdentitySecret())}`;
+    const expired = `Bearer ${await issueToken(other, secret, {
+      ttlSeconds: 60,
+      now: new Date(Date.now() - 3_600_000),
+    })}`;
     // Nothing else writes user-events while this test runs: what lands there from now on is
     // what its requests produced.
     const eventsBefore = await endOffsets(TOPICS.userEvents);
@@ -418,9 +444,44 @@ Deno.test(
     const post = (body: BodyInit, extra: Record<string, string> = {}, user?: string | null) =>
       call("/events", { method: "POST", headers: { ...json, ...extra }, body, user });
     const ev = (e: Record<string, unknown>) => JSON.stringify({ session_id: SESSION, ...e });
+    const view = ev({ type: "view", product_id: pid("phone") });
+    const act = (init: { user?: string | null; auth?: string }) =>
+      call("/events", { method: "POST", headers: json, body: view, ...init });
     const bad: [string, () => ReturnType<typeof call>, number, string][] = [
-      ["missing user", () => call(`/products/search?q=x`, { user: null }), 400, "X-User-Id"],
-      ["unknown user", () => call(`/products/search?q=x`, { user: "bob" }), 400, "X-User-Id"],
+      ["no token on an action", () => act({ user: null }), 401, "Authorization"],
+      ["forged token", () => act({ auth: forged }), 401, "Authorization"],
+      ["expired token", () => act({ auth: expired }), 401, "Authorization"],
+      ["not a bearer token", () => act({ auth: "Basic dXNlcjpwdw==" }), 401, "Authorization"],
+      [
+        "forged token on a search",
+        () => call(`/products/search?q=x`, { auth: forged }),
+        401,
+        "Authorization",
+      ],
+      [
+        "no token for recommendations",
+        () => call(`/users/${USER}/recommendations`, { user: null }),
+        401,
+        "Authorization",
+      ],
+      [
+        "another user's token for recommendations",
+        () => call(`/users/${other}/recommendations`),
+        403,
+        "user_id",
+      ],
+      [
+        "X-User-Id not the token's user",
+        () => call(`/products/search?q=x`, { headers: { "x-user-id": other } }),
+        403,
+        "X-User-Id",
+      ],
+      [
+        "X-User-Id without a token",
+        () => call(`/products/search?q=x`, { user: null, headers: { "x-user-id": "user-1" } }),
+        401,
+        "Authorization",
+      ],
       ["unknown user in path", () => call(`/users/robert'); drop/recommendations`), 400, "user_id"],
       ["missing q", () => call(`/products/search`), 400, "q"],
       ["blank q", () => call(`/products/search?q=%20%20`), 400, "q"],
@@ -484,7 +545,7 @@ Deno.test(
       [
         "another user's event",
         () => post(ev({ type: "view", product_id: pid("phone"), user_id: "user-1" })),
-        400,
+        403,
         "user_id",
       ],
       [
@@ -505,14 +566,24 @@ Deno.test(
       assert.equal(r.status, status, `${what}: ${JSON.stringify(r.body)}`);
       assert.equal(r.body.field, field, `${what}: ${JSON.stringify(r.body)}`);
       assert.ok(String(r.body.error).length > 0, what);
+      if (status === 401) {
+        assert.match(r.headers.get("www-authenticate") ?? "", /^Bearer realm="client-api"/, what);
+      }
       refused.push({ id: r.id, status, field });
     }
+    // Anonymous search answers, and is recorded without a user (checked below).
+    const anon = await call(`/products/search?q=${encodeURIComponent(`смартфон ${TOKEN}`)}`, {
+      user: null,
+    });
+    assert.equal(anon.status, 200, JSON.stringify(anon.body));
+    assert.deepEqual(ids(anon.body), [pid("phone")]);
+    anonymous.add(anon.id);
     // Still up and still answering.
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     const ok = await search(`смартфон ${TOKEN}`);
     assert.equal(ok.status, 200);
     // Every refused request is in user-requests, its refusal (naming the field) in user-responses.
-    const wanted = new Set(refused.map((r) => r.id));
+    const wanted = new Set([...refused.map((r) => r.id), anon.id]);
     const reqs = await readSince(
       TOPICS.userRequests,
       (b) => userRequestCodec.decode(b),
@@ -530,8 +601,15 @@ Deno.test(
       assert.equal(out[0].value.status, r.status);
       assert.ok(out[0].value.error?.startsWith(`${r.field}:`), String(out[0].value.error));
     }
-    const unknownUser = reqs.find((x) => x.value.request_id === refused[1].id)!.value;
-    assert.equal(unknownUser.user_id, undefined, "an unknown user is not recorded as a user");
+    // A 401 is recorded without a user (none was proven), a 403 with the token's user who tried;
+    // the anonymous search without a user.
+    for (const r of refused.filter((r) => r.status === 401 || r.status === 403)) {
+      const recorded = reqs.find((x) => x.value.request_id === r.id)!.value.user_id;
+      assert.equal(recorded, r.status === 401 ? undefined : USER, `user of ${r.status} ${r.field}`);
+    }
+    const anonRecord = reqs.find((x) => x.value.request_id === anon.id)!.value;
+    assert.equal(anonRecord.user_id, undefined, "anonymous search recorded without a user");
+    assert.equal(resps.find((x) => x.value.request_id === anon.id)!.value.status, 200);
     // No refused event was produced: the API answers only once Kafka acknowledged what it
     // wrote, so after the answers user-events holds all of it. One accepted event after the
     // refused ones shows the read sees what the API writes; it must be the only new event.
@@ -539,6 +617,8 @@ Deno.test(
     assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
     const since = (await consoleRecords(TOPICS.userEvents, { ...reader, transactional: true }))
       .filter((r) => r.offset >= (eventsBefore.get(r.partition) ?? 0));
+    const theirs = since.filter((r) => r.key === other || r.value?.includes(other));
+    assert.deepEqual(theirs, [], "no event of the forged, expired or other user's tokens");
     assert.deepEqual(
       since.map((r) => {
         try {
@@ -591,7 +671,9 @@ Deno.test(
       all.has(r.request_id) && r.path.startsWith("/products/search") && r.query?.includes(TOKEN)
     );
     assert.ok(searches.length >= 10, "searches carry their query");
-    assert.ok(searches.every((r) => r.user_id === USER));
+    assert.ok(
+      searches.every((r) => r.user_id === (anonymous.has(r.request_id) ? undefined : USER)),
+    );
   },
 );
 

@@ -128,13 +128,17 @@ Deno.test("parseEventBody: valid events; each malformed one names its field", ()
     [{ type: "view", product_id: "p1", session_id: "s", text: "hi" }, "text"],
     [{ type: "purchase", product_id: "p1", session_id: "s", quantity: 1, price: -2 }, "price"],
     [{ type: "view", product_id: "p1", session_id: "s", at: "now" }, "at"],
-    [{ type: "view", product_id: "p1", session_id: "s", user_id: "user-2" }, "user_id"],
   ];
   for (const [body, field] of cases) {
     const r = refusal(() => parseEventBody(body, "user-1", null, now));
     assert.equal(r.field, field, `${JSON.stringify(body)}: ${r.message}`);
     assert.equal(r.status, 400);
   }
+  // Another user's event: the token's user acts only as itself (403).
+  const other = { type: "view", product_id: "p1", session_id: "s", user_id: "user-2" };
+  const r = refusal(() => parseEventBody(other, "user-1", null, now));
+  assert.deepEqual([r.field, r.status], ["user_id", 403]);
+  assert.equal(parseEventBody({ ...other, user_id: "user-1" }, "user-1").user_id, "user-1");
 });
 
 Deno.test("matchClientRoute: routes, path parameters decoded", () => {
@@ -204,7 +208,7 @@ Deno.test("thinkTime: exponential with the asked mean, never NaN or negative; ba
   assert.equal(thinkTime(mulberry32(5), 0), 0);
   for (const thinkMs of [NaN, -1, Infinity]) {
     await assert.rejects(
-      runSimulation({ baseUrl: "http://127.0.0.1:1", thinkMs }),
+      runSimulation({ baseUrl: "http://127.0.0.1:1", token: () => Promise.resolve(""), thinkMs }),
       /'thinkMs' must be a finite number ≥ 0/,
     );
   }

@@ -1,14 +1,14 @@
 /**
  * What a request to the CLIENT API says, checked: which route it asks for
- * ({@linkcode matchClientRoute}), who the user is ({@linkcode checkUserId} against
- * {@linkcode USER_ID_PATTERN}) and, for `POST /events`, the action as a {@linkcode UserEvent}
- * ({@linkcode parseEventBody}). Every refusal is a {@linkcode ClientRequestError} naming the
- * field at fault. Pure: no I/O.
+ * ({@linkcode matchClientRoute}), whether a user id is known ({@linkcode checkUserId} against
+ * {@linkcode USER_ID_PATTERN}) and, for `POST /events`, the action of the token's user as a
+ * {@linkcode UserEvent} ({@linkcode parseEventBody}; another user's `user_id` is a 403). Every
+ * refusal is a {@linkcode ClientRequestError} naming the field at fault. Pure: no I/O.
  *
  * @example
  * ```ts
  * import { checkUserId, parseEventBody } from "./request.ts";
- * const user = checkUserId(req.headers.get("x-user-id"), "X-User-Id");
+ * const user = checkUserId("user-42", "user_id"); // the token's sub, already verified
  * const event = parseEventBody({ type: "view", product_id: "p1" }, user, "session-1");
  * ```
  * @module
@@ -26,10 +26,15 @@ export const USER_ID_PATTERN: RegExp = /^user-[0-9]{1,12}$/;
 /** Ids the CLIENT API accepts for sessions, products, events and requests. */
 export const CLIENT_ID_PATTERN: RegExp = /^[\p{L}\p{N}._:@-]{1,64}$/u;
 
-/** A refusal: the HTTP status, the field at fault and why. */
+/** A refusal: the HTTP status, the field at fault, why, and headers of the answer (if any). */
 export class ClientRequestError extends Error {
   override name = "ClientRequestError";
-  constructor(readonly field: string, message: string, readonly status = 400) {
+  constructor(
+    readonly field: string,
+    message: string,
+    readonly status = 400,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 }
@@ -103,7 +108,13 @@ function eventCore(
   now: Date,
 ): UserEvent {
   if (b.user_id !== undefined && b.user_id !== userId) {
-    throw new ClientRequestError("user_id", "user_id differs from the X-User-Id header");
+    throw new ClientRequestError(
+      "user_id",
+      `user_id '${
+        String(b.user_id).slice(0, 80)
+      }' is not the token's user '${userId}': a user acts only as itself`,
+      403,
+    );
   }
   if (b.type === undefined) throw new ClientRequestError("type", "type is missing");
   if (!(USER_EVENT_TYPES as readonly unknown[]).includes(b.type)) {

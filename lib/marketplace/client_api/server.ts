@@ -8,7 +8,9 @@
  * @example
  * ```ts
  * import { startClientApi } from "./server.ts";
- * const api = await startClientApi({ kafka, postgresUrl: "postgres://…/analytics", port: 8280 });
+ * import { ensureIdentityKey, tokenVerifier } from "./identity.ts";
+ * const identity = tokenVerifier({ secret: await ensureIdentityKey() });
+ * const api = await startClientApi({ kafka, identity, postgresUrl: "postgres://…/analytics" });
  * console.log(api.url, api.stats);
  * await api.close();
  * ```
@@ -45,6 +47,7 @@ import {
   USER_ID_PATTERN,
 } from "./request.ts";
 import { priceOf, productJson, searchIndexSql, searchSql, searchTerms } from "./search.ts";
+import { bearerToken, IdentityUnavailable, TokenRefused, type TokenVerifier } from "./identity.ts";
 
 /** The service cannot answer now (PostgreSQL or Kafka down, products table not there yet). */
 export class ClientApiUnavailable extends Error {
@@ -61,6 +64,8 @@ export class ClientApiUnavailable extends Error {
 export interface ClientApiOptions {
   /** Kafka client of principal `client-api` on the secure cluster. */
   kafka: Kafka;
+  /** Checks the users' bearer tokens (`./identity.ts`). */
+  identity: TokenVerifier;
   /** PostgreSQL URL of the `analytics` database (table `products`). */
   postgresUrl: string;
   /** TCP port; 0 picks a free one. @default 0 */
@@ -131,9 +136,26 @@ interface Outcome {
   body: Record<string, unknown>;
   productIds: string[];
   error?: string;
+  /** Headers of the answer besides the JSON ones (e.g. `WWW-Authenticate` of a 401). */
+  headers?: Record<string, string>;
+}
+
+/**
+ * A 401 naming `Authorization`, with the `WWW-Authenticate: Bearer` challenge of RFC 6750
+ * (`error="invalid_token"` when a token was given and refused).
+ */
+function unauthorized(message: string, error?: "invalid_token"): ClientRequestError {
+  // A header value is Latin-1: the description keeps printable ASCII without quotes.
+  const description = message.replace(/[^\x20-\x7e]|["\\]/g, "?").slice(0, 200);
+  const challenge = error
+    ? `Bearer realm="client-api", error="${error}", error_description="${description}"`
+    : `Bearer realm="client-api"`;
+  return new ClientRequestError("Authorization", message, 401, { "www-authenticate": challenge });
 }
 
 const PG_MISSING_TABLE = "42P01";
+/** invalid_catalog_name: the database itself is not there. */
+const PG_MISSING_DATABASE = "3D000";
 const PG_MISSING_COLUMN = "42703";
 
 type ClientMetrics = ReturnType<typeof clientMetrics>;
@@ -179,6 +201,7 @@ function registerRecommendationUsers(table: RecommendationsTable): void {
 /** The options with their defaults, checked. */
 function resolveOptions(options: ClientApiOptions): Required<Omit<ClientApiOptions, "kafka">> {
   const {
+    identity,
     postgresUrl,
     port = 0,
     hostname = "127.0.0.1",
@@ -202,6 +225,7 @@ function resolveOptions(options: ClientApiOptions): Required<Omit<ClientApiOptio
     );
   }
   return {
+    identity,
     postgresUrl,
     port,
     hostname,
@@ -360,7 +384,11 @@ class ClientApiService {
     this.#metrics.latency.observe({ route: ctx.route }, (performance.now() - started) / 1000);
     return new Response(JSON.stringify(body), {
       status,
-      headers: { "content-type": "application/json; charset=utf-8", "x-request-id": requestId },
+      headers: {
+        ...(status === outcome.status ? outcome.headers : {}),
+        "content-type": "application/json; charset=utf-8",
+        "x-request-id": requestId,
+      },
     });
   }
 
@@ -442,6 +470,7 @@ class ClientApiService {
         body: { error: err.message, field: err.field },
         productIds: [],
         error: `${err.field}: ${err.message}`,
+        headers: err.headers,
       };
     }
     const message = err instanceof ClientApiUnavailable
@@ -455,42 +484,91 @@ class ClientApiService {
   async #route(req: Request, url: URL, ctx: Context): Promise<Outcome> {
     const match = matchClientRoute(req.method, url.pathname);
     if (!match) {
-      ctx.userId = this.#optionalUser(req);
+      ctx.userId = await this.#optionalUser(req);
       throw new ClientRequestError("path", `no route ${url.pathname}`, 404);
     }
     ctx.route = match.route;
     if (req.method !== match.allowed) {
-      ctx.userId = this.#optionalUser(req);
+      ctx.userId = await this.#optionalUser(req);
       throw new ClientRequestError("method", `${url.pathname} answers ${match.allowed} only`, 405);
     }
     switch (match.route) {
       case "search": {
         ctx.query = url.searchParams.get("q") ?? undefined;
-        ctx.userId = this.#user(req);
+        await this.#identify(req, ctx, false);
         return await this.#search(url, ctx);
       }
       case "product": {
-        ctx.userId = this.#user(req);
+        await this.#identify(req, ctx, false);
         return await this.#product(match.param!);
       }
       case "recommendations": {
-        ctx.userId = checkUserId(match.param, "user_id", this.options.userPattern);
-        return this.#recommendationsOf(ctx.userId);
+        const user = (await this.#identify(req, ctx, true))!;
+        const named = checkUserId(match.param, "user_id", this.options.userPattern);
+        if (named !== user) {
+          throw new ClientRequestError(
+            "user_id",
+            `user_id '${named}' in the path is not the token's user '${user}': a user reads only its own recommendations`,
+            403,
+          );
+        }
+        return this.#recommendationsOf(user);
       }
       default: {
-        ctx.userId = this.#user(req);
+        await this.#identify(req, ctx, true);
         return await this.#event(req, ctx);
       }
     }
   }
 
-  #user(req: Request): string {
-    return checkUserId(req.headers.get("x-user-id"), "X-User-Id", this.options.userPattern);
+  /**
+   * Who sends `req`: the user of its bearer token, set as `ctx.userId` (so a 403 after this is
+   * recorded with the user who tried), or undefined for an anonymous request where `required`
+   * is false. No token where one is required, a token refused, or an `X-User-Id` without a
+   * token is a 401 naming `Authorization`; an `X-User-Id` that is not the token's user is a 403.
+   */
+  async #identify(req: Request, ctx: Context, required: boolean): Promise<string | undefined> {
+    const header = req.headers.get("authorization");
+    const claimed = req.headers.get("x-user-id");
+    if (header === null) {
+      if (claimed !== null) {
+        throw unauthorized(
+          "X-User-Id alone does not identify a user: send Authorization: Bearer <token> (deno task final:token USER)",
+        );
+      }
+      if (!required) return undefined;
+      throw unauthorized(
+        "Authorization is missing: this route acts as a user; send Authorization: Bearer <token> (deno task final:token USER)",
+      );
+    }
+    let user: string;
+    try {
+      user = (await this.options.identity.verify(bearerToken(header))).userId;
+    } catch (err) {
+      if (err instanceof TokenRefused) throw unauthorized(err.message, "invalid_token");
+      if (err instanceof IdentityUnavailable) throw new ClientApiUnavailable(err.message);
+      throw err;
+    }
+    ctx.userId = user;
+    if (claimed !== null && claimed !== user) {
+      throw new ClientRequestError(
+        "X-User-Id",
+        `X-User-Id '${claimed.slice(0, 80)}' is not the token's user '${user}'`,
+        403,
+      );
+    }
+    return user;
   }
 
-  #optionalUser(req: Request): string | undefined {
-    const raw = req.headers.get("x-user-id");
-    return raw && this.options.userPattern.test(raw) ? raw : undefined;
+  /** The token's user for the record of a request refused anyway (404, 405); else undefined. */
+  async #optionalUser(req: Request): Promise<string | undefined> {
+    const header = req.headers.get("authorization");
+    if (header === null) return undefined;
+    try {
+      return (await this.options.identity.verify(bearerToken(header))).userId;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Runs a named statement (planned once per connection); PostgreSQL's errors as ours. */
@@ -506,6 +584,11 @@ class ClientApiService {
         throw new ClientApiUnavailable(
           `table '${table}' does not exist yet in the analytics database: start the products ` +
             `sink (JDBC sink of topic 'products') and let it write`,
+        );
+      }
+      if (e.code === PG_MISSING_DATABASE) {
+        throw new ClientApiUnavailable(
+          `${e.message} on PostgreSQL: deno task final:sink creates it (or deno task demo)`,
         );
       }
       if (e.code === PG_MISSING_COLUMN) {

@@ -35,6 +35,7 @@ import { sendToShopApi } from "../shop_api.ts";
 import { addForbidden, FORBIDDEN_CONNECTOR, forbiddenAmong } from "../forbidden.ts";
 import { PRODUCTS_SINK_CONNECTOR, registerFinalConnectors } from "../products_sink.ts";
 import { runSimulation, type SimulationReport } from "../users_sim.ts";
+import { devClaimsFromEnv, devTokens, identitySecretFromEnv } from "../client_api/identity.ts";
 import { publishRecommendations, type RecommendationRow } from "../publish.ts";
 import { countOf, lakeRows, ofRun, readSince, type RunIds, type Seen } from "./records.ts";
 import type { PlatformRun } from "./context.ts";
@@ -326,6 +327,16 @@ export interface SimulationPlan {
   sessions?: number;
 }
 
+/**
+ * Bearer tokens of the run's users from the dev issuer: the stack's identity key (or the file
+ * CLIENT_API_JWT_SECRET_FILE names), the one the CLIENT API service verifies with.
+ */
+async function userTokens(run: PlatformRun): Promise<(userId: string) => Promise<string>> {
+  const claims = devClaimsFromEnv();
+  const { secret } = await identitySecretFromEnv(run.stack.options.dir);
+  return devTokens(secret, claims);
+}
+
 /** Stage: simulated users through the CLIENT API. */
 export async function simulateUsers(
   run: PlatformRun,
@@ -339,6 +350,7 @@ export async function simulateUsers(
     async () => {
       const r = await runSimulation({
         baseUrl: `http://127.0.0.1:${run.svc("client-api").port}`,
+        token: await userTokens(run),
         users,
         durationS,
         sessions,
@@ -450,6 +462,7 @@ export async function serveRecommendations(
         }),
       );
       const n = await publishRecommendations(kafka, rows, { model: `${engine}:recommendations` });
+      const token = await userTokens(run);
       const withRecs = new Set(rows.map((r) => r.user_id));
       const user = [...userIds].find((u) => withRecs.has(u)) ?? rows[0]?.user_id;
       if (!user) throw new Error("the recommendations mart is empty");
@@ -459,7 +472,7 @@ export async function serveRecommendations(
         `the CLIENT API serving ${user}'s recommendations (${want.join(", ")})`,
         async (saw) => {
           const res = await fetch(`${clientUrl}/users/${user}/recommendations`, {
-            headers: { "x-user-id": user },
+            headers: { authorization: `Bearer ${await token(user)}` },
           });
           const body = await res.json() as { recommendations?: { product_id: string }[] };
           const got = (body.recommendations ?? []).map((p) => p.product_id);
