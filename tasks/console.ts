@@ -1,6 +1,7 @@
 /**
  * `deno task console [--port N] [--hostname H]` — the web console for the stack's clusters
- * (main, secure as SASL_SSL, mirror) behind a login form. `--hash-password` reads a password
+ * (main, secure as SASL_SSL, mirror), their Connect clusters, schema registry and ACLs, behind a
+ * login form. `--hash-password` reads a password
  * from stdin and prints its hash for `CONSOLE_USERS`.
  */
 import { defineTask, envInt, flagInt, runMain } from "../lib/env/mod.ts";
@@ -14,7 +15,7 @@ import {
 const SPEC = defineTask({
   task: "console",
   summary:
-    "Web console (Kafka UI with a login form): brokers, topics, consumer groups and messages of every cluster the stack runs; admins produce and create topics.",
+    "Web console (Kafka UI with a login form): brokers, topics, consumer groups and messages of every cluster the stack runs, Connect, schema registry, ACLs; admins produce, create topics, pause/resume/restart connectors and reset group offsets.",
   flags: {
     port: { type: "string", default: "8090", valueName: "N", description: "HTTP port" },
     hostname: {
@@ -38,6 +39,17 @@ const SPEC = defineTask({
       default: "admin",
     },
     CONSOLE_CLUSTERS: { description: "more plaintext clusters: name=host:port[,host:port];…" },
+    CONSOLE_CONNECT: {
+      description: "more Kafka Connect clusters of a cluster: cluster/name=http://host:port;…",
+    },
+    KAFKA_CONNECT_URL: {
+      description: "main's Connect worker (page `connect`)",
+      default: "the running local stack's",
+    },
+    KAFKA_SCHEMA_REGISTRY_URL: {
+      description: "main's schema registry",
+      default: "the running local stack's",
+    },
     CONSOLE_SESSION_TTL: { description: "session lifetime in seconds", default: "3600" },
     CONSOLE_LOGIN_MAX_ATTEMPTS: {
       description: "failed logins per client and user before a pause",
@@ -78,6 +90,8 @@ await runMain(async (cli) => {
   if (generated) console.log(`Generated passwords of admin and viewer are in ${generated}`);
   for (const c of clusters) {
     console.log(`  cluster ${c.name}: ${c.options.brokers.join(",")} (${c.description})`);
+    for (const t of c.connect ?? []) console.log(`    Connect ${t.name}: ${t.url}`);
+    if (c.registry) console.log(`    schema registry: ${c.registry.url}`);
   }
   const stop = async () => {
     await server.close();

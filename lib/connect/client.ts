@@ -1,7 +1,7 @@
 /**
  * A small client of the Kafka Connect REST API (the seed's `curl localhost:8083/…`): register
- * a connector from a config, read its status, wait until it and its tasks run, read the
- * worker's own metrics. Connect's refusals surface as {@linkcode ConnectError} carrying
+ * a connector from a config, read its status (or every connector's at once), pause, resume or
+ * restart it (with its tasks), wait until it and its tasks run, read the worker's own metrics. Connect's refusals surface as {@linkcode ConnectError} carrying
  * Connect's message, so a bad config is reported as Connect explains it.
  *
  * @example
@@ -30,6 +30,12 @@ export interface ConnectorStatus {
   connector: { state: string; worker_id: string; trace?: string };
   tasks: { id: number; state: string; worker_id: string; trace?: string }[];
   type?: string;
+}
+
+/** A connector's status and config, as {@linkcode ConnectClient.overview} gives them. */
+export interface ConnectorOverview {
+  status: ConnectorStatus;
+  config: Record<string, string>;
 }
 
 /** Options of a {@linkcode ConnectClient}. */
@@ -128,6 +134,49 @@ export class ConnectClient {
   /** Status of a connector and its tasks. */
   status(name: string): Promise<ConnectorStatus> {
     return this.#call("GET", `/connectors/${encodeURIComponent(name)}/status`);
+  }
+
+  /**
+   * Every connector with its status and config in one call
+   * (`GET /connectors?expand=status&expand=info`), by name.
+   */
+  async overview(): Promise<Record<string, ConnectorOverview>> {
+    const raw = await this.#call<
+      Record<string, { status: ConnectorStatus; info?: { config: Record<string, string> } }>
+    >("GET", "/connectors?expand=status&expand=info");
+    return Object.fromEntries(
+      Object.entries(raw).map(([name, x]) => [name, {
+        status: x.status,
+        config: x.info?.config ?? {},
+      }]),
+    );
+  }
+
+  /** Pauses a connector and its tasks (`PUT /connectors/<name>/pause`; applied asynchronously). */
+  async pause(name: string): Promise<void> {
+    await this.#call("PUT", `/connectors/${encodeURIComponent(name)}/pause`);
+  }
+
+  /** Resumes a paused connector (`PUT /connectors/<name>/resume`; applied asynchronously). */
+  async resume(name: string): Promise<void> {
+    await this.#call("PUT", `/connectors/${encodeURIComponent(name)}/resume`);
+  }
+
+  /**
+   * Restarts a connector (`POST /connectors/<name>/restart`), with its tasks when
+   * `includeTasks`, or only the failed ones when `onlyFailed` too.
+   */
+  async restart(
+    name: string,
+    options: { includeTasks?: boolean; onlyFailed?: boolean } = {},
+  ): Promise<void> {
+    const { includeTasks = false, onlyFailed = false } = options;
+    await this.#call(
+      "POST",
+      `/connectors/${
+        encodeURIComponent(name)
+      }/restart?includeTasks=${includeTasks}&onlyFailed=${onlyFailed}`,
+    );
   }
 
   /** Deletes a connector; a missing one is fine. */

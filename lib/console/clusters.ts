@@ -3,7 +3,8 @@
  * stack's clusters in its `endpoints.json`: `main` (plaintext, or `KAFKA_*` env), `secure`
  * (SASL_SSL as `CONSOLE_SECURE_USER`, default `admin`, with the stack's generated password and
  * CA) and `mirror` (cluster B) when it runs; `CONSOLE_CLUSTERS` adds plaintext ones
- * (`name=host:port,host:port;…`).
+ * (`name=host:port,host:port;…`). Each cluster's Connect clusters and schema registry come from
+ * lib/console/services.ts.
  *
  * A {@linkcode ClusterClient} keeps one admin connection per cluster and drops it on any failure,
  * so a cluster that goes down is reported ({@linkcode ClusterDownError}) and picked up again when
@@ -30,7 +31,9 @@ import {
   localSecureCluster,
   secureKafkaConfigFromEnv,
 } from "../kafka/mod.ts";
+import type { RegistryConfig } from "../registry/mod.ts";
 import type { BrowseInput, CreateTopicInput, ProduceInput } from "./forms.ts";
+import { attachServices, type ConnectTarget } from "./services.ts";
 
 /** A cluster the console shows. */
 export interface ConsoleCluster {
@@ -39,6 +42,10 @@ export interface ConsoleCluster {
   /** What the page says about it, e.g. "SASL_SSL as admin". */
   description: string;
   options: KafkaClientOptions;
+  /** Its Kafka Connect clusters (lib/console/services.ts). */
+  connect?: ConnectTarget[];
+  /** Its schema registry (lib/console/services.ts). */
+  registry?: RegistryConfig;
 }
 
 const NO_ENV = { get: (_: string) => undefined };
@@ -92,6 +99,7 @@ export function discoverClusters(env: { get(name: string): string | undefined } 
       }),
     });
   }
+  attachServices(clusters, env);
   return clusters;
 }
 
@@ -245,7 +253,11 @@ export class ClusterClient {
     });
   }
 
-  async #withAdmin<T>(what: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
+  async #withAdmin<T>(
+    what: string,
+    fn: (admin: Admin) => Promise<T>,
+    timeoutMs = this.timeoutMs,
+  ): Promise<T> {
     try {
       this.#admin ??= (async () => {
         const admin = this.kafka.admin({ retry: { retries: 2 } });
@@ -253,7 +265,7 @@ export class ClusterClient {
         return admin;
       })();
       const admin = await withTimeout(this.#admin, this.timeoutMs, `connecting to ${this.name}`);
-      return await withTimeout(fn(admin), this.timeoutMs, what);
+      return await withTimeout(fn(admin), timeoutMs, what);
     } catch (err) {
       if (err instanceof ConsoleInputError) throw err;
       const text = errorText(err);
@@ -265,6 +277,19 @@ export class ClusterClient {
       }
       throw err;
     }
+  }
+
+  /**
+   * Runs `fn` with the cluster's admin connection, time-limited; a cluster that does not answer
+   * becomes a {@linkcode ClusterDownError} (and the connection is made again next time).
+   * `timeoutMs` (default: the client's) limits `fn` for slower work.
+   */
+  withAdmin<T>(
+    what: string,
+    fn: (admin: Admin) => Promise<T>,
+    timeoutMs = this.timeoutMs,
+  ): Promise<T> {
+    return this.#withAdmin(what, fn, timeoutMs);
   }
 
   /** The cluster's name. */

@@ -1,6 +1,6 @@
 /**
  * The console's input, checked before anything reaches Kafka: the create-topic form, the
- * produce form and the message-browse query. Pure functions; each failure names its field, and
+ * produce form, the message-browse query and the offset-reset form. Pure functions; each failure names its field, and
  * the server answers it with 400 and the form again.
  *
  * @example
@@ -174,4 +174,58 @@ export function parseBrowse(query: URLSearchParams, partitions: number): FormRes
     }
   }
   return { ok: true, value: { partition, offset, time, limit: limit.value } };
+}
+
+/** Where an offset reset moves a group's committed offsets. */
+export const RESET_STRATEGIES = ["earliest", "latest", "timestamp", "offset"] as const;
+
+/** An offset reset of one consumer group on one topic. */
+export interface OffsetResetInput {
+  strategy: typeof RESET_STRATEGIES[number];
+  topic: string;
+  /** For `timestamp`: epoch ms; the first offset at or after it (the end when none). */
+  time?: number;
+  /** For `offset`: the offset, kept inside each partition's first and end offsets. */
+  offset?: bigint;
+  /** One partition, or undefined for all of the topic's. */
+  partition?: number;
+}
+
+/**
+ * The offset-reset form: `topic`, `strategy` (earliest, latest, timestamp, offset), `time`
+ * (ISO or epoch ms, for timestamp), `offset` (a whole number >= 0, for offset), `partition`
+ * (empty or `all`: every partition).
+ */
+export function parseOffsetReset(form: URLSearchParams): FormResult<OffsetResetInput> {
+  const topic = (form.get("topic") ?? "").trim();
+  const problem = topicNameProblem(topic);
+  if (problem) return bad("topic", `topic name ${problem}`);
+  const strategy = (form.get("strategy") ?? "").trim();
+  if (!(RESET_STRATEGIES as readonly string[]).includes(strategy)) {
+    return bad("strategy", `must be one of ${RESET_STRATEGIES.join(", ")}: got '${strategy}'`);
+  }
+  const value: OffsetResetInput = { strategy: strategy as OffsetResetInput["strategy"], topic };
+  const rawP = (form.get("partition") ?? "").trim();
+  if (rawP !== "" && rawP !== "all") {
+    const p = intField(form, "partition", 0, 100_000);
+    if (!p.ok) return p;
+    value.partition = p.value;
+  }
+  if (strategy === "timestamp") {
+    const raw = (form.get("time") ?? "").trim();
+    if (raw === "") return bad("time", "is required for the timestamp strategy");
+    const time = /^\d{1,15}$/.test(raw) ? Number(raw) : Date.parse(raw);
+    if (!Number.isFinite(time)) {
+      return bad("time", `must be an ISO time (2024-05-01T12:00Z) or epoch ms: got '${raw}'`);
+    }
+    value.time = time;
+  }
+  if (strategy === "offset") {
+    const raw = (form.get("offset") ?? "").trim();
+    if (!/^\d{1,18}$/.test(raw)) {
+      return bad("offset", `must be a whole number >= 0: got '${raw.slice(0, 40)}'`);
+    }
+    value.offset = BigInt(raw);
+  }
+  return { ok: true, value };
 }

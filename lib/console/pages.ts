@@ -35,6 +35,11 @@ export const url = {
   cluster: (c: string) => `/c/${encodeURIComponent(c)}`,
   topic: (c: string, t: string) => `/c/${encodeURIComponent(c)}/t/${encodeURIComponent(t)}`,
   group: (c: string, g: string) => `/c/${encodeURIComponent(c)}/g/${encodeURIComponent(g)}`,
+  connect: (c: string, name: string) =>
+    `/c/${encodeURIComponent(c)}/connect/${encodeURIComponent(name)}`,
+  schemas: (c: string) => `/c/${encodeURIComponent(c)}/schemas`,
+  subject: (c: string, s: string) => `/c/${encodeURIComponent(c)}/schemas/${encodeURIComponent(s)}`,
+  acls: (c: string) => `/c/${encodeURIComponent(c)}/acls`,
 };
 
 /** How often the live parts reload (seconds). */

@@ -26,11 +26,14 @@ import {
 } from "./context.ts";
 import { errorBox, layout, url } from "./pages.ts";
 import { html, redirect } from "./respond.ts";
+import { ACL_ROUTES } from "./routes/acls.ts";
 import { ASSET_ROUTES } from "./routes/assets.ts";
 import { CLUSTER_ROUTES } from "./routes/cluster.ts";
+import { CONNECT_ROUTES } from "./routes/connect.ts";
 import { GROUP_ROUTES } from "./routes/groups.ts";
 import { LOGIN_ROUTES, LOGOUT_ROUTE } from "./routes/login.ts";
 import { OPS_ROUTES } from "./routes/ops.ts";
+import { REGISTRY_ROUTES } from "./routes/registry.ts";
 import { TOPIC_ROUTES } from "./routes/topics.ts";
 
 /** Routes answered without a session. */
@@ -51,6 +54,9 @@ export const CLUSTER_SCOPED_ROUTES: Route<ClusterCall>[] = [
   ...CLUSTER_ROUTES,
   ...TOPIC_ROUTES,
   ...GROUP_ROUTES,
+  ...CONNECT_ROUTES,
+  ...REGISTRY_ROUTES,
+  ...ACL_ROUTES,
 ];
 
 /** The first route of `routes` answering `method` on `path`, with its params decoded. */

@@ -7,8 +7,11 @@
  * Routes: `GET /login`, `POST /login`, `POST /logout`; `/c/<cluster>` (brokers, topics, consumer
  * groups — live), `/c/<cluster>/t/<topic>` (partitions live, configs, messages, produce form),
  * `/c/<cluster>/g/<group>` (lag per partition, live), `POST /c/<cluster>/topics` (create a topic),
- * `POST /c/<cluster>/t/<topic>/produce`; `/assets/*` (htmx, Pico CSS from npm), `/metrics`,
- * `/healthz`.
+ * `POST /c/<cluster>/t/<topic>/produce`; `/c/<cluster>/connect/<name>` (a Kafka Connect
+ * cluster's connectors, tasks and traces) with `POST …/<connector>/pause|resume|restart`,
+ * `/c/<cluster>/schemas[/<subject>]` (the schema registry), `/c/<cluster>/acls`,
+ * `POST /c/<cluster>/g/<group>/reset/preview|apply` (offset reset: dry run, then apply);
+ * `/assets/*` (htmx, Pico CSS from npm), `/metrics`, `/healthz`.
  *
  * Every page but the login form needs a session (else a redirect to `/login`); every POST needs
  * the session's CSRF token (form field `_csrf` or header `X-CSRF-Token`, else 403) and writes

@@ -2,7 +2,8 @@
  * ACLs as data: a grant is a plain object (principal, resource, operation, pattern), so a
  * topology declares its ACL table once and the setup task, the tests and the docs read it.
  * {@linkcode applyAcls} creates grants and waits until every broker shows them;
- * {@linkcode describeAcls} reads back what the cluster holds for some resources.
+ * {@linkcode describeAcls} reads back what the cluster holds for some resources, and
+ * {@linkcode listAcls} every ACL with all its fields (host, ALLOW or DENY).
  *
  * @example
  * ```ts
@@ -102,6 +103,51 @@ export async function describeAcls(admin: Admin, names?: Iterable<string>): Prom
     }
   }
   return out.sort((a, b) => aclKey(a).localeCompare(aclKey(b)));
+}
+
+/** One ACL as the cluster holds it, every field named (ALLOW and DENY alike). */
+export interface AclEntry {
+  principal: string;
+  host: string;
+  /** `TOPIC`, `GROUP`, `CLUSTER`, `TRANSACTIONAL_ID`, `DELEGATION_TOKEN`, … */
+  resourceType: string;
+  resourceName: string;
+  /** `LITERAL` or `PREFIXED`. */
+  pattern: string;
+  /** `READ`, `WRITE`, `ALL`, … */
+  operation: string;
+  /** `ALLOW` or `DENY`. */
+  permission: string;
+}
+
+/** The name of `code` in one of kafkajs' enums (the number itself when it has none). */
+function enumName(types: Record<string, string | number>, code: number): string {
+  return Object.entries(types).find(([, v]) => v === code)?.[0] ?? String(code);
+}
+
+/** Every ACL the cluster holds, sorted by principal, resource and operation. */
+export async function listAcls(admin: Admin): Promise<AclEntry[]> {
+  const res = await admin.describeAcls({
+    resourceType: AclResourceTypes.ANY,
+    resourcePatternType: ResourcePatternTypes.ANY,
+    operation: AclOperationTypes.ANY,
+    permissionType: AclPermissionTypes.ANY,
+  });
+  const out = res.resources.flatMap((r) =>
+    r.acls.map((a) => ({
+      principal: a.principal,
+      host: a.host,
+      resourceType: enumName(AclResourceTypes, r.resourceType),
+      resourceName: r.resourceName,
+      pattern: enumName(ResourcePatternTypes, r.resourcePatternType),
+      operation: enumName(AclOperationTypes, a.operation),
+      permission: enumName(AclPermissionTypes, a.permissionType),
+    }))
+  );
+  const key = (e: AclEntry) =>
+    [e.principal, e.resourceType, e.resourceName, e.pattern, e.operation, e.permission, e.host]
+      .join("|");
+  return out.sort((a, b) => key(a).localeCompare(key(b)));
 }
 
 /**

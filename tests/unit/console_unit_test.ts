@@ -1,10 +1,13 @@
 /**
  * The console's pure parts, without a stack: password hashes, CONSOLE_USERS, sessions and
  * their cookie, CSRF comparison, the login limiter, the form parsers (each failure names its
- * field), record decoding (schemas, dead letters) and HTML escaping.
+ * field), record decoding (schemas, dead letters), the offset-reset form, CONSOLE_CONNECT, and
+ * HTML escaping of the Connect, ACL and reset views.
  */
 import assert from "node:assert/strict";
 import {
+  aclsTable,
+  connectorsTable,
   csrfMatches,
   decodeRecord,
   ensureConsoleUsers,
@@ -13,9 +16,13 @@ import {
   LoginLimiter,
   messagesList,
   parseBrowse,
+  parseConsoleConnect,
   parseConsoleUsers,
   parseCreateTopic,
+  parseOffsetReset,
   parseProduce,
+  prettySchema,
+  resetPreview,
   sessionIdOf,
   SessionStore,
   topicNameProblem,
@@ -189,4 +196,87 @@ Deno.test("records: schema check by topic, dead-letter reason and source, HTML e
   assert.match(valueProblem("products", '{"product_id": 1}')!, /fails the product schema/);
   assert.match(valueProblem("products", "not json")!, /is not JSON/);
   assert.equal(valueProblem("free-topic", "anything"), undefined);
+});
+
+Deno.test("offset-reset form: strategy, topic, time, offset and partition, each failure naming its field", () => {
+  const r = (q: string) => parseOffsetReset(new URLSearchParams(q));
+  assert.deepEqual(r("topic=orders&strategy=earliest&partition="), {
+    ok: true,
+    value: { strategy: "earliest", topic: "orders" },
+  });
+  assert.deepEqual(r("topic=orders&strategy=offset&offset=42&partition=1"), {
+    ok: true,
+    value: { strategy: "offset", topic: "orders", offset: 42n, partition: 1 },
+  });
+  assert.deepEqual(r("topic=orders&strategy=timestamp&time=2024-05-01T12:00:00Z"), {
+    ok: true,
+    value: { strategy: "timestamp", topic: "orders", time: 1714564800000 },
+  });
+  assert.deepEqual(
+    [
+      r("topic=bad%20name&strategy=latest"),
+      r("topic=orders&strategy=sideways"),
+      r("topic=orders&strategy=offset&offset=ten"),
+      r("topic=orders&strategy=offset&offset=-1"),
+      r("topic=orders&strategy=timestamp&time=yesterday"),
+      r("topic=orders&strategy=timestamp"),
+      r("topic=orders&strategy=latest&partition=x"),
+    ].map((x) => x.ok ? "ok" : x.field),
+    ["topic", "strategy", "offset", "offset", "time", "time", "partition"],
+  );
+});
+
+Deno.test("CONSOLE_CONNECT: cluster/name=url entries; a bad one names itself", () => {
+  assert.deepEqual(parseConsoleConnect("main/cdc=http://127.0.0.1:8083/; secure/x=https://c:1"), [
+    { cluster: "main", name: "cdc", url: "http://127.0.0.1:8083" },
+    { cluster: "secure", name: "x", url: "https://c:1" },
+  ]);
+  assert.throws(() => parseConsoleConnect("cdc=http://h:1"), /'cdc=http:\/\/h:1'.*cluster\/name=/);
+  assert.throws(() => parseConsoleConnect("main/cdc=ftp://h"), /URL must be http/);
+  assert.deepEqual(parseConsoleConnect(" ; "), []);
+});
+
+Deno.test("operate views: Connect traces, ACL rows, reset preview escaped; schemas pretty-printed", () => {
+  const session = { id: "s", user: "ada", role: "admin" as const, csrf: "tok", expires: 0 };
+  const connect = connectorsTable("main", { name: "connect", url: "http://c" }, {
+    "<sink>": {
+      status: {
+        name: "<sink>",
+        connector: { state: "RUNNING", worker_id: "w" },
+        tasks: [{ id: 0, state: "FAILED", worker_id: "w", trace: "org.X: <boom>\n\tat y" }],
+        type: "sink",
+      },
+      config: { "connector.class": "io.X" },
+    },
+  }, session);
+  assert.ok(connect.includes('data-connector="&lt;sink&gt;"') && !connect.includes("<boom>"));
+  assert.ok(connect.includes('<details class="trace" data-task="0">'));
+  assert.ok(connect.includes('action="/c/main/connect/connect/%3Csink%3E/pause"'));
+  assert.ok(connect.includes('name="_csrf" value="tok"'));
+  const viewer = connectorsTable("main", { name: "connect", url: "http://c" }, {}, {
+    ...session,
+    role: "viewer",
+  });
+  assert.equal(viewer, '<p id="no-connectors">No connectors.</p>');
+  const acls = aclsTable([{
+    principal: "User:<x>",
+    host: "*",
+    resourceType: "TOPIC",
+    resourceName: "t",
+    pattern: "LITERAL",
+    operation: "READ",
+    permission: "ALLOW",
+  }]);
+  assert.ok(acls.includes('data-acl="User:&lt;x&gt;|TOPIC|t|LITERAL|READ|ALLOW"'));
+  const preview = resetPreview(
+    "main",
+    "g",
+    session,
+    new URLSearchParams("topic=t&strategy=offset&offset=%22x"),
+    [{ partition: 0, current: "-1", target: "5", low: "0", high: "9" }],
+  );
+  assert.ok(preview.includes('name="offset" value="&quot;x"'));
+  assert.ok(preview.includes('<td class="current">none</td><td class="target">5</td>'));
+  assert.equal(prettySchema('{"type":"string"}'), '{\n  "type": "string"\n}');
+  assert.equal(prettySchema("syntax = proto3;"), "syntax = proto3;");
 });

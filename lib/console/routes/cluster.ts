@@ -1,6 +1,7 @@
 /**
- * A cluster's pages: `GET /c/<cluster>` (brokers, topics with a filter, consumer groups — each
- * a live part — and the create-topic form for admins), the live parts `…/brokers`,
+ * A cluster's pages: `GET /c/<cluster>` (links to its Connect clusters, schema registry and
+ * ACLs; brokers, topics with a filter, consumer groups — each a live part — and the
+ * create-topic form for admins), the live parts `…/brokers`,
  * `…/topics?q=` and `…/groups`, and `POST …/topics` (creates a topic: the form checked against
  * the brokers up, the write audited; the new topic's page, or this page with the field at
  * fault).
@@ -34,6 +35,7 @@ import {
   topicsTable,
   url,
 } from "../pages.ts";
+import { operateLinks } from "../pages_operate.ts";
 import { html } from "../respond.ts";
 import { livePart } from "./live.ts";
 import { type PageExtra, topicPage } from "./topics.ts";
@@ -49,7 +51,7 @@ export function clusterPage(
   const base = url.cluster(c.name);
   const body = `<hgroup><h2>Cluster ${esc(c.name)}</h2><p>${esc(c.description)} · ${
     esc(c.options.brokers.join(", "))
-  }</p></hgroup>${extra.box ?? ""}
+  }</p></hgroup>${operateLinks(c)}${extra.box ?? ""}
 <h3>Brokers</h3>${live("brokers", `${base}/brokers`)}
 <h3>Topics</h3>
 ${session.role === "admin" ? createTopicForm(c.name, session, extra.form) : ""}
