@@ -33,7 +33,8 @@ export interface CheckLine {
   keys: PlatformKey[];
 }
 
-const TIMEOUT_MS = 5_000;
+/** How long one probe waits for an answer (a refused connection fails at once). */
+const TIMEOUT_MS = 15_000;
 
 /** The principals the platform's services and tasks use on cluster A. */
 const A_PRINCIPALS = [

@@ -125,6 +125,17 @@ Deno.test(
         );
       });
 
+      await t.step("with no file, final:check finds the local stack by itself", async () => {
+        const r = await runTask("final:check", ["--no-services", "--json"]);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        const lines = (JSON.parse(r.stdout) as CheckJson).lines;
+        assert.equal(lines.length, 9);
+        for (const l of lines) assert.ok(l.ok, `${l.component}: ${l.detail}`);
+        assert.ok(lines.find((l) => l.component === "cluster A")!.detail.startsWith(
+          `${stack.secureKafka!.bootstrap()}:`,
+        ));
+      });
+
       await t.step("the SHOP API from the file alone writes to cluster A", async () => {
         const api = await spawnTask("final:shop-api", [], { ...onlyFile, PLATFORM_CONFIG: file });
         const url = `http://127.0.0.1:${shopPort}`;
