@@ -6,7 +6,8 @@
  * time on it, a row of its own beside `local[2]`, checked against DuckDB the same way.
  *
  * `--events 1M,4M,10M` runs the jobs at several sizes, a fresh lake each: DuckDB at every size
- * (under DuckDB's own `memory_limit`, `--duckdb-memory`, 4 GiB by default), Spark only up to
+ * (under DuckDB's own `memory_limit`, `--duckdb-memory`, 3 GiB by default — the process then
+ * stays within 4 GiB; `--repeat` runs per size, 2 by default, the fastest kept), Spark only up to
  * `--spark-up-to` events (the smallest size by default). It prints how the cost grows — each
  * step's time ratio per doubling of the events (2.0 is linear) — with every job's time and the
  * peak memory of the process DuckDB runs in (one of its own), and saves it all as `bench-results/analytics.{md,json}`.
@@ -32,7 +33,7 @@ import { defaultMaster, requireSparkMaster, runSparkJobs } from "../../jobs/spar
 import { type EngineRun, MARTS } from "../../jobs/marts.ts";
 import { diffMarts, writeActivityLake } from "../../jobs/parity.ts";
 import { fittedDoubling, markdownTable, writeReport } from "../../lib/bench/mod.ts";
-import { ConfigError } from "../../lib/env/mod.ts";
+import { ConfigError, flagInt } from "../../lib/env/mod.ts";
 
 const SPEC = defineTask({
   task: "bench:analytics",
@@ -50,10 +51,17 @@ const SPEC = defineTask({
       valueName: "N",
       description: "run Spark at sizes up to N events (default: the smallest size; 0: never)",
     },
+    repeat: {
+      type: "string",
+      valueName: "N",
+      description: "DuckDB runs per size, the fastest kept (a shared machine disturbs some)",
+      default: "2",
+    },
     "duckdb-memory": {
       type: "string",
       valueName: "SIZE",
-      description: "DuckDB's memory_limit for the jobs (default 4GiB)",
+      description:
+        "DuckDB's memory_limit for the jobs (default 3GiB: the process stays within 4 GiB)",
     },
   },
   env: {
@@ -100,12 +108,42 @@ interface SizeRun {
   sparks: { master: string; run: EngineRun; differing: string[] }[];
 }
 
+/**
+ * DuckDB's jobs `repeat` times over the same lake, each from a cold cache of its own and in a
+ * process of its own (so its peak memory is its own): the fastest run, and the highest peak.
+ * On a machine shared with other work the fastest is the one least disturbed.
+ */
+async function fastestDuckDb(
+  root: string,
+  martsRoot: string,
+  memoryLimit: string,
+  repeat: number,
+): Promise<{ duck: EngineRun; peakMiB?: number }> {
+  let best: EngineRun | undefined;
+  let peak: number | undefined;
+  for (let i = 0; i < repeat; i++) {
+    const cacheDir = await Deno.makeTempDir({ prefix: "bench-analytics-cache-" });
+    const { run, peakMiB } = await runDuckDbJobsInProcess({
+      root,
+      martsRoot,
+      cacheDir,
+      memoryLimit,
+    })
+      .finally(() => Deno.remove(cacheDir, { recursive: true }).catch(() => {}));
+    console.log(`  DuckDB: ${run.seconds.toFixed(1)} s, peak ${peakMiB?.toFixed(0) ?? "?"} MiB`);
+    if (!best || run.seconds < best.seconds) best = run;
+    if (peakMiB !== undefined) peak = Math.max(peak ?? 0, peakMiB);
+  }
+  return { duck: best!, peakMiB: peak };
+}
+
 /** One size: a fresh lake, DuckDB, Spark where asked, the marts compared; the lake deleted. */
 async function runSize(
   hdfs: WebHdfs,
   asked: number,
   masters: string[],
   memoryLimit: string,
+  repeat: number,
 ): Promise<SizeRun> {
   const run = `/bench-analytics/${Date.now().toString(36)}`;
   const root = `${run}/raw`;
@@ -123,16 +161,7 @@ async function runSize(
   data = undefined; // the lake holds it now; let the heap go before DuckDB is measured
   console.log(`  lake: ${Object.entries(counts).map(([t, n]) => `${t} ${n}`).join(", ")}`);
   try {
-    // A cache of the run's own (a cold copy, as on a first run), deleted with the run's lake;
-    // DuckDB in a process of its own, so its peak memory is its own.
-    const cacheDir = await Deno.makeTempDir({ prefix: "bench-analytics-cache-" });
-    const { run: duck, peakMiB } = await runDuckDbJobsInProcess({
-      root,
-      martsRoot: `${run}/marts-duckdb`,
-      cacheDir,
-      memoryLimit,
-    }).finally(() => Deno.remove(cacheDir, { recursive: true }).catch(() => {}));
-    console.log(`  DuckDB: ${duck.seconds.toFixed(1)} s, peak ${peakMiB?.toFixed(0) ?? "?"} MiB`);
+    const { duck, peakMiB } = await fastestDuckDb(root, `${run}/marts-duckdb`, memoryLimit, repeat);
     const sparks: SizeRun["sparks"] = [];
     for (const [i, master] of masters.entries()) {
       const martsRoot = `${run}/marts-spark-${i}`;
@@ -248,7 +277,8 @@ await runMain(async (cli) => {
   const sparkUpTo = cli.values["spark-up-to"] === undefined
     ? sizes[0]
     : parseEvents("--spark-up-to", cli.values["spark-up-to"]);
-  const memoryLimit = cli.values["duckdb-memory"] ?? "4GiB";
+  const memoryLimit = cli.values["duckdb-memory"] ?? "3GiB";
+  const repeat = flagInt(cli, "repeat", 2, { min: 1, max: 10 });
   if (!/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i.test(memoryLimit)) {
     throw new ConfigError(
       `--duckdb-memory must be a size like 4GiB or 512MB: current value is '${memoryLimit}'`,
@@ -267,7 +297,7 @@ await runMain(async (cli) => {
 
   const runs: SizeRun[] = [];
   for (const n of sizes) {
-    runs.push(await runSize(hdfs, n, n <= sparkUpTo ? masters : [], memoryLimit));
+    runs.push(await runSize(hdfs, n, n <= sparkUpTo ? masters : [], memoryLimit, repeat));
   }
 
   const label = (master: string) =>
@@ -276,8 +306,9 @@ await runMain(async (cli) => {
       : `Spark standalone ${master} (1 worker, hdfs://)`;
   const sections = [
     `The jobs of \`jobs/*.sql\` over a generated lake (2,000 products, seed 42, a fresh lake per ` +
-    `size) on embedded DuckDB (2 threads, \`memory_limit\` ${memoryLimit}); peak memory is the ` +
-    `resident high-water mark of the process DuckDB ran in (its own, apart from the generator's).`,
+    `size) on embedded DuckDB (2 threads, \`memory_limit\` ${memoryLimit}; the fastest of ${repeat} ` +
+    `runs per size, each from a cold cache); peak memory is the highest ` +
+    `resident high-water mark of the processes DuckDB ran in (their own, apart from the generator's).`,
     scalingTable(runs),
   ];
   for (const r of runs.filter((x) => x.sparks.length)) {
