@@ -65,10 +65,16 @@ await runMain(async (cli) => {
   serveMetrics({ port, service: "lag-exporter", healthy: () => healthy });
   console.log(`lag exporter on http://127.0.0.1:${port}/metrics`);
   await admin.connect();
+  // A round that outlasts this is given up as failed: kafkajs can sit in its retries for minutes
+  // (the end offsets of a topic deleted after this round listed it), and the series would freeze.
+  const roundLimitMs = Math.max(10_000, 4 * interval);
   while (true) {
     try {
       const skipped: string[] = [];
-      await collectLag(admin, { onGroupError: (g, err) => skipped.push(`${g} (${err.message})`) });
+      await withinMs(
+        roundLimitMs,
+        collectLag(admin, { onGroupError: (g, err) => skipped.push(`${g} (${err.message})`) }),
+      );
       if (skipped.length) {
         console.error(`lag of ${skipped.length} group(s) unread this round: ${skipped.join(", ")}`);
       }
@@ -88,3 +94,17 @@ await runMain(async (cli) => {
     await sleep(interval);
   }
 }, SPEC);
+
+/** `work`, or an error once `ms` have passed (the work itself is left to fail on its own). */
+async function withinMs<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the round took over ${ms / 1000} s`)), ms);
+  });
+  work.catch(() => {}); // a round given up may still reject later, on the old admin client
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
