@@ -106,3 +106,19 @@ export async function dropSlotWhenIdle(
     }
   });
 }
+
+/**
+ * The rows `sql` returns as PostgreSQL's own client prints them (`psql -XAt`, one line per row,
+ * columns joined by `|`): a reader independent of node-postgres, for checks of what a table
+ * really holds. A failed statement throws with psql's message.
+ */
+export async function psqlRows(url: string, sql: string): Promise<string[]> {
+  const out = await new Deno.Command("psql", {
+    args: [url, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  if (!out.success) throw new Error(`psql failed: ${dec.decode(out.stderr)}`);
+  return dec.decode(out.stdout).trim().split("\n").filter(Boolean);
+}

@@ -22,7 +22,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { WebHdfs } from "../../lib/lake/mod.ts";
 import { parseFileName } from "../../lib/lake/mod.ts";
-import { withDatabase } from "../../lib/connect/mod.ts";
+import { psqlRows, withDatabase } from "../../lib/connect/mod.ts";
 import {
   ANALYTICS_DB,
   PLATFORM_LOCK,
@@ -44,17 +44,6 @@ const analytics = {
   run: (hdfs: WebHdfs) => runDuckDbJobs({ hdfs }),
   readMart: (hdfs: WebHdfs, mart: string) => readMart(hdfs, mart),
 };
-
-async function psql(url: string, sql: string): Promise<string[]> {
-  const out = await new Deno.Command("psql", {
-    args: [url, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  if (!out.success) throw new Error(`psql failed: ${dec.decode(out.stderr)}`);
-  return dec.decode(out.stdout).trim().split("\n").filter(Boolean);
-}
 
 Deno.test(
   "demo: a second run while the lock is held is refused before anything starts",
@@ -207,7 +196,7 @@ Deno.test(
           }
 
           // psql: the four absent from PostgreSQL — the seed's two rows of the first run deleted.
-          const rows = await psql(
+          const rows = await psqlRows(
             pgUrl,
             `select product_id from products where product_id like '%${suffix}'`,
           );
@@ -264,7 +253,7 @@ async function firstRun(
 
   // psql: this run's products in PostgreSQL, the forbidden ones absent.
   const url = withDatabase(stack.postgres!.url(), ANALYTICS_DB);
-  const rows = await psql(
+  const rows = await psqlRows(
     url,
     `select product_id from products where product_id like '%${suffix}'`,
   );

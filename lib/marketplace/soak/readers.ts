@@ -17,7 +17,7 @@
  */
 import type { Kafka } from "kafkajs";
 import { join } from "node:path";
-import { withClient, withDatabase } from "../../connect/mod.ts";
+import { psqlRows, withClient, withDatabase } from "../../connect/mod.ts";
 import { copyLakeTopic, parseFileName, type WebHdfs } from "../../lake/mod.ts";
 import { consoleRecords, PYTHON_PACKAGES, pythonEnv, run, type Stack } from "../../stack/mod.ts";
 import { parquetRows } from "../marts.ts";
@@ -98,7 +98,7 @@ export function independentReaders(
       }),
     pgRows: async (ids) => {
       const list = ids.map((id) => `'${id.replaceAll("'", "''")}'`).join(",");
-      const lines = await psql(
+      const lines = await psqlRows(
         withDatabase(postgresUrl, ANALYTICS_DB),
         `select product_id || chr(9) || description from products where product_id in (${list})`,
       );
@@ -109,17 +109,6 @@ export function independentReaders(
     },
     lakeOffsets: (topic) => duckDbOffsets(hdfs, topic),
   };
-}
-
-async function psql(url: string, sql: string): Promise<string[]> {
-  const out = await new Deno.Command("psql", {
-    args: [url, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  if (!out.success) throw new Error(`psql failed: ${dec.decode(out.stderr)}`);
-  return dec.decode(out.stdout).trim().split("\n").filter(Boolean);
 }
 
 const DUCKDB_OFFSETS = `
