@@ -34,6 +34,8 @@ export const BENCH_ORDER: readonly string[] = [
   "recommendations",
   "lake",
   "security",
+  "mirror",
+  "platform",
   "extra/experiments",
 ];
 
