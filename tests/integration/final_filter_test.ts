@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { type Kafka, Partitioners } from "kafkajs";
 import { eventually, runTask, spawnTask, testStack, unique } from "../_stack.ts";
 import { consoleRecords } from "../_console.ts";
+import { transactionWatch } from "../_txwatch.ts";
 import {
   createKafka,
   DLQ_HEADERS,
@@ -546,48 +547,6 @@ async function abortedCopies(
   return all.filter((r) => !seen.has(at(r)));
 }
 
-/**
- * Watches `topic` for a transaction its writer has open: a read_uncommitted consumer notes the
- * last offset it was handed per partition; a partition holds records of an open transaction
- * while that offset is at or past its last stable offset (what the admin's `fetchTopicOffsets`
- * answers: kafkajs lists offsets read_committed). Only for timing the kills, never for counts.
- */
-async function transactionWatch(topic: string) {
-  const last = new Map<number, number>();
-  const consumer = kafka.consumer({
-    groupId: unique("ff-watch"),
-    readUncommitted: true,
-    maxWaitTimeInMs: 100,
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatch: ({ batch }) => {
-      const offset = Number(batch.messages.at(-1)?.offset ?? -1);
-      last.set(batch.partition, Math.max(last.get(batch.partition) ?? -1, offset));
-      return Promise.resolve();
-    },
-  });
-  const admin = kafka.admin();
-  await admin.connect();
-  return {
-    /** Each partition's stable offset and last record seen; `open` when the record is past it. */
-    async state(): Promise<{ open: boolean; detail: string }> {
-      const stable = await admin.fetchTopicOffsets(topic);
-      const open = stable.some((p) => (last.get(p.partition) ?? -1) >= Number(p.high));
-      const detail = stable.map((p) =>
-        `p${p.partition} stable ${p.high}, last written ${last.get(p.partition) ?? "none"}`
-      ).join("; ");
-      return { open, detail };
-    },
-    async stop(): Promise<void> {
-      await consumer.disconnect().catch(() => {});
-      await admin.disconnect().catch(() => {});
-    },
-  };
-}
-
 /** A started filter's process, killed if still running, with its stderr in `err`'s message. */
 async function failWith(f: Awaited<ReturnType<typeof startFilter>>, err: unknown): Promise<never> {
   try {
@@ -614,7 +573,7 @@ async function killThreeTimes(
 ): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
-  const watch = await transactionWatch(T.products);
+  const watch = await transactionWatch(kafka, T.products);
   const committed = async () => {
     const o = await admin.fetchOffsets({ groupId: appId, topics: [T.input] });
     return o[0].partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);

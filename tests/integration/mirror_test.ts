@@ -11,6 +11,8 @@
 import assert from "node:assert/strict";
 import type { Kafka } from "kafkajs";
 import { eventually, testStack, unique } from "../_stack.ts";
+import { killInOpenTransaction, transactionWatch } from "../_txwatch.ts";
+import { sleep } from "../../lib/env/mod.ts";
 import { type ConsoleRecord, consoleRecords } from "../_console.ts";
 import { createKafka } from "../../lib/kafka/mod.ts";
 import { MIRRORED_TOPICS, setupFinalTopology, TOPICS } from "../../lib/marketplace/mod.ts";
@@ -18,7 +20,10 @@ import { type UserEvent, userEventCodec } from "../../lib/schemas/mod.ts";
 import type { ConsoleRecordsOptions, Stack } from "../../lib/stack/mod.ts";
 
 const TOPIC = TOPICS.userEvents;
-const N = 4000;
+/** Records of the run at least (it goes on until the kill is behind). */
+const N_MIN = 4000;
+/** Records the exactly-once test sent. */
+let sent = 0;
 
 interface Seen {
   /** event ids per partition, in offset order */
@@ -169,10 +174,14 @@ Deno.test({
       logLevel: "ERROR",
     }).producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
+    const watch = await transactionWatch(kafkaB, TOPIC);
     const baseB = await sumHighWatermarks(kafkaB);
-    let sent = 0;
+    // Records flow until the kill is behind (and at least N_MIN of them), paced so that
+    // MirrorMaker keeps copying, transaction after transaction, while the drill looks for one
+    // it has open.
+    let killed = false;
     const producing = (async () => {
-      for (; sent < N; sent += 100) {
+      for (; !killed || sent < N_MIN; sent += 100) {
         await producer.send({
           topic: TOPIC,
           acks: -1,
@@ -181,29 +190,40 @@ Deno.test({
             return { key: e.user_id, value: Buffer.from(userEventCodec.encode(e)) };
           }),
         });
+        if (sent >= N_MIN) await sleep(25); // pacing, not synchronisation
       }
     })();
-    // Kill MirrorMaker while it is copying: some, not all, of the run is on B.
-    const copiedAtKill = await eventually(
-      async () => {
-        const n = (await sumHighWatermarks(kafkaB)) - baseB;
-        return n >= N / 5 ? n : 0;
-      },
-      60_000,
-      "MirrorMaker copying the run",
-    );
-    await stack.mirrorMaker!.stop({ hard: true });
+    let detail: string;
+    try {
+      // Kill MirrorMaker while it is copying: some, not all, of the run is on B…
+      await eventually(
+        async () => (await sumHighWatermarks(kafkaB)) - baseB >= N_MIN / 5,
+        60_000,
+        "MirrorMaker copying the run",
+      );
+      // …and with one of its transactions open on B, proven with the process frozen.
+      detail = await killInOpenTransaction(
+        watch,
+        stack.mirrorMaker!.pid()!,
+        () => stack.mirrorMaker!.stop({ hard: true }),
+        { what: "MirrorMaker 2" },
+      );
+    } finally {
+      killed = true;
+      await watch.stop();
+    }
     // What it had committed, while nothing more can be: the least its successor must copy.
     onBAtKill = (await runRecords(readerB, run)).length;
     const restarted = Date.now();
     await stack.mirrorMaker!.start();
     console.log(
-      `  killed MirrorMaker with ${onBAtKill} committed (~${copiedAtKill} written)/${N} on B; ` +
-        `back replicating after ${((Date.now() - restarted) / 1000).toFixed(1)}s`,
+      `  killed MirrorMaker in an open transaction (${detail}) with ${onBAtKill} of the run ` +
+        `committed on B; back replicating after ${((Date.now() - restarted) / 1000).toFixed(1)}s`,
     );
-    assert.ok(onBAtKill < N, `MirrorMaker was killed after it had copied everything`);
     await producing;
     await producer.disconnect();
+    const N = sent;
+    assert.ok(onBAtKill < N, `MirrorMaker was killed after it had copied everything`);
 
     const onA = collect(await runRecords(readerA, run));
     assert.equal(onA.total, N, "A holds each produced record once");
@@ -228,11 +248,8 @@ Deno.test({
     const committedAt = new Set(committed.map(at));
     const aborted = (await runRecords(readerB, run, { uncommitted: true }))
       .filter((r) => !committedAt.has(at(r)));
-    // Printed, not asserted: MirrorMaker 2 commits per offset flush, and a kill timed by the
-    // records on B alone lands between two transactions about as often as inside one (seen in
-    // CI: 1050 written, 1050 committed at the kill). Proving an open transaction needs the kill
-    // timed on the read_uncommitted view running ahead of read_committed, as the filter's does.
     console.log(`  read_uncommitted only: ${aborted.length} aborted copies on B`);
+    assert.ok(aborted.length > 0, "the transaction open at the kill left aborted copies on B");
   },
 });
 
@@ -306,8 +323,8 @@ Deno.test({
       new RegExp(line("kafka_connect_mirror_source_connector_record_count_total").source, "gm"),
     )].reduce((n, m) => n + Number(m[1]), 0);
     assert.ok(
-      counted >= N - onBAtKill,
-      `record_count of ${TOPIC}: ${counted}, below the ${N - onBAtKill} records of the run ` +
+      counted >= sent - onBAtKill,
+      `record_count of ${TOPIC}: ${counted}, below the ${sent - onBAtKill} records of the run ` +
         `copied since the restart`,
     );
     assert.match(text, /kafka_consumer_records_lag_max\{/);

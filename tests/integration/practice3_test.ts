@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { Partitioners } from "kafkajs";
 import { eventually, runTask, TEST_ENV, testKafka, unique } from "../_stack.ts";
+import { killInOpenTransaction, transactionWatch } from "../_txwatch.ts";
 import { DLQ_HEADERS, dlqTopic } from "../../lib/kafka/dlq.ts";
 import { PROJECT_ROOT } from "../../lib/env/paths.ts";
 import { type ConsoleRecord, consoleRecords } from "../_console.ts";
@@ -396,7 +397,7 @@ Deno.test("practice 3: exactly-once under three kill -9 of the app while input k
   const kafka = await testKafka("practice3-test");
   // A floor keeps the drill meaningful: enough input for three kills mid-work and for the
   // blocked pair (sender u1 → r0, first at #301) to be in it several times.
-  const preload = Math.max(5_000, Number(Deno.env.get("PRACTICE3_EOS_MESSAGES") ?? 50_000));
+  const preload = Math.max(5_000, Number(Deno.env.get("PRACTICE3_EOS_MESSAGES") ?? 20_000));
   const prefix = unique("p3eos") + "-";
   const appId = unique("p3eos-app");
   const env = envFor(prefix, appId);
@@ -423,6 +424,7 @@ Deno.test("practice 3: exactly-once under three kill -9 of the app while input k
   };
   const kills: { committed: number; sent: number }[] = [];
   let feeding: Promise<void> | undefined;
+  let stopWatch = () => Promise.resolve();
   let bad = 0;
   try {
     await app.ready();
@@ -453,6 +455,8 @@ Deno.test("practice 3: exactly-once under three kill -9 of the app while input k
         await sleep(250);
       }
     })();
+    const watch = await transactionWatch(kafka, prefix + "filtered_messages");
+    stopWatch = () => watch.stop();
     const committed = async () => {
       const o = await admin.fetchOffsets({ groupId: appId, topics: [prefix + "messages"] });
       return o[0].partitions.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
@@ -465,9 +469,15 @@ Deno.test("practice 3: exactly-once under three kill -9 of the app while input k
         (kills.at(-1)?.committed ?? 0) + Math.floor(preload * 0.1),
       );
       await eventually(async () => (await committed()) >= at, 240_000, `progress ${at}`);
-      await sleep(Math.random() * 300);
       const before = await committed();
-      app.child.kill("SIGKILL");
+      // With one of its transactions open on filtered_messages, proven with the app frozen.
+      const open = await killInOpenTransaction(
+        watch,
+        app.child.pid,
+        () => Promise.resolve(app.child.kill("SIGKILL")),
+        { what: "the app" },
+      );
+      console.log(`  kill -9 #${kills.length + 1} in an open transaction: ${open}`);
       const s = await app.exited;
       assert.equal(s.signal, "SIGKILL");
       kills.push({ committed: before, sent });
@@ -559,6 +569,7 @@ Deno.test("practice 3: exactly-once under three kill -9 of the app while input k
     // Stop the feeder (it runs until the third kill) before the clients it uses.
     while (kills.length < 3) kills.push({ committed: -1, sent });
     await feeding?.catch(() => {});
+    await stopWatch();
     await producer.disconnect().catch(() => {});
     await app.stop();
     await admin.disconnect();

@@ -10,6 +10,7 @@ import {
   waitIsr,
 } from "../../lib/course/practice4/mod.ts";
 import { removeTree, runTask, testKafka, testStack, unique } from "../_stack.ts";
+import { consoleRecords } from "../_console.ts";
 
 Deno.test("practice4: reassignment ends exactly as planned with balanced leaders", async () => {
   await testStack();
@@ -91,6 +92,17 @@ Deno.test({
       assert.deepEqual(report.finalIsr, Array(8).fill(3), `ISR back to 3: ${why}`);
       assert.ok(events.some((e) => /SIGKILL broker 1/.test(e)));
       assert.equal(report.live.distinct, 200_000, "the live consumer saw every id");
+      // Counted again by Kafka's own console consumer, a reader that is not the drill's.
+      const counts = new Uint32Array(200_000);
+      let strays = 0;
+      for (const r of await consoleRecords(topic)) {
+        const id = Number(r.key);
+        if (Number.isInteger(id) && id >= 0 && id < counts.length) counts[id]++;
+        else strays++;
+      }
+      assert.equal(strays, 0, "records of the topic with a key the drill did not send");
+      assert.equal(counts.filter((n) => n === 0).length, 0, "ids missing (console consumer)");
+      assert.equal(counts.filter((n) => n > 1).length, 0, "ids twice (console consumer)");
     } finally {
       // Leave the shared stack as found: broker 1 up and every ISR full. A failure here is
       // reported after the drill's own outcome, which it must not hide.

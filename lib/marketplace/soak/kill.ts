@@ -60,7 +60,7 @@ export function componentKiller(
       if (c === "connect") return await stack.connect!.start();
       if (c === "mirror-maker") return await stack.mirrorMaker!.start();
       if (c === "broker") {
-        await cluster!.startNode(broker!);
+        if (!cluster!.alive(broker!)) await cluster!.startNode(broker!);
         return await fullyInSync(kafkaA, broker!);
       }
       await svc(c).start();
