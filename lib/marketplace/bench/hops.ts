@@ -97,7 +97,7 @@ export function pgRows(postgresUrl: string, pending: () => string[], everyMs = 2
   }, () => client.end().catch(() => {}));
 }
 
-/** The lake's `user-events` files under today's (UTC) folder, as path → row session ids. */
+/** Paths of the lake's finished `user-events` files under today's (UTC) folder. */
 async function lakeFolderFiles(hdfs: WebHdfs): Promise<string[]> {
   const dt = new Date().toISOString().slice(0, 10);
   const files = await hdfs.walk(`/lake/raw/${TOPICS.userEvents}/dt=${dt}`);
