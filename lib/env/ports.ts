@@ -46,6 +46,8 @@ export const STACK_PORTS = {
   alertmanager: 9099,
   /** The consumer-lag exporter's `/metrics`. */
   lagExporter: 9308,
+  /** MirrorMaker 2's watchdog's `/metrics` (with cluster B and MirrorMaker). */
+  mirrorWatchdog: 9309,
   /** HDFS NameNode RPC (`hdfs://localhost:9000`). */
   hdfsRpc: 9000,
   /** HDFS NameNode HTTP and WebHDFS. */

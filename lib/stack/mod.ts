@@ -37,6 +37,7 @@ export * from "./services/kafka.ts";
 export * from "./services/secure_kafka.ts";
 export * from "./services/mirror.ts";
 export * from "./services/mirror_maker.ts";
+export * from "./services/mirror_watchdog.ts";
 export * from "./services/postgres.ts";
 export * from "./services/connect.ts";
 export * from "./services/registry.ts";

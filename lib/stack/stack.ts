@@ -147,6 +147,8 @@ export class Stack {
   readonly mirrorKafka?: KafkaCluster;
   /** MirrorMaker 2, secure cluster → cluster B (with `mirror`). */
   readonly mirrorMaker?: MirrorMaker;
+  /** MirrorMaker's watchdog: restarts it when a task failed (with `mirror` and JMX). */
+  readonly mirrorWatchdog?: DenoService;
 
   constructor(options: StackOptions = {}) {
     this.options = resolveStackOptions(options);
@@ -218,6 +220,16 @@ export class Stack {
         restPort: MIRROR_MAKER_REST_PORT + portOffset,
         jmxPort: this.options.jmx ? MIRROR_MAKER_JMX_PORT + portOffset : 0,
       });
+      // Restarts MirrorMaker when a task of it has failed for good; it reads the task status
+      // from the JMX exporter, so there is none without one.
+      if (this.options.jmx) {
+        this.mirrorWatchdog = new DenoService({
+          dir,
+          name: "mirror-watchdog",
+          script: "tasks/stack_mirror_watchdog.ts",
+          port: STACK_PORTS.mirrorWatchdog + portOffset,
+        });
+      }
     }
     if (this.options.connect) {
       this.connect = new ConnectWorker({
@@ -286,7 +298,14 @@ export class Stack {
 
   /** Services that need the main cluster up first (started after it, in this order). */
   get #dependent(): Service[] {
-    return [this.connect, this.mirrorMaker, this.alertmanager, this.prometheus, this.lagExporter]
+    return [
+      this.connect,
+      this.mirrorMaker,
+      this.mirrorWatchdog,
+      this.alertmanager,
+      this.prometheus,
+      this.lagExporter,
+    ]
       .filter((s): s is NonNullable<typeof s> => s !== undefined);
   }
 

@@ -6,7 +6,9 @@
  * and the kill is shown to have hit an open transaction (copies on B that only a
  * read_uncommitted reader sees); a consumer group's position on A is translated to B
  * (checkpoints); the JMX exporter serves the metrics the alert rules use, its record counters
- * at least what MirrorMaker copied since its restart.
+ * at least what MirrorMaker copied since its restart; a task of MirrorMaker that failed for good
+ * (its transactional producer fenced on B) is restarted by the stack's watchdog, and what A got
+ * meanwhile reaches B exactly once.
  */
 import assert from "node:assert/strict";
 import type { Kafka } from "kafkajs";
@@ -17,7 +19,7 @@ import { type ConsoleRecord, consoleRecords } from "../_console.ts";
 import { createKafka } from "../../lib/kafka/mod.ts";
 import { MIRRORED_TOPICS, setupFinalTopology, TOPICS } from "../../lib/marketplace/mod.ts";
 import { type UserEvent, userEventCodec } from "../../lib/schemas/mod.ts";
-import type { ConsoleRecordsOptions, Stack } from "../../lib/stack/mod.ts";
+import { type ConsoleRecordsOptions, failedTasks, type Stack } from "../../lib/stack/mod.ts";
 
 const TOPIC = TOPICS.userEvents;
 /** Records of the run at least (it goes on until the kill is behind). */
@@ -328,5 +330,86 @@ Deno.test({
         `copied since the restart`,
     );
     assert.match(text, /kafka_consumer_records_lag_max\{/);
+  },
+});
+
+Deno.test({
+  name:
+    "mirror: a MirrorMaker task failed for good (its producer fenced) is restarted by the watchdog, and B gets the rest exactly once",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    assert.ok(stack.mirrorWatchdog, "the stack runs MirrorMaker's watchdog");
+    const mm = stack.mirrorMaker!;
+    const pidBefore = mm.pid();
+    assert.ok(pidBefore, "MirrorMaker runs");
+    const taskStatus = async () =>
+      failedTasks(
+        await (await fetch(`http://127.0.0.1:${mm.jmxPort}/metrics`, {
+          signal: AbortSignal.timeout(5000),
+        })).text(),
+      );
+    // A producer of the source task's transactional id (Connect names it `<group.id>-<connector>-
+    // <task>`, the group of dedicated MirrorMaker is `A-mm2`) fences the task's own producer: its
+    // next send or commit fails with ProducerFencedException and Connect leaves the task FAILED
+    // "until manually restarted" — the fate of the soak round's InvalidTxnStateException.
+    const fencer = kafkaB.producer({
+      transactionalId: "A-mm2-MirrorSourceConnector-0",
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await fencer.connect();
+    await (await fencer.transaction()).abort();
+    await fencer.disconnect();
+    // Records keep coming to A; the failed task cannot copy them.
+    const run2 = unique("mm2-fenced");
+    const producer = createKafka({
+      ...stack.secureKafka!.clientOptions("client-api"),
+      logLevel: "ERROR",
+    }).producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const N = 600;
+    const sendBatch = async (from: number) =>
+      await producer.send({
+        topic: TOPIC,
+        acks: -1,
+        messages: Array.from({ length: 100 }, (_, j) => {
+          const e = event(run2, from + j);
+          return { key: e.user_id, value: Buffer.from(userEventCodec.encode(e)) };
+        }),
+      });
+    await sendBatch(0);
+    // The fence took: the task is seen FAILED (or, if the watchdog was quicker than this look,
+    // MirrorMaker is already another process).
+    const seen = await eventually(
+      async () => (await taskStatus().catch(() => [])).length > 0 || mm.pid() !== pidBefore,
+      60_000,
+      "MirrorMaker's source task FAILED after its producer was fenced",
+    );
+    assert.ok(seen);
+    for (let i = 100; i < N; i += 100) await sendBatch(i);
+    await producer.disconnect();
+    // Only a restart brings the task back: MirrorMaker is another process, its task running.
+    await eventually(
+      async () => mm.pid() !== undefined && mm.pid() !== pidBefore && await mm.sourceTaskRunning(),
+      180_000,
+      `MirrorMaker restarted by its watchdog (pid ${pidBefore} before; watchdog log ${stack.mirrorWatchdog.log})`,
+    );
+    const onA = collect(await runRecords(readerA, run2));
+    assert.equal(onA.total, N, "A holds each produced record once");
+    const onB2 = collect(
+      await eventually(
+        async () => {
+          const records = await runRecords(readerB, run2);
+          return new Set(records.map(idOf)).size >= N ? records : undefined;
+        },
+        180_000,
+        `all ${N} records of ${run2} on B at read_committed`,
+      ),
+    );
+    assert.equal(onB2.total, N, `B holds each record exactly once (${onB2.total - N} duplicates)`);
+    for (const [p, ids] of onA.byPartition) assert.deepEqual(onB2.byPartition.get(p), ids);
+    const log = await Deno.readTextFile(stack.mirrorWatchdog.log);
+    assert.match(log, /MirrorMaker 2 restarted: task\(s\) MirrorSourceConnector\/0 had failed/);
   },
 });

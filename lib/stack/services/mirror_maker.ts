@@ -350,20 +350,35 @@ export class MirrorMaker implements Service {
     );
   }
 
-  /** Whether the flow's source task runs (JMX exporter, or the log without one). */
+  /**
+   * Whether the flow's source connector runs with no task FAILED (JMX exporter), or its start
+   * line is in the log (without one).
+   */
   async sourceTaskRunning(): Promise<boolean> {
     if (this.jmxPort) {
-      const res = await fetch(`http://127.0.0.1:${this.jmxPort}/metrics`, {
-        signal: AbortSignal.timeout(5000),
-      });
-      const text = await res.text();
+      const text = await this.#metrics();
       // The connector runs — with tasks once A has topics it may read; on a fresh cluster A it
       // has none until the platform's topics exist (it looks again every few seconds).
-      return /kafka_connect_connector_(task_)?status\{connector="MirrorSourceConnector",status="running"\} 1/
-        .test(text);
+      return /kafka_connect_connector_status\{connector="MirrorSourceConnector",status="running"\} 1/
+        .test(text) && failedTasks(text).length === 0;
     }
     const log = await Deno.readTextFile(this.log).catch(() => "");
     return /MirrorSourceConnector.*(Starting with|started)/.test(log);
+  }
+
+  /** The text of the JMX exporter's `/metrics`. */
+  async #metrics(): Promise<string> {
+    const res = await fetch(`http://127.0.0.1:${this.jmxPort}/metrics`, {
+      signal: AbortSignal.timeout(5000),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`HTTP ${res.status} from MirrorMaker's JMX exporter`);
+    return text;
+  }
+
+  /** Tasks of MirrorMaker's connectors FAILED now (`connector/task`); none without JMX. */
+  async failedTasks(): Promise<string[]> {
+    return this.jmxPort ? failedTasks(await this.#metrics()) : [];
   }
 
   /** Stops MirrorMaker: gracefully, or with SIGKILL when `hard` (a crash drill). */
@@ -388,10 +403,13 @@ export class MirrorMaker implements Service {
     const st = readPid(this.pidFile, this.config);
     let health: string | undefined;
     if (st.state === "running") {
-      health = await this.sourceTaskRunning().then(
-        (ok) => ok ? `replicating ${this.flow}` : "starting",
-        () => "starting",
-      );
+      const failed = await this.failedTasks().catch(() => []);
+      health = failed.length
+        ? `task ${failed.join(", ")} FAILED`
+        : await this.sourceTaskRunning().then(
+          (ok) => ok ? `replicating ${this.flow}` : "starting",
+          () => "starting",
+        );
     }
     return [{
       name: this.name,
@@ -402,4 +420,23 @@ export class MirrorMaker implements Service {
       log: this.log,
     }];
   }
+}
+
+const TASK_STATUS = /^kafka_connect_connector_task_status\{([^}]*)\}\s+1(?:\.0)?\s*$/;
+
+/**
+ * The tasks (`connector/task`) that MirrorMaker's JMX exporter reports FAILED, from the text of
+ * its `/metrics` (`kafka_connect_connector_task_status`, the series the alert rules read too).
+ */
+export function failedTasks(metrics: string): string[] {
+  const failed: string[] = [];
+  for (const line of metrics.split("\n")) {
+    const m = TASK_STATUS.exec(line.trim());
+    if (!m) continue;
+    const labels = Object.fromEntries(
+      [...m[1].matchAll(/(\w+)="([^"]*)"/g)].map(([, k, v]) => [k, v]),
+    );
+    if (labels.status === "failed") failed.push(`${labels.connector}/${labels.task}`);
+  }
+  return failed.sort();
 }
