@@ -1,10 +1,22 @@
 /**
  * What is really in a topic, as Kafka's own console consumer reads it — a client other than
- * the project's (kafkajs and the consumers built on it), for the tests and the drills. One JVM reads every
- * partition from the earliest offset, in a fresh group, until it has as many records as the
- * end offsets at call time span, or until 8 s pass without a record (transaction markers take
- * offsets too: a transactional topic's read always ends that way); a short read is read again
- * with a longer idle timeout.
+ * the project's (kafkajs and the consumers built on it), for the tests and the drills.
+ *
+ * One JVM reads every partition from the earliest offset in a fresh group `console-<uuid>`.
+ * Without transactions it stops once it has as many records as the end offsets at call time
+ * span; a transactional topic's markers (and, read_committed, its aborted records) take offsets
+ * no record fills, so such a read ends when 8 s pass without a record. Neither stop proves the
+ * read whole — a slow fetch or a broker restart can pause longer than the idle timeout — so each
+ * run is checked: the console consumer commits the position it reached on every partition when
+ * it closes (its group has auto-commit on, and it seeks back past records it fetched but did
+ * not print), and that position must be at least the partition's end offset at call time: the
+ * last stable offset read_committed (a transaction open at the call is not waited for), the
+ * high watermark read_uncommitted. A run that stopped short of any partition's end is read
+ * again with a longer idle timeout; still short after the last, the call throws an error
+ * naming the partitions and the offsets reached and due — it never returns a short list.
+ * Records written after the call are left out, so the answer is the topic as of the call.
+ * The check costs a few admin requests (milliseconds), no extra JVM; the run's group is
+ * deleted afterwards.
  *
  * @example
  * ```ts
@@ -14,6 +26,7 @@
  * ```
  * @module
  */
+import type { Admin, Kafka } from "kafkajs";
 import { createKafka, type KafkaClientOptions, kafkaConfigFromEnv } from "../../kafka/mod.ts";
 import { bundleClasspath } from "../process/artifacts.ts";
 
@@ -35,11 +48,17 @@ export interface ConsoleRecordsOptions {
   /** Read only committed records of transactional producers. @default false */
   readCommitted?: boolean;
   /**
-   * The topic is written in transactions: its markers (and, read_committed, its aborted
-   * records) take offsets no record fills, so a whole read ends short of the end offsets by
-   * design and only an empty read is read again. Always so with `readCommitted`. @default false
+   * The topic is written in transactions. It no longer changes the read: a run's committed
+   * positions tell a whole read from a short one whether or not markers take offsets.
+   * @deprecated the reader needs no hint; callers may drop it.
    */
   transactional?: boolean;
+  /**
+   * Idle timeouts (ms) of the first run and of each run again after a short one. Only the
+   * reader's own test lowers them, to make a run end short on purpose.
+   * @default [8000, 20000, 45000]
+   */
+  idleMs?: readonly number[];
 }
 
 // Separators no test record contains, so values with tabs, commas or colons parse back whole.
@@ -50,48 +69,161 @@ const END = "\u2403";
 /** Idle timeouts of a read and of the reads again after a short one (ms). */
 const IDLE_MS = [8_000, 20_000, 45_000];
 
+/** A partition's offsets at call time: its first offset and the offset a read must reach. */
+interface Range {
+  low: number;
+  end: number;
+}
+
 /**
  * Every record of `topic`, read with Kafka's ConsoleConsumer up to the partitions' end offsets
- * at call time. A record written twice is listed twice: count, do not deduplicate.
+ * at call time (see the module doc for what "end" means and how a whole read is proven).
+ * A record written twice is listed twice: count, do not deduplicate.
+ * @throws Error when the last run still stopped short of a partition's end offset.
  */
 export async function consoleRecords(
   topic: string,
   options: ConsoleRecordsOptions = {},
 ): Promise<ConsoleRecord[]> {
+  const { idleMs = IDLE_MS, readCommitted = false } = options;
+  if (idleMs.length === 0 || !idleMs.every((ms) => Number.isInteger(ms) && ms > 0)) {
+    throw new Error(
+      `Cannot read ${topic} as 'idleMs' must be positive integers: current value is [${idleMs}]`,
+    );
+  }
   const clientOptions = options.kafka ?? kafkaConfigFromEnv({ clientId: "console-reader" });
-  const admin = createKafka({ ...clientOptions, logLevel: "NOTHING" }).admin();
+  const kafka = createKafka({ ...clientOptions, logLevel: "NOTHING" });
+  const admin = kafka.admin();
   await admin.connect();
-  let offsets: { partition: number; low: string; high: string }[];
   try {
-    offsets = await admin.fetchTopicOffsets(topic);
+    const ends = await endOffsets(kafka, admin, topic, readCommitted);
+    const span = [...ends.values()].reduce((n, r) => n + r.end - r.low, 0);
+    if (span === 0) return [];
+    let short: string[] = [];
+    for (const idle of idleMs) {
+      const group = `console-${crypto.randomUUID()}`;
+      const records = await readTopic(topic, { group, span, idleMs: idle }, clientOptions, options);
+      const reached = await groupPositions(admin, group, topic);
+      // Tidying only: the group's committed offsets have been read.
+      await admin.deleteGroups([group]).catch(() => {});
+      short = shortOf(ends, reached);
+      if (short.length === 0) {
+        return records
+          .filter((r) => r.offset < ends.get(r.partition)!.end)
+          .sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+      }
+    }
+    const isolation = readCommitted ? "read_committed" : "read_uncommitted";
+    const tries = `${idleMs.length} run(s) (idle timeouts ${idleMs.join("/")} ms)`;
+    throw new Error(
+      `console consumer of ${topic} (${isolation}) stopped short in each of ${tries}: ` +
+        short.join("; "),
+    );
   } finally {
     await admin.disconnect();
   }
-  const span = offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
-  if (span === 0) return [];
-  let records = await readTopic(topic, span, clientOptions, options, IDLE_MS[0]);
-  // A short read (a slow leader right after the topic was created or a broker restarted, a
-  // slow start on a loaded machine: the group join alone can outlast the idle timeout) is read
-  // again with a longer idle timeout, keeping the longest. Without transactions every offset
-  // is a record; transactional reads end short by the markers, and only an empty one is read
-  // again.
-  const markers = options.readCommitted || options.transactional;
-  for (const idleMs of IDLE_MS.slice(1)) {
-    const short = markers ? records.length === 0 : records.length < span;
-    if (!short) break;
-    const again = await readTopic(topic, span, clientOptions, options, idleMs);
-    if (again.length > records.length) records = again;
+}
+
+/**
+ * Each partition's first offset and the end a read must reach: the last stable offset
+ * read_committed, the high watermark read_uncommitted. kafkajs' admin lists offsets
+ * read_committed only, so its `high` is the last stable offset (below the high watermark while
+ * a transaction is open).
+ */
+async function endOffsets(
+  kafka: Kafka,
+  admin: Admin,
+  topic: string,
+  readCommitted: boolean,
+): Promise<Map<number, Range>> {
+  const stable = await admin.fetchTopicOffsets(topic);
+  const high = readCommitted
+    ? undefined
+    : await highWatermarks(kafka, topic, stable.map((p) => p.partition));
+  return new Map(stable.map((p) => [
+    p.partition,
+    { low: Number(p.low), end: high?.get(p.partition) ?? Number(p.high) },
+  ]));
+}
+
+/** The part of kafkajs' (private) cluster this reader uses. */
+interface RawCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  fetchTopicsOffset(
+    topics: { topic: string; fromBeginning: boolean; partitions: { partition: number }[] }[],
+  ): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
+}
+
+/**
+ * Each partition's high watermark: ListOffsets read_uncommitted, through a cluster from
+ * kafkajs' own factory (the one its consumers get theirs from, made with an isolation level;
+ * the admin's has none). kafkajs is pinned (2.2.4), and a missing factory fails loudly.
+ */
+async function highWatermarks(
+  kafka: Kafka,
+  topic: string,
+  partitions: number[],
+): Promise<Map<number, number>> {
+  const factory = Object.getOwnPropertySymbols(kafka)
+    .find((s) => s.description === "private:Kafka:createCluster");
+  if (!factory) throw new Error("kafkajs has no cluster factory: cannot list high watermarks");
+  const create = (kafka as unknown as Record<symbol, (o: object) => RawCluster>)[factory];
+  const READ_UNCOMMITTED = 0;
+  const cluster = create({ allowAutoTopicCreation: false, isolationLevel: READ_UNCOMMITTED });
+  await cluster.connect();
+  try {
+    await cluster.addTargetTopic(topic);
+    const [answer] = await cluster.fetchTopicsOffset([
+      { topic, fromBeginning: false, partitions: partitions.map((partition) => ({ partition })) },
+    ]);
+    return new Map(answer.partitions.map((p) => [p.partition, Number(p.offset)]));
+  } finally {
+    await cluster.disconnect();
   }
-  return records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+}
+
+/** Offsets `group` committed on `topic` (the positions its run reached), by partition. */
+async function groupPositions(
+  admin: Admin,
+  group: string,
+  topic: string,
+): Promise<Map<number, number>> {
+  const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+  // -1: nothing committed (the run never had the partition, or closed without committing).
+  return new Map(
+    committed.partitions.filter((p) => Number(p.offset) >= 0)
+      .map((p) => [p.partition, Number(p.offset)]),
+  );
+}
+
+/** Partitions a run left short of their end, each as "partition P reached R of E (from L)". */
+function shortOf(ends: Map<number, Range>, reached: Map<number, number>): string[] {
+  const short: string[] = [];
+  for (const [partition, { low, end }] of [...ends].sort(([a], [b]) => a - b)) {
+    if (end <= low) continue; // nothing to read there
+    const at = reached.get(partition);
+    if (at === undefined || at < end) {
+      short.push(`partition ${partition} reached ${at ?? "nothing"} of ${end} (from ${low})`);
+    }
+  }
+  return short;
+}
+
+/** One run of the console consumer: its fresh group, the end offsets' span, its idle timeout. */
+interface Run {
+  group: string;
+  span: number;
+  idleMs: number;
 }
 
 /** One run of the console consumer over all partitions (a fresh group, from the earliest). */
 async function readTopic(
   topic: string,
-  span: number,
+  { group, span, idleMs }: Run,
   clientOptions: KafkaClientOptions,
   options: ConsoleRecordsOptions,
-  idleMs: number,
 ): Promise<ConsoleRecord[]> {
   const out: ConsoleRecord[] = [];
   {
@@ -110,7 +242,10 @@ async function readTopic(
         "--topic",
         topic,
         "--group",
-        `console-${crypto.randomUUID()}`,
+        group,
+        // Its committed offsets are the positions the run reached, which prove it whole.
+        "--consumer-property",
+        "enable.auto.commit=true",
         "--from-beginning",
         // Without transactions it stops at the end offsets' record count; transaction markers
         // take offsets too, so a transactional topic's read ends at the idle timeout instead.
