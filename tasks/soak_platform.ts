@@ -1,5 +1,5 @@
 /**
- * `deno task soak:platform [--minutes N] [--seed S] [--rate N] [--components LIST] [--keep]` —
+ * `deno task soak:platform [--minutes N] [--seed S] [--rate N] [--components LIST] [--overlap] [--keep]` —
  * platform chaos (lib/marketplace/soak/): brings the platform up on the stack of STACK_DIR like
  * `deno task demo` does, keeps products (SHOP API), dead letters and simulated users (CLIENT
  * API) flowing, and kills with SIGKILL on a seeded schedule the product filter, the JDBC sink's
@@ -41,6 +41,10 @@ const SPEC = defineTask({
       default: SOAK_COMPONENTS.join(","),
       description: "what to kill, comma-separated",
     },
+    overlap: {
+      type: "boolean",
+      description: "kill on schedule while earlier kills' components still restart",
+    },
     keep: { type: "boolean", description: "leave the platform running at the end" },
   },
   env: {
@@ -51,6 +55,7 @@ const SPEC = defineTask({
     "deno task soak:platform",
     "deno task soak:platform --minutes 10 --seed 42 --keep",
     "deno task soak:platform --minutes 2 --components product-filter,lake-sink",
+    "deno task soak:platform --minutes 1 --seed 42 --overlap",
   ],
 });
 
@@ -73,7 +78,8 @@ await runMain(async (cli) => {
   const seed = flagInt(cli, "seed", Math.floor(Math.random() * 1e9), { min: 0 });
   const rate = flagInt(cli, "rate", 4, { min: 1, max: 100 });
   const kill = components(cli.values.components);
-  const again = `deno task soak:platform --seed ${seed} --minutes ${minutes}`;
+  const again = `deno task soak:platform --seed ${seed} --minutes ${minutes}` +
+    (cli.booleans.overlap ? " --overlap" : "");
   console.log(`soak:platform seed ${seed} (re-run: ${again})`);
   const saved = await Stack.load(defaultStackDir());
   const stack = new Stack({ ...saved.options, ...PLATFORM_STACK_OPTIONS });
@@ -83,6 +89,7 @@ await runMain(async (cli) => {
     seed,
     rate,
     components: kill,
+    overlap: cli.booleans.overlap,
     keep: cli.booleans.keep,
   }).catch((err) => {
     if (!(err instanceof StageError)) throw err;

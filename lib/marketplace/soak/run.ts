@@ -50,6 +50,12 @@ export interface SoakOptions {
   components?: readonly SoakComponent[];
   /** Simulated users. @default 4 */
   users?: number;
+  /**
+   * Kill on schedule while earlier kills' components are still restarting (failures that
+   * overlap, as they do in production; the run takes about the longest restart, not their sum).
+   * @default false: each kill waits until the component before it is back
+   */
+  overlap?: boolean;
   /** Leave the platform running at the end. @default false: its services and the stack stop */
   keep?: boolean;
   /** Longest wait for the platform to catch up after the load, in ms. @default 300000 */
@@ -111,7 +117,7 @@ async function soak(o: SoakOptions): Promise<SoakResult> {
     seed,
     tag,
   });
-  const events = await runSchedule(run, clients, schedule, seed, seconds);
+  const events = await runSchedule(run, clients, schedule, seed, seconds, o.overlap ?? false);
   const acks: SoakAcks = {
     ...await load.stop(),
     productIds: new Set(productIds),
@@ -182,6 +188,7 @@ async function runSchedule(
   schedule: PlannedKill[],
   seed: number,
   seconds: number,
+  overlap: boolean,
 ): Promise<string[]> {
   const killer = componentKiller(
     run.stack,
@@ -199,6 +206,10 @@ async function runSchedule(
   run.out(`schedule (seed ${seed}): ${schedule.map((k) => `${k.atS}s ${k.component}`).join(", ")}`);
   const killed = new Set<SoakComponent>();
   let skipped = 0;
+  // With `overlap`, each restart runs beside the kills after it; a component is killed again
+  // only once it is back.
+  const restarting = new Map<SoakComponent, Promise<void>>();
+  const failures: unknown[] = [];
   for (const k of schedule) {
     // Restarts take longer than planned on a busy machine: once the load's time is over, only
     // a component not killed yet is still killed (each at least once), the rest are skipped.
@@ -206,14 +217,27 @@ async function runSchedule(
       skipped++;
       continue;
     }
+    await restarting.get(k.component);
     await sleep(Math.max(0, t0 + k.atS * 1000 - Date.now()));
     line(`kill -9 ${await killer.kill(k.component)}`);
     killed.add(k.component);
-    await sleep(k.restartAfterS * 1000);
-    line(`restart ${k.component}`);
-    await restartPatiently(killer, k.component, line);
-    line(`${k.component} back`);
+    const back = (async () => {
+      await sleep(k.restartAfterS * 1000);
+      line(`restart ${k.component}`);
+      await restartPatiently(killer, k.component, line);
+      line(`${k.component} back`);
+    })();
+    if (!overlap) {
+      await back;
+      continue;
+    }
+    restarting.set(
+      k.component,
+      back.catch((err) => void failures.push(err)).finally(() => restarting.delete(k.component)),
+    );
   }
+  await Promise.all(restarting.values());
+  if (failures.length) throw failures[0];
   if (skipped) line(`${skipped} planned kills skipped: the ${seconds} s of load were over`);
   if (Date.now() - t0 > seconds * 1000) line("the load went on until the last component was back");
   return events;
