@@ -5,18 +5,19 @@
  * One JVM reads every partition from the earliest offset in a fresh group `console-<uuid>`.
  * Without transactions it stops once it has as many records as the end offsets at call time
  * span; a transactional topic's markers (and, read_committed, its aborted records) take offsets
- * no record fills, so such a read ends when 8 s pass without a record. Neither stop proves the
- * read whole — a slow fetch or a broker restart can pause longer than the idle timeout — so each
- * run is checked: the console consumer commits the position it reached on every partition when
- * it closes (its group has auto-commit on, and it seeks back past records it fetched but did
- * not print), and that position must be at least the partition's end offset at call time: the
- * last stable offset read_committed (a transaction open at the call is not waited for), the
- * high watermark read_uncommitted. A run that stopped short of any partition's end is read
- * again with a longer idle timeout; still short after the last, the call throws an error
- * naming the partitions and the offsets reached and due — it never returns a short list.
- * Records written after the call are left out, so the answer is the topic as of the call.
- * The check costs a few admin requests (milliseconds), no extra JVM; the run's group is
- * deleted afterwards.
+ * no record fills, so such a run is ended (SIGTERM) once the positions its group commits every
+ * 300 ms reach the end offsets at call time — or when 8 s pass without a record. Neither stop
+ * alone proves the read whole — a slow fetch or a broker restart can pause longer than the idle
+ * timeout — so each run is checked: the console consumer commits the position it reached on
+ * every partition when it closes (its group has auto-commit on, and it seeks back past records
+ * it fetched but did not print), and that position must be at least the partition's end offset
+ * at call time: the last stable offset read_committed (a transaction open at the call is not
+ * waited for), the high watermark read_uncommitted. A run that stopped short of any
+ * partition's end is read again with a longer idle timeout; still short after the last, the
+ * call throws an error naming the partitions and the offsets reached and due — it never
+ * returns a short list. Records written after the call are left out, so the answer is the
+ * topic as of the call. The watch costs an admin request every 300 ms, no extra JVM; the run's
+ * group is deleted afterwards.
  *
  * @example
  * ```ts
@@ -29,6 +30,7 @@
 import type { Admin, Kafka } from "kafkajs";
 import { createKafka, type KafkaClientOptions, kafkaConfigFromEnv } from "../../kafka/mod.ts";
 import { bundleClasspath } from "../process/artifacts.ts";
+import { sleep } from "../../env/mod.ts";
 
 /** One record as the console consumer printed it. */
 export interface ConsoleRecord {
@@ -102,7 +104,8 @@ export async function consoleRecords(
     let short: string[] = [];
     for (const idle of idleMs) {
       const group = `console-${crypto.randomUUID()}`;
-      const records = await readTopic(topic, { group, span, idleMs: idle }, clientOptions, options);
+      const run = { group, span, idleMs: idle, ends, admin };
+      const records = await readTopic(topic, run, clientOptions, options);
       const reached = await groupPositions(admin, group, topic);
       // Tidying only: the group's committed offsets have been read.
       await admin.deleteGroups([group]).catch(() => {});
@@ -211,23 +214,31 @@ function shortOf(ends: Map<number, Range>, reached: Map<number, number>): string
   return short;
 }
 
-/** One run of the console consumer: its fresh group, the end offsets' span, its idle timeout. */
+/**
+ * One run of the console consumer: its fresh group, the end offsets' span and the offsets
+ * themselves, its idle timeout, and the admin client that watches its group.
+ */
 interface Run {
   group: string;
   span: number;
   idleMs: number;
+  ends: Map<number, Range>;
+  admin: Admin;
 }
+
+/** How often a run's committed positions are looked at (ms); it commits as often. */
+const WATCH_MS = 300;
 
 /** One run of the console consumer over all partitions (a fresh group, from the earliest). */
 async function readTopic(
   topic: string,
-  { group, span, idleMs }: Run,
+  { group, span, idleMs, ends, admin }: Run,
   clientOptions: KafkaClientOptions,
   options: ConsoleRecordsOptions,
 ): Promise<ConsoleRecord[]> {
   const out: ConsoleRecord[] = [];
   {
-    const run = await new Deno.Command("java", {
+    const child = new Deno.Command("java", {
       args: [
         "-Xmx256m",
         "-XX:+UseSerialGC",
@@ -243,9 +254,12 @@ async function readTopic(
         topic,
         "--group",
         group,
-        // Its committed offsets are the positions the run reached, which prove it whole.
+        // Its committed offsets are the positions the run reached, which prove it whole and
+        // tell when it may stop.
         "--consumer-property",
         "enable.auto.commit=true",
+        "--consumer-property",
+        `auto.commit.interval.ms=${WATCH_MS}`,
         "--from-beginning",
         // Without transactions it stops at the end offsets' record count; transaction markers
         // take offsets too, so a transactional topic's read ends at the idle timeout instead.
@@ -270,10 +284,14 @@ async function readTopic(
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-    }).output();
+    }).spawn();
+    const exited = child.output();
+    await stopAtEnd(child, exited, () => groupPositions(admin, group, topic), ends);
+    const run = await exited;
     const text = new TextDecoder().decode(run.stdout);
     const stderr = new TextDecoder().decode(run.stderr);
-    // The tool exits 1 when its idle timeout ends the read; anything else is a failure.
+    // The tool exits 1 when its idle timeout ends the read, 143 when stopped at the end offsets
+    // (it reports its count either way); anything else is a failure.
     if (!run.success && !/TimeoutException|Processed a total of/.test(stderr)) {
       throw new Error(`console consumer of ${topic} failed: ${stderr.slice(-2000)}`);
     }
@@ -307,4 +325,31 @@ async function readTopic(
     }
   }
   return out;
+}
+
+/**
+ * Ends a run once its group's committed positions reach every partition's end offset: SIGTERM
+ * makes the console consumer leave its poll, commit, report its count and exit, so a read of a
+ * transactional topic (which no record count ends) takes what it reads, not another idle
+ * timeout. A run that never gets there ends at its idle timeout, as before.
+ */
+async function stopAtEnd(
+  child: Deno.ChildProcess,
+  exited: Promise<unknown>,
+  positions: () => Promise<Map<number, number>>,
+  ends: Map<number, Range>,
+): Promise<void> {
+  let over = false;
+  const gone = exited.then(() => (over = true), () => (over = true));
+  while (!over) {
+    await Promise.race([sleep(WATCH_MS), gone]);
+    if (over) return;
+    const reached = await positions().catch(() => new Map<number, number>());
+    if (shortOf(ends, reached).length === 0) {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* exited meanwhile */ }
+      return;
+    }
+  }
 }
