@@ -57,7 +57,6 @@ async function runRecords(
   const records = await consoleRecords(TOPIC, {
     ...on,
     readCommitted: !uncommitted,
-    transactional: true, // MirrorMaker writes B in transactions
   });
   return records.filter((r) => idOf(r).startsWith(`${run}-`));
 }

@@ -97,7 +97,7 @@ async function send(env: Record<string, string>, ...args: string[]): Promise<voi
  * written, those of aborted transactions too.
  */
 async function written(topic: string, { uncommitted = false } = {}): Promise<ConsoleRecord[]> {
-  return await consoleRecords(topic, { readCommitted: !uncommitted, transactional: true });
+  return await consoleRecords(topic, { readCommitted: !uncommitted });
 }
 
 async function tail(env: Record<string, string>): Promise<string[]> {

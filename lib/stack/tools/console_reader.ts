@@ -50,12 +50,6 @@ export interface ConsoleRecordsOptions {
   /** Read only committed records of transactional producers. @default false */
   readCommitted?: boolean;
   /**
-   * The topic is written in transactions. It no longer changes the read: a run's committed
-   * positions tell a whole read from a short one whether or not markers take offsets.
-   * @deprecated the reader needs no hint; callers may drop it.
-   */
-  transactional?: boolean;
-  /**
    * Idle timeouts (ms) of the first run and of each run again after a short one. Only the
    * reader's own test lowers them, to make a run end short on purpose.
    * @default [8000, 20000, 45000]
@@ -262,7 +256,7 @@ async function readTopic(
         `auto.commit.interval.ms=${WATCH_MS}`,
         "--from-beginning",
         // Without transactions it stops at the end offsets' record count; transaction markers
-        // take offsets too, so a transactional topic's read ends at the idle timeout instead.
+        // take offsets too, so a transactional topic's read is ended by stopAtEnd instead.
         "--max-messages",
         String(span),
         "--timeout-ms",
