@@ -1,6 +1,6 @@
 /**
  * HTTP capacity measured by a load generator no one here wrote: `hey`
- * (github.com/rakyll/hey; `go install github.com/rakyll/hey@latest`), closed loop — `c`
+ * (github.com/rakyll/hey; `go install github.com/rakyll/hey@v0.1.5`), closed loop — `c`
  * workers each send a request, wait for its answer, send the next — for a fixed time. Every
  * request's latency comes from hey's CSV output, so the percentiles are ours to take, not hey's
  * rounded summary.
@@ -60,7 +60,7 @@ export async function findHey(): Promise<string> {
   }
   throw new Error(
     "Cannot measure HTTP as the load generator 'hey' is not installed: run " +
-      "go install github.com/rakyll/hey@latest (or set HEY to its path)",
+      "go install github.com/rakyll/hey@v0.1.5 (or set HEY to its path)",
   );
 }
 
