@@ -128,6 +128,14 @@ export async function requireSparkMaster(master: string, stackDir?: string): Pro
   }
 }
 
+/**
+ * JVM options of the driver and of the executors. Short jobs on a shared 2-core machine: the
+ * JIT's second tier and G1's threads cost more CPU than they save (the stack's services run the
+ * same way); on the driver, which plans every query, they halved its CPU time in the engines'
+ * parity run.
+ */
+export const SPARK_JVM_OPTIONS = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1";
+
 /** Spark settings a run adds for its master (none for `local`). */
 export function clusterConf(
   master: string,
@@ -137,9 +145,7 @@ export function clusterConf(
   const conf: Record<string, string> = {
     "spark.executor.memory": options.executorMemory ?? "1g",
     "spark.executorEnv.HADOOP_USER_NAME": options.hdfsUser,
-    // Short jobs on a shared 2-core machine: the JIT's second tier and G1's threads cost more
-    // CPU than they save (the stack's services run the same way).
-    "spark.executor.extraJavaOptions": "-XX:+UseSerialGC -XX:TieredStopAtLevel=1",
+    "spark.executor.extraJavaOptions": SPARK_JVM_OPTIONS,
   };
   const addresses = masterAddresses(master);
   if (addresses.length && addresses.every((a) => /^(127\.0\.0\.1|localhost):/.test(a))) {
@@ -152,7 +158,8 @@ export function clusterConf(
 
 /**
  * One SQL step as `jobs/spark_job.py` runs it: a view the later steps read (`cache`: computed
- * once and kept, for a small view read several times) or a mart written to the staging folder
+ * once and kept — a local checkpoint, so later plans do not carry its lineage — for a small
+ * view read several times) or a mart written to the staging folder
  * (`collect`: its rows are also sent back, for a small mart the caller prints).
  */
 export interface SparkStep extends JobSpec {
@@ -219,7 +226,10 @@ function sparkConfig(
     master,
     default_fs: fs,
     driver_memory: driverMemory,
-    conf: clusterConf(master, { executorMemory, hdfsUser: hdfs.user }),
+    conf: {
+      "spark.driver.extraJavaOptions": SPARK_JVM_OPTIONS,
+      ...clusterConf(master, { executorMemory, hdfsUser: hdfs.user }),
+    },
     executor_wait_sec: options.executorWaitSec ?? 180,
     since: options.since,
     staging: `${fs}${staging}`,
