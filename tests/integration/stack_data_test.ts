@@ -15,7 +15,7 @@ import {
   ShapeMismatchError,
   Stack,
 } from "../../lib/stack/mod.ts";
-import { createKafka, type KafkaClientOptions } from "../../lib/kafka/mod.ts";
+import { createKafka, ensureTopic, type KafkaClientOptions } from "../../lib/kafka/mod.ts";
 import { KAFKA_CLIENT_PORTS, STACK_PORTS } from "../../lib/env/mod.ts";
 import { removeTree, runTask } from "../_stack.ts";
 
@@ -42,7 +42,8 @@ async function produce(options: KafkaClientOptions, topic: string, n: number): P
   const kafka = createKafka({ ...options, clientId: "stack-data-test", logLevel: "NOTHING" });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  // ensureTopic waits out kafkajs' "does not host this topic-partition" on a fresh cluster.
+  await ensureTopic(admin, { topic, partitions: 1, replicationFactor: 1 });
   await admin.disconnect();
   const producer = kafka.producer({ idempotent: true });
   await producer.connect();
